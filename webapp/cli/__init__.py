@@ -1,0 +1,18 @@
+"""The `zhicheng` command: a Flask CLI group whose sub-groups are thin wrappers over engine functions."""
+from __future__ import annotations
+
+from flask.cli import FlaskGroup
+
+from webapp import create_app
+
+from .calendar import calendar_cli
+from .campaign import campaign_cli
+
+cli = FlaskGroup(create_app=create_app, add_default_commands=True,
+                 help="zhicheng 职称网报系统 command line.")
+for command in (calendar_cli, campaign_cli):
+    cli.add_command(command)
+
+
+def main() -> None:
+    cli.main(prog_name="zhicheng")
