@@ -26,10 +26,6 @@ class ConfigError(ZhichengError):
         self.reason = message
 
 
-class CalendarError(ZhichengError):
-    """A date lies outside the verified calendar years, or the overrides are wrong."""
-
-
 class ActionRefused(ZhichengError):
     """A person asked for something the rules do not allow now (window, role, org, state)."""
 
