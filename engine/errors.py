@@ -52,3 +52,14 @@ class FormInvalid(ActionRefused):
 
 class NotFound(ZhichengError):
     """The thing asked for does not exist, or is outside what the actor may see."""
+
+
+class CampaignError(ConfigError):
+    """A campaign file has problems; `problems` lists every one (each with file, key, line, reason)."""
+
+    def __init__(self, problems, *, file: str | None = None):
+        self.problems = list(problems)
+        super().__init__(f"{len(self.problems)} problem(s) in the campaign file", file=file, problems=self.problems)
+
+    def __str__(self) -> str:
+        return "\n".join(str(p) for p in self.problems)
