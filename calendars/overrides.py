@@ -137,7 +137,8 @@ def read_overrides(path: str | Path, *, sections: Iterable[str] = SECTIONS,
                     fail(f"missing key {key!r} (each [[{name}]] needs {', '.join(schema)})", key)
             values = {key: _value(entry[key], kind, lambda r, k=key: fail(r, k))
                       for key, kind in schema.items()}
-            _store(name, values, result, seen, where.entry(name, index), fail, known_years)
+            key_line = where.entry(name, index, "year" if name == "verified_year" else "date")
+            _store(name, values, result, seen, key_line, fail, known_years)
     return result
 
 
