@@ -10,12 +10,13 @@ import click
 from calendars import CalendarError, WorkCalendar, default_calendar, load_calendar
 
 _MARKS = {"holiday": "*", "makeup_workday": "+"}
+_OVERRIDES_KEY = "zhicheng.calendar.overrides"
 _WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 
 
 def _calendar(ctx: click.Context) -> WorkCalendar:
     """The calendar for this command: --overrides if given, else the default one."""
-    path = ctx.obj
+    path = ctx.meta.get(_OVERRIDES_KEY)
     try:
         return load_calendar(path) if path else default_calendar()
     except CalendarError as exc:
@@ -35,7 +36,8 @@ def _month(value: str) -> tuple[int, int]:
 @click.pass_context
 def calendar_cli(ctx: click.Context, overrides: str | None) -> None:
     """Working-day calendar (Asia/Shanghai)."""
-    ctx.obj = overrides
+    # meta, not obj: FlaskGroup keeps its ScriptInfo in obj.
+    ctx.meta[_OVERRIDES_KEY] = overrides
 
 
 @calendar_cli.command("workdays")
