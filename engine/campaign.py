@@ -100,18 +100,6 @@ class Campaign:
         """When a public notice started by an approval on `approval_day` ends (24:00 of the N-th working day)."""
         return _calendar(calendar).notice_end(approval_day, self.notice_working_days)
 
-    def return_deadline(self, stage_id: str, calendar=None):
-        """By when an application returned at `stage_id` must be back through that stage.
-
-        The notice's rule: by the deadline of the stage after it; a committee return by the re-check date.
-        """
-        if stage_id == "committee_review":
-            return _calendar(calendar).end_of_day(self.committee_recheck_by)
-        if stage_id not in STAGE_ORDER[:-2]:
-            raise ConfigError(f"环节 {stage_id!r} 不能退回 (stage {stage_id!r} does not return applications)",
-                              file=self.source_path, key=f"stages.{stage_id}")
-        return self.deadline(STAGE_ORDER[STAGE_ORDER.index(stage_id) + 1], calendar)
-
     def series_name(self, code: str) -> str:
         """The Chinese name of a series offered in this campaign; ConfigError if it is not offered."""
         for series in self.series:

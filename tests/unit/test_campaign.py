@@ -97,3 +97,15 @@ def test_syntax_error_is_a_problem_not_a_traceback():
 def test_missing_file_is_a_campaign_error(tmp_path):
     with pytest.raises(CampaignError, match="cannot read"):
         load_campaign(tmp_path / "nope.toml")
+
+
+def test_campaign_error_is_a_config_error_and_lists_one_problem_per_line():
+    text = CAMPAIGN_2020.read_text(encoding="utf-8")
+    text = text.replace('email = "252928527@qq.com"', "").replace("timezone = \"Asia/Shanghai\"", "timezone = \"Mars/Base\"")
+    with pytest.raises(ConfigError) as caught:
+        parse_campaign(text, source="z.toml")
+    assert isinstance(caught.value, CampaignError)
+    lines = str(caught.value).splitlines()
+    assert len(lines) == len(caught.value.problems) == 2
+    assert any(": campaign.timezone: unknown time zone 'Mars/Base'" in line for line in lines)
+    assert any(": contacts[3]: a contact needs a phone or an email" in line for line in lines)

@@ -56,11 +56,6 @@ def test_deadlines_are_24_00_of_the_closing_day(campaign):
     assert campaign.deadline("unit_review").utcoffset() == timedelta(hours=8)
 
 
-def test_return_deadline_is_the_next_stages_or_the_recheck_date(campaign):
-    assert campaign.return_deadline("tier2_review") == campaign.deadline("tier3_review")
-    assert campaign.return_deadline("committee_review") == datetime(2020, 12, 23, tzinfo=CST)
-
-
 @pytest.mark.parametrize("path", INVALID, ids=[p.stem for p in INVALID])
 def test_invalid_campaign_fails_naming_the_key(path):
     expected = expectations(path)
