@@ -1,0 +1,1 @@
+"""Accounts and the org tree: people, organisations, memberships and the review chain."""

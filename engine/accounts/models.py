@@ -1,0 +1,107 @@
+"""Tables for accounts: organisations (the four-tier tree), users and their memberships."""
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy import (
+    Boolean,
+    CheckConstraint,
+    DateTime,
+    ForeignKey,
+    Integer,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from engine.db import Base
+
+ORG_TYPES = ("unit", "district_dept", "hr_agency", "district_hr_office", "municipal_dept", "committee")
+ORG_STATUSES = ("pending", "active", "rejected")
+ROLES = ("admin", "reviewer", "desk")
+
+
+class UTCDateTime(TypeDecorator):
+    """Aware UTC datetimes on every backend (SQLite drops the zone; we store naive UTC and re-attach it)."""
+
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError(f"naive datetime {value!r}: read time from the engine clock")
+        return value.astimezone(UTC).replace(tzinfo=None)
+
+    def process_result_value(self, value, dialect):
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+
+def _in(column: str, values: tuple[str, ...]) -> str:
+    return f"{column} IN ({', '.join(repr(v) for v in values)})"
+
+
+class Org(Base):
+    __tablename__ = "org"
+    __table_args__ = (
+        CheckConstraint(_in("type", ORG_TYPES), name="type"),
+        CheckConstraint(_in("status", ORG_STATUSES), name="status"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    type: Mapped[str] = mapped_column(String(32))
+    name: Mapped[str] = mapped_column(String(200))
+    # Nullable: preset orgs (committees, HR offices) may be created without one.
+    credit_code: Mapped[str | None] = mapped_column(String(18), unique=True)
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("org.id"), index=True)
+    district: Mapped[str | None] = mapped_column(String(50))
+    # Committees only: comma-separated series codes the committee reviews.
+    series_codes: Mapped[str | None] = mapped_column(Text)
+    contact_person: Mapped[str | None] = mapped_column(String(50))
+    contact_phone: Mapped[str | None] = mapped_column(String(30))
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    reject_reason: Mapped[str | None] = mapped_column(Text)
+    certificate_sha256: Mapped[str | None] = mapped_column(String(64))
+    registered_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id", use_alter=True))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    parent: Mapped[Org | None] = relationship(remote_side=[id])
+
+
+class User(Base):
+    __tablename__ = "user_account"  # "user" is reserved in PostgreSQL
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    real_name: Mapped[str] = mapped_column(String(50))
+    id_number: Mapped[str | None] = mapped_column(String(18), unique=True)
+    mobile: Mapped[str | None] = mapped_column(String(11))
+    password_hash: Mapped[str] = mapped_column(String(256))
+    is_operator: Mapped[bool] = mapped_column(Boolean, default=False)
+    is_auditor: Mapped[bool] = mapped_column(Boolean, default=False)
+    # None means the whole city.
+    auditor_scope_org_id: Mapped[int | None] = mapped_column(ForeignKey("org.id"))
+    failed_logins: Mapped[int] = mapped_column(Integer, default=0)
+    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class Membership(Base):
+    __tablename__ = "membership"
+    __table_args__ = (
+        UniqueConstraint("user_id", "org_id", "role", name="uq_membership_user_org_role"),
+        CheckConstraint(_in("role", ROLES), name="role"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"), index=True)
+    org_id: Mapped[int] = mapped_column(ForeignKey("org.id"), index=True)
+    role: Mapped[str] = mapped_column(String(16))
