@@ -1,0 +1,330 @@
+"""One application's workflow, in memory: start, ready tasks, complete, fire timers, status.
+
+Domain queries over a SpiffWorkflow instance (as spiff-example-cli's instance wrapper). Persistence,
+history and indexes wrap this (engine/store.py); this module never touches a database.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
+from SpiffWorkflow.bpmn.specs.mixins.events.end_event import EndEvent
+from SpiffWorkflow.bpmn.specs.mixins.user_task import UserTask
+from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
+from SpiffWorkflow.util.task import TaskState
+
+from calendars import TZ
+
+from . import rules, spiff
+from .deployment import Deployment
+from .errors import ActionRefused, AlreadyHandled, NotPermitted, OutsideWindow, ZhichengError
+from .forms import validate_form
+from .scripting import ClockedScriptEngine
+from .timers import parse_instant
+
+# Fields a review form writes; cleared before a task is re-done so an old decision never steers a gateway.
+REVIEW_FIELDS = ("decision", "opinion", "reason")
+
+
+class EngineError(ZhichengError):
+    """The workflow raised while running; the application is left as it was before the action."""
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who acts: a user and their (org id, role) memberships."""
+
+    user_id: int
+    memberships: frozenset = frozenset()
+    name: str = ""
+
+    def roles_in(self, org_id) -> set[str]:
+        return {role for org, role in self.memberships if org == org_id}
+
+
+@dataclass(frozen=True)
+class ReadyTask:
+    stage: str
+    label: str
+    lane: str
+    tier: str
+    org_id: int | None
+    actionable_from: datetime | None
+    deadline: datetime | None
+
+
+@dataclass(frozen=True)
+class DueTimer:
+    name: str
+    due_at: datetime
+
+
+@dataclass(frozen=True)
+class Status:
+    status: str
+    stage: str | None
+    waiting_org: int | None
+    deadline: datetime | None
+    actionable_from: datetime | None = None
+    responsible_org: int | None = None
+
+
+@dataclass
+class Completion:
+    """What one completed task did, for the history."""
+
+    stage: str
+    actor_id: int
+    org_id: int | None
+    data: dict
+    at: datetime
+    fired: list = field(default_factory=list)
+
+
+class Application:
+    """A declaration's workflow bound to its deployment and the engine clock."""
+
+    def __init__(self, deployment: Deployment, workflow: BpmnWorkflow, clock):
+        self.deployment = deployment
+        self.workflow = workflow
+        self.clock = clock
+        self.workflow.script_engine = ClockedScriptEngine(deployment.campaign, clock)
+
+    # ---- lifecycle -------------------------------------------------------------------------
+    @classmethod
+    def start(cls, deployment: Deployment, clock, *, applicant_id: int, chain: dict) -> Application:
+        """Start a declaration for an applicant whose unit has the review `chain` (tier -> org id)."""
+        for tier in ("unit", "tier3", "committee"):
+            if not chain.get(tier):
+                raise ActionRefused(f"所在单位的审核链不完整：缺少{tier}，请联系上级主管部门", tier=tier)
+        workflow = BpmnWorkflow(deployment.spec, deployment.subprocess_specs)
+        app = cls(deployment, workflow, clock)
+        start = workflow.get_tasks(state=TaskState.READY)[0]
+        start.data.update({
+            "applicant_id": applicant_id,
+            "chain": {k: chain.get(k) for k in ("unit", "tier2", "tier3", "committee")},
+            "has_tier2": bool(chain.get("tier2")),
+            "return_stage": None,
+            "return_count": 0,
+            "notice_done": False,
+            "last_stage": None,
+            "reviews": [],
+        })
+        app._run_engine()
+        return app
+
+    @classmethod
+    def restore(cls, deployment: Deployment, state_json: str, clock) -> Application:
+        workflow = spiff.state_from_json(state_json, deployment.spec, deployment.subprocess_specs)
+        return cls(deployment, workflow, clock)
+
+    def to_json(self) -> str:
+        return spiff.state_to_json(self.workflow)
+
+    # ---- queries ---------------------------------------------------------------------------
+    @property
+    def data(self) -> dict:
+        """The current process data (of the ready task, else of the last task)."""
+        ready = self._ready_user_tasks()
+        if ready:
+            return ready[0].data
+        waiting = self._waiting_timer_tasks()
+        if waiting:
+            return waiting[0].data
+        return self.workflow.last_task.data if self.workflow.last_task else {}
+
+    @property
+    def chain(self) -> dict:
+        return self._start_data()["chain"]
+
+    @property
+    def applicant_id(self) -> int:
+        return self._start_data()["applicant_id"]
+
+    def ready_tasks(self) -> list[ReadyTask]:
+        return [self._describe(t) for t in self._ready_user_tasks()]
+
+    def due_timers(self) -> list[DueTimer]:
+        """Every timer waiting to fire, with when it is due."""
+        due = []
+        for task in self._waiting_timer_tasks():
+            value = task._get_internal_data("event_value")
+            if value is not None:
+                due.append(DueTimer(task.task_spec.name, parse_instant(value)))
+        return sorted(due, key=lambda d: d.due_at)
+
+    def status(self) -> Status:
+        if self.workflow.is_completed():
+            end = self._end_event()
+            outcome = rules.outcome_of_end_event(end)
+            responsible = None
+            if outcome.status == "expired" and outcome.stage:
+                responsible = self._org_for_stage(outcome.stage)
+            return Status(outcome.status, outcome.stage, None, None, responsible_org=responsible)
+        ready = self.ready_tasks()
+        if ready:
+            t = ready[0]
+            return Status(rules.status_for_waiting(t.stage), t.stage, t.org_id, t.deadline, t.actionable_from)
+        for timer in self.due_timers():
+            if timer.name == "public_notice":
+                return Status("public_notice", "public_notice", self.chain["unit"], timer.due_at)
+        raise EngineError("申请书既未结束也没有待办事项（流程状态异常）")
+
+    # ---- actions ---------------------------------------------------------------------------
+    def complete(self, stage: str, actor: Actor, form_data: dict) -> Completion:
+        """Complete the ready task at `stage` as `actor` with `form_data`; refusals are typed."""
+        now = self.clock.now()
+        fired = self.advance()
+        task = self._ready_task(stage)
+        ready = self._describe(task)
+        self._check_actor(ready, actor)
+        self._check_window(ready, now)
+        schema = self.deployment.form_schema(stage)
+        if schema is not None:
+            validate_form(schema, form_data)
+        before = self.to_json()
+        try:
+            self._apply(task, stage, actor, form_data, now, ready.org_id)
+            task.run()
+            self._run_engine()
+        except ZhichengError:
+            self._reset(before)
+            raise
+        except Exception as exc:  # never keep a workflow that raised
+            self._reset(before)
+            raise EngineError(f"流程执行出错，操作未生效：{exc}", stage=stage) from exc
+        return Completion(stage, actor.user_id, ready.org_id, dict(form_data), now, fired)
+
+    def advance(self) -> list[DueTimer]:
+        """Fire every timer due at the clock's now; return the timers that fired."""
+        fired: list[DueTimer] = []
+        for _ in range(20):  # a fired timer may ready a task whose own deadline is already due
+            before = {t.name: t for t in self.due_timers()}
+            before_json = self.to_json() if before else None
+            try:
+                self.workflow.refresh_waiting_tasks()
+                self._run_engine()
+            except Exception as exc:
+                if before_json:
+                    self._reset(before_json)
+                raise EngineError(f"定时器执行出错：{exc}") from exc
+            after = {t.name for t in self.due_timers()}
+            newly = [t for name, t in before.items() if name not in after and t.due_at <= self.clock.now()]
+            if not newly:
+                break
+            fired.extend(newly)
+        return fired
+
+    # ---- internals -------------------------------------------------------------------------
+    def _run_engine(self):
+        self.workflow.do_engine_steps()
+        self.workflow.refresh_waiting_tasks()
+        self.workflow.do_engine_steps()
+
+    def _reset(self, state_json: str):
+        self.workflow = spiff.state_from_json(state_json, self.deployment.spec, self.deployment.subprocess_specs)
+        self.workflow.script_engine = ClockedScriptEngine(self.deployment.campaign, self.clock)
+
+    def _start_data(self) -> dict:
+        return self.workflow.task_tree.children[0].data if self.workflow.task_tree.children else {}
+
+    def _ready_user_tasks(self):
+        return [t for t in self.workflow.get_tasks(state=TaskState.READY) if isinstance(t.task_spec, UserTask)]
+
+    def _waiting_timer_tasks(self):
+        return [t for t in self.workflow.get_tasks(state=TaskState.WAITING)
+                if isinstance(getattr(t.task_spec, "event_definition", None), TimerEventDefinition)]
+
+    def _ready_task(self, stage: str):
+        for task in self._ready_user_tasks():
+            if task.task_spec.name == stage:
+                return task
+        status = self.status()
+        if status.status in ("expired", "confirmed", "not_recommended"):
+            raise ActionRefused(f"该申请书已结束（{_STATUS_LABELS.get(status.status, status.status)}），不能再办理",
+                                stage=stage)
+        raise AlreadyHandled(f"「{rules.STAGE_LABELS.get(stage, stage)}」当前没有待办，可能已被处理", stage=stage)
+
+    def _describe(self, task) -> ReadyTask:
+        stage = task.task_spec.name
+        lane = task.task_spec.lane or ""
+        tier = rules.LANE_TIERS.get(lane)
+        if tier is None:
+            raise EngineError(f"任务 {stage} 所在泳道 {lane!r} 不是已知的审核层级", stage=stage)
+        return_stage = task.data.get("return_stage")
+        deadline = self._boundary_deadline(task)
+        if deadline is None:
+            deadline = rules.stage_deadline(self.deployment.campaign, stage, return_stage)
+        return ReadyTask(stage, task.task_spec.bpmn_name or rules.STAGE_LABELS.get(stage, stage), lane, tier,
+                         self.chain.get(tier) if tier != "applicant" else None,
+                         rules.actionable_from(self.deployment.campaign, stage, return_stage), deadline)
+
+    def _boundary_deadline(self, task):
+        """The due time of the interrupting timer attached to `task`, as the BPMN computed it."""
+        parent = task.parent
+        if parent is None:
+            return None
+        for sibling in parent.children:
+            if sibling is task or sibling.state != TaskState.WAITING:
+                continue
+            if isinstance(getattr(sibling.task_spec, "event_definition", None), TimerEventDefinition):
+                value = sibling._get_internal_data("event_value")
+                if value:
+                    return parse_instant(value)
+        return None
+
+    def _org_for_stage(self, stage: str):
+        lane = self.deployment.task_spec(stage).lane if stage in self.deployment.spec.task_specs else None
+        tier = rules.LANE_TIERS.get(lane or "")
+        return self.chain.get(tier) if tier and tier != "applicant" else None
+
+    def _check_actor(self, ready: ReadyTask, actor: Actor):
+        if ready.tier == "applicant":
+            if actor.user_id != self.applicant_id:
+                raise NotPermitted("只有申报人本人可以办理此事项", stage=ready.stage)
+            return
+        allowed = rules.STAGE_ROLES.get(ready.stage, rules.DEFAULT_REVIEW_ROLES)
+        if not (actor.roles_in(ready.org_id) & allowed):
+            raise NotPermitted(f"您不是本申请书当前审核单位的审核人员，不能办理「{ready.label}」", stage=ready.stage)
+
+    def _check_window(self, ready: ReadyTask, now: datetime):
+        if ready.actionable_from and now < ready.actionable_from:
+            raise OutsideWindow(f"「{ready.label}」将于 {_fmt(ready.actionable_from, opening=True)} 开放，目前不能办理",
+                                stage=ready.stage, opens=ready.actionable_from)
+        if ready.deadline and now >= ready.deadline:
+            raise OutsideWindow(f"「{ready.label}」已于 {_fmt(ready.deadline)} 截止，系统已关闭该环节",
+                                stage=ready.stage, deadline=ready.deadline)
+
+    def _apply(self, task, stage: str, actor: Actor, form_data: dict, now: datetime, org_id):
+        for key in REVIEW_FIELDS:
+            task.data.pop(key, None)
+        task.data.update(form_data)
+        task.data["last_stage"] = stage
+        task.data[f"{stage}_completed_at"] = now.isoformat()
+        if stage != "applicant_submit" and stage != "applicant_correct":
+            task.data["reviews"] = [*task.data.get("reviews", []), {
+                "stage": stage, "decision": form_data.get("decision"), "opinion": form_data.get("opinion"),
+                "reason": form_data.get("reason"), "org_id": org_id, "actor_id": actor.user_id,
+                "actor_name": actor.name, "at": now.isoformat()}]
+
+    def _end_event(self) -> str:
+        for task in self.workflow.get_tasks(state=TaskState.COMPLETED):
+            if isinstance(task.task_spec, EndEvent) and task.task_spec.name in self.deployment.spec.task_specs \
+                    and task.workflow is self.workflow and task.task_spec.bpmn_id:
+                return task.task_spec.bpmn_id
+        return ""
+
+
+_STATUS_LABELS = {"expired": "逾期失效", "confirmed": "已完成现场确认", "not_recommended": "不予上报"}
+
+
+def _fmt(instant: datetime, opening: bool = False) -> str:
+    """A Chinese instant: an opening at 00:00 reads as that day, a deadline at 00:00 as 24:00 of the day before."""
+    local = instant.astimezone(TZ)
+    if local.hour == 0 and local.minute == 0:
+        if opening:
+            return f"{local.year}年{local.month}月{local.day}日"
+        day = (local - timedelta(days=1)).date()
+        return f"{day.year}年{day.month}月{day.day}日24:00"
+    return f"{local.year}年{local.month}月{local.day}日{local:%H:%M}"

@@ -1,0 +1,77 @@
+"""The script environment BPMN expressions run in: an allow-list of named helpers, never raw builtins.
+
+Timer expressions return aware ISO datetimes computed from the working-day calendar and the campaign.
+The script engine also carries the clock, which our timers ask; it is not serialized, so it is attached
+to every workflow after loading.
+"""
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine, TaskDataEnvironment
+
+from calendars import default_calendar
+
+from . import rules
+
+SAFE_BUILTINS = {
+    name: __builtins__[name] if isinstance(__builtins__, dict) else getattr(__builtins__, name)
+    for name in ("True", "False", "None", "abs", "all", "any", "bool", "dict", "int", "len", "list",
+                 "max", "min", "round", "sorted", "str", "sum", "tuple", "set", "float", "isinstance")
+}
+
+
+def _as_local_date(value) -> date:
+    cal = default_calendar()
+    if isinstance(value, datetime):
+        return cal.local_date(value)
+    if isinstance(value, date):
+        return value
+    text = str(value)
+    if "T" in text:
+        return cal.local_date(datetime.fromisoformat(text))
+    return date.fromisoformat(text)
+
+
+def make_globals(campaign) -> dict:
+    """The names a BPMN expression may use."""
+    cal = default_calendar()
+
+    def notice_end(approved_at) -> str:
+        """End of the public notice: 24:00 of the N-th working day after the approval day."""
+        return cal.notice_end(_as_local_date(approved_at), campaign.notice_working_days).isoformat()
+
+    def stage_deadline(stage: str, return_stage: str | None = None) -> str:
+        """When a task at `stage` lapses (see engine.rules)."""
+        return rules.stage_deadline(campaign, stage, return_stage).isoformat()
+
+    def stage_opens(stage: str) -> str:
+        return campaign.opens_at(stage).isoformat()
+
+    def end_of_day(day) -> str:
+        return cal.end_of_day(_as_local_date(day)).isoformat()
+
+    def nth_working_day_after(day, n: int) -> str:
+        return cal.nth_working_day_after(_as_local_date(day), int(n)).isoformat()
+
+    def repeat_notice_after_return() -> bool:
+        return bool(campaign.repeat_notice_after_return)
+
+    return {
+        "__builtins__": SAFE_BUILTINS,
+        "notice_end": notice_end,
+        "stage_deadline": stage_deadline,
+        "stage_opens": stage_opens,
+        "end_of_day": end_of_day,
+        "nth_working_day_after": nth_working_day_after,
+        "repeat_notice_after_return": repeat_notice_after_return,
+    }
+
+
+class ClockedScriptEngine(PythonScriptEngine):
+    """A script engine that knows the campaign and carries the clock timers ask."""
+
+    def __init__(self, campaign, clock):
+        super().__init__(environment=TaskDataEnvironment(make_globals(campaign)))
+        self.clock = clock
+        self.campaign = campaign
