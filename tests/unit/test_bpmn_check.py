@@ -1,0 +1,112 @@
+"""`zhicheng bpmn check`: a valid tiny process passes; each broken copy gets its own problem."""
+from __future__ import annotations
+
+import shutil
+import tomllib
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from engine.bpmn_check import Problem, check_bpmn, check_bpmn_with_summary
+from engine.deployment_id import deployment_hash
+from engine.paths import bpmn_dir
+from webapp.cli.bpmn import bpmn_cli
+
+DATA = Path(__file__).resolve().parents[1] / "data" / "bpmn"
+VALID = DATA / "valid"
+INVALID = DATA / "invalid"
+EXPECTED = tomllib.loads((INVALID / "expected.toml").read_text(encoding="utf-8"))
+
+
+def test_valid_fixture_has_no_problems():
+    problems, summary = check_bpmn_with_summary(VALID)
+    assert problems == []
+    assert (summary.files, summary.elements, summary.forms) == (1, 14, 3)
+
+
+@pytest.mark.parametrize("case", sorted(EXPECTED))
+def test_broken_copy_reports_its_problem(case):
+    file = INVALID / f"{case}.bpmn"
+    problems = check_bpmn(file)
+    expected = EXPECTED[case]
+    matching = [p for p in problems if p.element_id == expected["element"] and expected["message"] in p.message]
+    assert matching, "\n".join(map(str, problems))
+    assert all(p.file == str(file) for p in matching)
+    assert all(p.line > 0 for p in matching) or case == "missing_stage"
+
+
+def test_every_invalid_fixture_has_an_expectation():
+    assert {p.stem for p in INVALID.glob("*.bpmn")} == set(EXPECTED)
+
+
+def test_problem_prints_as_file_line_element_message():
+    assert str(Problem("a.bpmn", 12, "f6", "条件表达式语法错误")) == "a.bpmn:12: f6: 条件表达式语法错误"
+    assert str(Problem("a.bpmn", 3, "", "XML 格式错误")) == "a.bpmn:3: -: XML 格式错误"
+
+
+def test_folder_without_bpmn_files_is_a_problem(tmp_path):
+    problems = check_bpmn(tmp_path)
+    assert [p.message for p in problems] == ["找不到 .bpmn 文件"]
+
+
+def test_default_path_follows_zhicheng_bpmn_dir(tmp_path, monkeypatch):
+    shutil.copytree(VALID, tmp_path / "policy")
+    monkeypatch.setenv("ZHICHENG_BPMN_DIR", str(tmp_path / "policy"))
+    assert check_bpmn() == []
+    (tmp_path / "policy" / "forms" / "review.schema.json").unlink()
+    assert {p.message for p in check_bpmn()} == {"表单文件不存在：forms/review.schema.json"}
+
+
+def test_syntax_error_line_points_into_a_multiline_script():
+    problems = check_bpmn(INVALID / "bad_script.bpmn")
+    text = (INVALID / "bad_script.bpmn").read_text(encoding="utf-8").splitlines()
+    (problem,) = [p for p in problems if p.element_id == "mark_accepted"]
+    assert "stage = = " in text[problem.line - 1]
+
+
+@pytest.mark.skipif(not (bpmn_dir() / "declaration.bpmn").exists(), reason="bpmn/declaration.bpmn not written yet")
+def test_shipped_bpmn_folder_has_no_problems():
+    assert [str(p) for p in check_bpmn()] == []
+
+
+def test_cli_ok_summary_and_exit_zero():
+    result = CliRunner().invoke(bpmn_cli, ["check", str(VALID)])
+    assert result.exit_code == 0, result.output
+    assert result.output.startswith("OK: 1 个 BPMN 文件，14 个流程元素，3 个表单")
+
+
+def test_cli_prints_problems_and_exits_one():
+    result = CliRunner().invoke(bpmn_cli, ["check", str(INVALID / "missing_edge.bpmn")])
+    assert result.exit_code == 1
+    assert f"{INVALID / 'missing_edge.bpmn'}:" in result.output
+    assert ": f4: 缺少连线" in result.output
+
+
+def test_cli_refuses_a_path_that_does_not_exist(tmp_path):
+    result = CliRunner().invoke(bpmn_cli, ["check", str(tmp_path / "nope")])
+    assert result.exit_code == 2
+
+
+def _copy_set(target: Path) -> tuple[list[Path], list[Path], Path]:
+    shutil.copytree(VALID, target)
+    campaign = target / "c.toml"
+    campaign.write_text('notice = "渝职改办〔2020〕200号"\n', encoding="utf-8")
+    return [target / "tiny.bpmn"], sorted((target / "forms").glob("*.json")), campaign
+
+
+def test_deployment_hash_depends_on_content_not_location_or_order(tmp_path):
+    bpmn_a, forms_a, campaign_a = _copy_set(tmp_path / "a")
+    bpmn_b, forms_b, campaign_b = _copy_set(tmp_path / "b")
+    first = deployment_hash(bpmn_a, forms_a, campaign_a)
+    assert len(first) == 64
+    assert deployment_hash(bpmn_b, list(reversed(forms_b)), campaign_b) == first
+    forms_b[0].write_text(forms_b[0].read_text(encoding="utf-8") + " ", encoding="utf-8")
+    assert deployment_hash(bpmn_b, forms_b, campaign_b) != first
+
+
+def test_deployment_hash_changes_when_a_file_is_renamed(tmp_path):
+    bpmn, forms, campaign = _copy_set(tmp_path / "a")
+    renamed = campaign.with_name("d.toml")
+    shutil.copy(campaign, renamed)
+    assert deployment_hash(bpmn, forms, campaign) != deployment_hash(bpmn, forms, renamed)
