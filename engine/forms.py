@@ -28,7 +28,7 @@ _TYPE_NAMES = {"string": "文本", "integer": "整数", "number": "数字", "boo
 _ATTACHMENT_REF = "#/$defs/attachment"
 
 
-def forms_dir() -> Path:
+def default_forms_dir() -> Path:
     """The shipped forms folder (`bpmn/forms`, or `$ZHICHENG_BPMN_DIR/forms`)."""
     return paths.bpmn_dir() / "forms"
 
@@ -38,14 +38,14 @@ def load_form(name: str, forms_dir: Path | None = None) -> dict:
 
     Raises ConfigError if the file is missing, is not JSON, or is not a valid draft 2020-12 schema.
     """
-    folder = Path(forms_dir) if forms_dir is not None else globals()["forms_dir"]()
+    folder = Path(forms_dir) if forms_dir is not None else default_forms_dir()
     filename = name if name.endswith(".json") else f"{name}.schema.json"
     return _load_json(str((folder / filename).resolve()), True)
 
 
 def load_ui_schema(name: str, forms_dir: Path | None = None) -> dict:
     """Load a form's UI schema (`<name>.uischema.json`); an absent file gives `{}`. Cached."""
-    folder = Path(forms_dir) if forms_dir is not None else globals()["forms_dir"]()
+    folder = Path(forms_dir) if forms_dir is not None else default_forms_dir()
     filename = name if name.endswith(".json") else f"{name}.uischema.json"
     path = (folder / filename).resolve()
     return _load_json(str(path), False) if path.exists() else {}
