@@ -58,7 +58,7 @@ class CheckSummary:
     forms: int
 
     def __str__(self) -> str:
-        return f"OK: {self.files} 个 BPMN 文件，{self.elements} 个流程元素，{self.forms} 个表单，未发现问题"
+        return f"OK: {self.files} 个 BPMN 文件，{self.elements} 个流程元素，{self.forms} 个表单文件，未发现问题"
 
 
 def bpmn_files(path: Path) -> list[Path]:

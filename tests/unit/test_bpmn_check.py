@@ -73,7 +73,7 @@ def test_shipped_bpmn_folder_has_no_problems():
 def test_cli_ok_summary_and_exit_zero():
     result = CliRunner().invoke(bpmn_cli, ["check", str(VALID)])
     assert result.exit_code == 0, result.output
-    assert result.output.startswith("OK: 1 个 BPMN 文件，14 个流程元素，3 个表单")
+    assert result.output.startswith("OK: 1 个 BPMN 文件，14 个流程元素，3 个表单文件")
 
 
 def test_cli_prints_problems_and_exits_one():
