@@ -13,5 +13,13 @@ class Config:
         self.SQLALCHEMY_DATABASE_URI = os.environ.get(
             "DATABASE_URL", f"sqlite:///{instance / 'zhicheng.sqlite'}")
         self.ZHICHENG_SANDBOX = os.environ.get("ZHICHENG_SANDBOX", "0") == "1"
+        # A Clock object; None means SystemClock (create_app fills it in).
+        self.ZHICHENG_CLOCK = None
         self.UPLOAD_DIR = os.environ.get("ZHICHENG_UPLOAD_DIR", str(instance / "uploads"))
+        # Whole request; Flask answers 413 above it.
         self.MAX_CONTENT_LENGTH = int(os.environ.get("ZHICHENG_MAX_UPLOAD", 10 * 1024 * 1024))
+        # Each uploaded file; webapp.uploads refuses larger ones naming the field.
+        self.UPLOAD_MAX_FILE_BYTES = int(os.environ.get("ZHICHENG_MAX_FILE", 5 * 1024 * 1024))
+        self.WTF_CSRF_TIME_LIMIT = None  # tokens live as long as the session: long forms take time
+        self.SESSION_COOKIE_HTTPONLY = True
+        self.SESSION_COOKIE_SAMESITE = "Lax"

@@ -1,0 +1,85 @@
+"""Views: parse the form, call one engine function, commit, render."""
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from flask import flash, redirect, render_template, request, url_for
+from flask_login import current_user, login_required, login_user, logout_user
+
+from engine.accounts import services as acc
+from engine.accounts.errors import AccountLocked
+from engine.errors import ActionRefused, FormInvalid
+
+from ..clock import get_clock
+from ..errors import apply_form_errors
+from ..extensions import db
+from . import bp
+from .forms import ChangePasswordForm, LoginForm, RegisterForm
+from .session_user import SessionUser
+
+
+@bp.route("/register", methods=["GET", "POST"])
+def register():
+    form = RegisterForm()
+    if form.is_submitted():
+        try:
+            profile = acc.register_person(db.session, get_clock(), real_name=form.real_name.data,
+                                          id_number=form.id_number.data, mobile=form.mobile.data,
+                                          password=form.password.data, password2=form.password2.data)
+            db.session.commit()
+        except FormInvalid as exc:
+            db.session.rollback()
+            apply_form_errors(form, exc)
+            return render_template("auth/register.html", form=form), 422
+        login_user(SessionUser(profile))
+        flash(f"注册成功，{profile.real_name}，您的登录用户名是身份证号码 {profile.username}", "success")
+        return redirect(url_for("portal.index"))
+    return render_template("auth/register.html", form=form)
+
+
+def _safe_next(target: str | None) -> str:
+    if target and target.startswith("/") and not urlsplit(target).netloc and not target.startswith("//"):
+        return target
+    return url_for("portal.index")
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login():
+    form = LoginForm()
+    if form.is_submitted():
+        try:
+            profile = acc.authenticate(db.session, get_clock(), form.username.data, form.password.data)
+        except ActionRefused as exc:
+            db.session.commit()  # keep the failure count and the lock
+            flash(exc.message, "error")
+            return render_template("auth/login.html", form=form), 423 if isinstance(exc, AccountLocked) else 401
+        db.session.commit()
+        login_user(SessionUser(profile))
+        flash(f"欢迎，{profile.real_name}", "success")
+        return redirect(_safe_next(request.args.get("next")))
+    return render_template("auth/login.html", form=form)
+
+
+@bp.route("/logout", methods=["POST"])
+def logout():
+    logout_user()
+    flash("您已退出登录", "info")
+    return redirect(url_for("portal.index"))
+
+
+@bp.route("/password", methods=["GET", "POST"])
+@login_required
+def change_password():
+    form = ChangePasswordForm()
+    if form.is_submitted():
+        try:
+            acc.change_password(db.session, current_user.id, form.old_password.data, form.new_password.data,
+                                form.new_password2.data)
+            db.session.commit()
+        except FormInvalid as exc:
+            db.session.rollback()
+            apply_form_errors(form, exc)
+            return render_template("auth/password.html", form=form), 422
+        flash("密码已修改", "success")
+        return redirect(url_for("portal.index"))
+    return render_template("auth/password.html", form=form)

@@ -1,0 +1,69 @@
+"""Uploaded evidence stored by content: UPLOAD_DIR/ab/cdef… (sha256), type sniffed from the bytes.
+
+The filename and its extension are never trusted: a `.pdf` that is really a PNG is stored as image/png,
+and anything but PDF, JPEG or PNG is refused with a message naming the field.
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import filetype
+from flask import current_app
+from werkzeug.datastructures import FileStorage
+
+from engine.errors import FormInvalid
+
+ALLOWED_MIME = {"application/pdf": "PDF", "image/jpeg": "JPEG", "image/png": "PNG"}
+
+
+@dataclass(frozen=True)
+class StoredUpload:
+    sha256: str
+    mime: str
+    size: int
+
+
+def upload_path(upload_dir: str | Path, sha256: str) -> Path:
+    """Where the bytes with this sha256 live."""
+    return Path(upload_dir) / sha256[:2] / sha256[2:]
+
+
+def store_bytes(data: bytes, upload_dir: str | Path, *, field: str, label: str,
+                max_bytes: int) -> StoredUpload:
+    """Check and store bytes; idempotent for identical content. Raises FormInvalid naming the field."""
+    if not data:
+        raise FormInvalid({field: f"{label}：请选择要上传的文件"})
+    if len(data) > max_bytes:
+        raise FormInvalid({field: f"{label}：文件大小 {len(data) / 1048576:.1f} MB，"
+                                  f"超过单个文件 {max_bytes / 1048576:g} MB 的上限，请压缩后重新上传"})
+    kind = filetype.guess(data)
+    mime = kind.mime if kind else None
+    if mime not in ALLOWED_MIME:
+        found = f"（检测到的文件类型为 {mime}）" if mime else "（无法识别文件内容）"
+        raise FormInvalid({field: f"{label}：只能上传 PDF、JPEG 或 PNG 文件{found}"})
+    digest = hashlib.sha256(data).hexdigest()
+    target = upload_path(upload_dir, digest)
+    if not target.exists():
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".incoming-")
+        with os.fdopen(fd, "wb") as out:
+            out.write(data)
+        os.replace(tmp, target)
+    return StoredUpload(digest, mime, len(data))
+
+
+def save_upload(storage: FileStorage | None, *, field: str, label: str) -> StoredUpload:
+    """Store one uploaded file from the current request with the app's directory and per-file limit."""
+    limit = current_app.config["UPLOAD_MAX_FILE_BYTES"]
+    data = storage.stream.read(limit + 1) if storage is not None else b""
+    return store_bytes(data, current_app.config["UPLOAD_DIR"], field=field, label=label, max_bytes=limit)
+
+
+def sniff_mime(path: str | Path) -> str:
+    """The stored file's type, from its content."""
+    kind = filetype.guess(str(path))
+    return kind.mime if kind else "application/octet-stream"
