@@ -37,6 +37,9 @@ NEXT_STAGE = {
     "tier3_review": "committee_review",
 }
 
+# Stages the applicant must act at: a lapse there is the applicant's own (the paper forms and fee included).
+APPLICANT_RESPONSIBLE = {"applicant_submit", "applicant_correct", "onsite_confirm"}
+
 # Only the onsite desk confirms paper forms and the fee; every other org task is for its admins and reviewers.
 STAGE_ROLES = {"onsite_confirm": {"desk", "admin"}}
 DEFAULT_REVIEW_ROLES = {"admin", "reviewer"}

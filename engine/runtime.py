@@ -159,7 +159,7 @@ class Application:
             end = self._end_event()
             outcome = rules.outcome_of_end_event(end)
             responsible = None
-            if outcome.status == "expired" and outcome.stage:
+            if outcome.status == "expired" and outcome.stage not in rules.APPLICANT_RESPONSIBLE:
                 responsible = self._org_for_stage(outcome.stage)
             return Status(outcome.status, outcome.stage, None, None, responsible_org=responsible)
         ready = self.ready_tasks()
@@ -203,7 +203,7 @@ class Application:
             before = {t.name: t for t in self.due_timers()}
             before_json = self.to_json() if before else None
             try:
-                self.workflow.refresh_waiting_tasks()
+                self.workflow.refresh_timers()
                 self._run_engine()
             except Exception as exc:
                 if before_json:
@@ -219,7 +219,7 @@ class Application:
     # ---- internals -------------------------------------------------------------------------
     def _run_engine(self):
         self.workflow.do_engine_steps()
-        self.workflow.refresh_waiting_tasks()
+        self.workflow.refresh_timers()
         self.workflow.do_engine_steps()
 
     def _reset(self, state_json: str):

@@ -76,13 +76,23 @@ class ScenarioRunner:
                               line=mark.line + 1 if mark else None) from exc
         if not isinstance(self.doc, dict):
             raise ConfigError("场景文件应为一个映射（mapping）", file=str(self.path))
-        self.deployment = build_deployment(read_sources(self.root, self.doc.get("campaign")))
+        self.deployment = build_deployment(read_sources(self.root, self._campaign_path()))
         self.orgs = self._orgs(self.doc.get("orgs") or {})
         self.people = self.doc.get("people") or {}
         start = parse_instant(self.doc.get("start", "2020-11-17T09:00+08:00"), where="start")
         self.clock = SimulatedClock(start)
         self.apps: dict[str, Application] = {}
         self.person_ids = {name: i + 1 for i, name in enumerate(self.people)}
+
+    def _campaign_path(self) -> Path | None:
+        """A scenario's campaign: relative to the scenario file, else to the bpmn folder."""
+        name = self.doc.get("campaign")
+        if not name:
+            return None
+        for candidate in (self.path.parent / name, self.root / name):
+            if candidate.exists():
+                return candidate.resolve()
+        raise ConfigError(f"找不到活动文件 {name!r}", file=str(self.path), key="campaign")
 
     # org keys become small integer ids, in file order
     def _orgs(self, spec: dict) -> dict[str, dict]:

@@ -13,8 +13,6 @@ from SpiffWorkflow.bpmn.serializer import BpmnWorkflowSerializer
 from SpiffWorkflow.bpmn.serializer.default.event_definition import TimerConditionalEventDefinitionConverter
 from SpiffWorkflow.bpmn.serializer.default.workflow import BpmnWorkflowConverter
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import DurationTimerEventDefinition, TimeDateEventDefinition
-from SpiffWorkflow.bpmn.specs.mixins.events.intermediate_event import BoundaryEvent, IntermediateCatchEvent
-from SpiffWorkflow.bpmn.specs.mixins.events.start_event import StartEvent
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.spiff.parser.process import SpiffBpmnParser
 from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
@@ -31,11 +29,14 @@ from .timers import (
 class ZhichengParser(SpiffBpmnParser):
     """SpiffWorkflow's parser with clocked timers."""
 
+    # keep Spiff's spec classes (the serializer knows them); only the event parsers change
     OVERRIDE_PARSER_CLASSES = {
         **SpiffBpmnParser.OVERRIDE_PARSER_CLASSES,
-        full_tag("startEvent"): (ClockedStartEventParser, StartEvent),
-        full_tag("boundaryEvent"): (ClockedBoundaryEventParser, BoundaryEvent),
-        full_tag("intermediateCatchEvent"): (ClockedIntermediateCatchEventParser, IntermediateCatchEvent),
+        **{tag: (parser, SpiffBpmnParser.OVERRIDE_PARSER_CLASSES[tag][1]) for tag, parser in (
+            (full_tag("startEvent"), ClockedStartEventParser),
+            (full_tag("boundaryEvent"), ClockedBoundaryEventParser),
+            (full_tag("intermediateCatchEvent"), ClockedIntermediateCatchEventParser),
+        )},
     }
 
 

@@ -9,7 +9,7 @@ import pytest
 from click.testing import CliRunner
 
 from engine.bpmn_check import Problem, check_bpmn, check_bpmn_with_summary
-from engine.deployment_id import deployment_hash
+from engine.deployment import content_hash, read_sources
 from engine.paths import bpmn_dir
 from webapp.cli.bpmn import bpmn_cli
 
@@ -88,25 +88,24 @@ def test_cli_refuses_a_path_that_does_not_exist(tmp_path):
     assert result.exit_code == 2
 
 
-def _copy_set(target: Path) -> tuple[list[Path], list[Path], Path]:
+def _sources(target: Path) -> dict[str, str]:
     shutil.copytree(VALID, target)
-    campaign = target / "c.toml"
-    campaign.write_text('notice = "渝职改办〔2020〕200号"\n', encoding="utf-8")
-    return [target / "tiny.bpmn"], sorted((target / "forms").glob("*.json")), campaign
+    (target / "campaigns").mkdir()
+    (target / "campaigns" / "c.toml").write_text('notice = "渝职改办〔2020〕200号"\n', encoding="utf-8")
+    return read_sources(target, target / "campaigns" / "c.toml")
 
 
 def test_deployment_hash_depends_on_content_not_location_or_order(tmp_path):
-    bpmn_a, forms_a, campaign_a = _copy_set(tmp_path / "a")
-    bpmn_b, forms_b, campaign_b = _copy_set(tmp_path / "b")
-    first = deployment_hash(bpmn_a, forms_a, campaign_a)
+    first = content_hash(_sources(tmp_path / "a"))
     assert len(first) == 64
-    assert deployment_hash(bpmn_b, list(reversed(forms_b)), campaign_b) == first
-    forms_b[0].write_text(forms_b[0].read_text(encoding="utf-8") + " ", encoding="utf-8")
-    assert deployment_hash(bpmn_b, forms_b, campaign_b) != first
+    b = _sources(tmp_path / "b")
+    assert content_hash(dict(reversed(list(b.items())))) == first
+    name = next(n for n in b if n.startswith("forms/"))
+    b[name] += " "
+    assert content_hash(b) != first
 
 
 def test_deployment_hash_changes_when_a_file_is_renamed(tmp_path):
-    bpmn, forms, campaign = _copy_set(tmp_path / "a")
-    renamed = campaign.with_name("d.toml")
-    shutil.copy(campaign, renamed)
-    assert deployment_hash(bpmn, forms, campaign) != deployment_hash(bpmn, forms, renamed)
+    sources = _sources(tmp_path / "a")
+    renamed = {("campaigns/d.toml" if k == "campaigns/c.toml" else k): v for k, v in sources.items()}
+    assert content_hash(sources) != content_hash(renamed)

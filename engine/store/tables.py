@@ -1,0 +1,164 @@
+"""Tables of the persisted engine: deployments, applications with their state, work indexes, history.
+
+Inboxes, deadlines and sweeps read `application`, `work_item` and `due_timer` only; `workflow_state`
+(SpiffWorkflow instance state, without the spec) is read when a single application is acted on.
+"""
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column
+
+from engine.accounts.models import UTCDateTime
+from engine.db import Base
+
+# Statuses in which an application is finished: a new one may be started for the same campaign.
+ENDED_STATUSES = ("expired", "confirmed", "not_recommended")
+
+
+class DeploymentRow(Base):
+    """A deployed BPMN + forms + campaign, stored once under its content hash."""
+
+    __tablename__ = "deployment"
+    __table_args__ = (Index("ix_deployment_campaign_current", "campaign_id", "is_current"),)
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    campaign_id: Mapped[str] = mapped_column(String(100))
+    process_id: Mapped[str] = mapped_column(String(100))
+    spec_json: Mapped[str] = mapped_column(Text)
+    sources_json: Mapped[str] = mapped_column(Text)  # {relative name: text}
+    is_current: Mapped[bool] = mapped_column(Boolean, default=False)
+    deployed_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class ApplicationRow(Base):
+    """One declaration: who, which campaign and deployment, its review chain and where it stands now."""
+
+    __tablename__ = "application"
+    __table_args__ = (
+        Index("ix_application_applicant_campaign", "applicant_id", "campaign_id"),
+        Index("ix_application_responsible_status", "responsible_org_id", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    applicant_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
+    campaign_id: Mapped[str] = mapped_column(String(100))
+    deployment_id: Mapped[str] = mapped_column(ForeignKey("deployment.id"), index=True)
+    unit_id: Mapped[int] = mapped_column(ForeignKey("org.id"), index=True)
+    tier2_id: Mapped[int | None] = mapped_column(ForeignKey("org.id"))
+    tier3_id: Mapped[int] = mapped_column(ForeignKey("org.id"))
+    committee_id: Mapped[int] = mapped_column(ForeignKey("org.id"))
+    status: Mapped[str] = mapped_column(String(20))
+    stage: Mapped[str | None] = mapped_column(String(50))
+    waiting_org_id: Mapped[int | None] = mapped_column(ForeignKey("org.id"))
+    deadline: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    actionable_from: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    responsible_org_id: Mapped[int | None] = mapped_column(ForeignKey("org.id"))
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    applicant_name: Mapped[str] = mapped_column(String(50), default="")
+    series: Mapped[str | None] = mapped_column(String(100))
+    title_sought: Mapped[str | None] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class WorkflowState(Base):
+    """The serialized SpiffWorkflow instance state (no spec: that lives once in `deployment`)."""
+
+    __tablename__ = "workflow_state"
+
+    application_id: Mapped[int] = mapped_column(ForeignKey("application.id"), primary_key=True)
+    state_json: Mapped[str] = mapped_column(Text)
+
+
+class WorkItem(Base):
+    """One ready user task: the inbox index."""
+
+    __tablename__ = "work_item"
+    __table_args__ = (Index("ix_work_item_org_deadline", "org_id", "deadline"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    application_id: Mapped[int] = mapped_column(ForeignKey("application.id"), index=True)
+    stage: Mapped[str] = mapped_column(String(50))
+    tier: Mapped[str] = mapped_column(String(20))
+    org_id: Mapped[int | None] = mapped_column(ForeignKey("org.id"))
+    actionable_from: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    deadline: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class DueTimer(Base):
+    """A timer waiting to fire; `next_attempt_at` is NULL once parked with an incident."""
+
+    __tablename__ = "due_timer"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    application_id: Mapped[int] = mapped_column(ForeignKey("application.id"), index=True)
+    name: Mapped[str] = mapped_column(String(100))
+    due_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True)
+
+
+class HistoryEvent(Base):
+    """One state change, hash-chained per application: sha256(canonical fields + prev_hash)."""
+
+    __tablename__ = "history_event"
+    __table_args__ = (UniqueConstraint("application_id", "seq", name="uq_history_event_application_seq"),)
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    application_id: Mapped[int] = mapped_column(ForeignKey("application.id"))
+    seq: Mapped[int] = mapped_column(Integer)
+    at: Mapped[datetime] = mapped_column(UTCDateTime())
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    org_id: Mapped[int | None] = mapped_column(ForeignKey("org.id"))
+    event_type: Mapped[str] = mapped_column(String(30))
+    stage: Mapped[str | None] = mapped_column(String(100))
+    data_json: Mapped[str] = mapped_column(Text)
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64))
+
+
+class Attachment(Base):
+    """An uploaded file, by content hash; the bytes live on disk, never in a row."""
+
+    __tablename__ = "attachment"
+
+    sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
+    size: Mapped[int] = mapped_column(BigInteger)
+    mime: Mapped[str] = mapped_column(String(100))
+    original_name: Mapped[str] = mapped_column(String(255))
+    uploaded_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class Incident(Base):
+    """A timer that kept failing: parked for an operator instead of retried forever."""
+
+    __tablename__ = "incident"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    application_id: Mapped[int] = mapped_column(ForeignKey("application.id"), index=True)
+    error: Mapped[str] = mapped_column(Text)
+    at: Mapped[datetime] = mapped_column(UTCDateTime())
+    resolved: Mapped[bool] = mapped_column(Boolean, default=False)
+    resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class SandboxClockRow(Base):
+    """The demo's simulated engine clock, one row shared by the web and worker processes."""
+
+    __tablename__ = "sandbox_clock"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    now: Mapped[datetime] = mapped_column(UTCDateTime())
