@@ -1,0 +1,215 @@
+"""Read side: inboxes per org, the application view with its scope checks, an applicant's list, actors.
+
+Nothing here deserializes a workflow: pages read the application row, work items and history only.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy import and_, func, or_, select
+from sqlalchemy.orm import Session
+
+from calendars import default_calendar
+from engine import rules
+from engine.accounts.models import Membership, Org, User
+from engine.clock import Clock
+from engine.errors import FormInvalid, NotFound
+from engine.runtime import Actor
+
+from . import history
+from .tables import ApplicationRow, WorkItem
+
+INBOX_VIEWS = ("all", "actionable", "not_open", "due_soon", "lapsed")
+STATUS_LABELS = {"draft": "草稿", "submitted": "已提交", "in_review": "审核中", "public_notice": "公示中",
+                 "returned": "退回补正", "accepted": "已受理", "confirmed": "已完成现场确认",
+                 "expired": "逾期失效", "not_recommended": "不予上报"}
+
+
+@dataclass(frozen=True)
+class OrgContact:
+    id: int
+    name: str
+    contact_person: str | None
+    contact_phone: str | None
+
+
+@dataclass(frozen=True)
+class WorkItemView:
+    application_id: int
+    applicant_name: str
+    series: str | None
+    title_sought: str | None
+    stage: str | None
+    stage_label: str
+    status: str
+    org_id: int | None
+    actionable_from: datetime | None
+    deadline: datetime | None
+    version: int
+
+
+@dataclass
+class ApplicationView:
+    id: int
+    applicant_id: int
+    applicant_name: str
+    campaign_id: str
+    deployment_id: str
+    status: str
+    status_label: str
+    stage: str | None
+    stage_label: str
+    waiting_org: OrgContact | None
+    responsible_org: OrgContact | None
+    deadline: datetime | None
+    actionable_from: datetime | None
+    version: int
+    chain: dict
+    ready: list[dict] = field(default_factory=list)     # open work items: stage, org_id, actionable_from, deadline
+    reviews: list[dict] = field(default_factory=list)   # every opinion and return reason, in order
+    declaration: dict = field(default_factory=dict)     # the latest submitted declaration
+    timeline: list[history.EventView] = field(default_factory=list)
+
+
+def actor_for(session: Session, user_id: int) -> Actor:
+    """The Actor (memberships, name) of a user. Raises NotFound."""
+    user = session.get(User, user_id)
+    if user is None:
+        raise NotFound(f"用户（编号 {user_id}）不存在", user_id=user_id)
+    members = session.execute(select(Membership.org_id, Membership.role).where(Membership.user_id == user_id))
+    return Actor(user.id, frozenset((org, role) for org, role in members), user.real_name)
+
+
+def check_scope(session: Session, row: ApplicationRow, user_id: int, memberships: set[int] | None = None) -> None:
+    """Raise NotFound unless the user may see this application (DESIGN: never leak its existence).
+
+    Allowed: the applicant; members of a chain org that holds it now or acted on it before; operators; auditors
+    city-wide or scoped to an org of its chain.
+    """
+    if row.applicant_id == user_id:
+        return
+    chain = {row.unit_id, row.tier2_id, row.tier3_id, row.committee_id} - {None}
+    if memberships is None:
+        memberships = set(session.scalars(select(Membership.org_id).where(Membership.user_id == user_id)))
+    mine = memberships & chain
+    if mine:
+        if row.waiting_org_id in mine:
+            return
+        acted = session.scalar(select(history.HistoryEvent.id).where(
+            history.HistoryEvent.application_id == row.id, history.HistoryEvent.org_id.in_(mine),
+            history.HistoryEvent.event_type == "completed").limit(1))
+        if acted is not None:
+            return
+    user = session.get(User, user_id)
+    if user is not None and (user.is_operator or (user.is_auditor and (
+            user.auditor_scope_org_id is None or user.auditor_scope_org_id in chain))):
+        return
+    raise NotFound(f"申请书（编号 {row.id}）不存在", application_id=row.id)
+
+
+def _contact(session: Session, org_id: int | None) -> OrgContact | None:
+    org = session.get(Org, org_id) if org_id else None
+    return OrgContact(org.id, org.name, org.contact_person, org.contact_phone) if org else None
+
+
+def build_view(session: Session, app_id: int) -> ApplicationView:
+    """The application as a page shows it (no scope check: see application_view). Raises NotFound."""
+    row = session.get(ApplicationRow, app_id)
+    if row is None:
+        raise NotFound(f"申请书（编号 {app_id}）不存在", application_id=app_id)
+    timeline = history.events(session, app_id)
+    reviews, declaration = [], {}
+    for ev in timeline:
+        if ev.event_type != "completed":
+            continue
+        form = ev.data.get("form", {})
+        if ev.stage in ("applicant_submit", "applicant_correct"):
+            declaration = form
+        else:
+            reviews.append({"stage": ev.stage, "stage_label": rules.STAGE_LABELS.get(ev.stage, ev.stage),
+                            "decision": form.get("decision"), "opinion": form.get("opinion"),
+                            "reason": form.get("reason"), "org_id": ev.org_id, "actor_id": ev.actor_id,
+                            "actor_name": ev.data.get("actor_name", ""), "at": ev.at})
+    ready = [{"stage": w.stage, "tier": w.tier, "org_id": w.org_id, "actionable_from": w.actionable_from,
+              "deadline": w.deadline}
+             for w in session.scalars(select(WorkItem).where(WorkItem.application_id == app_id))]
+    return ApplicationView(
+        row.id, row.applicant_id, row.applicant_name, row.campaign_id, row.deployment_id, row.status,
+        STATUS_LABELS.get(row.status, row.status), row.stage, rules.STAGE_LABELS.get(row.stage or "", row.stage or ""),
+        _contact(session, row.waiting_org_id), _contact(session, row.responsible_org_id), row.deadline,
+        row.actionable_from, row.version,
+        {"unit": row.unit_id, "tier2": row.tier2_id, "tier3": row.tier3_id, "committee": row.committee_id},
+        ready, reviews, declaration, timeline)
+
+
+def application_view(session: Session, app_id: int, viewer: int) -> ApplicationView:
+    """What user `viewer` sees of an application. Raises NotFound when it is absent or outside their scope."""
+    row = session.get(ApplicationRow, app_id)
+    if row is None:
+        raise NotFound(f"申请书（编号 {app_id}）不存在", application_id=app_id)
+    check_scope(session, row, viewer)
+    return build_view(session, app_id)
+
+
+def applications_for_applicant(session: Session, user_id: int) -> list[WorkItemView]:
+    """An applicant's own applications, newest first."""
+    rows = session.scalars(select(ApplicationRow).where(ApplicationRow.applicant_id == user_id)
+                           .order_by(ApplicationRow.id.desc()))
+    return [_item(r, r.stage, r.waiting_org_id, r.actionable_from, r.deadline) for r in rows]
+
+
+def _item(row: ApplicationRow, stage, org_id, actionable_from, deadline) -> WorkItemView:
+    return WorkItemView(row.id, row.applicant_name, row.series, row.title_sought, stage,
+                        rules.STAGE_LABELS.get(stage or "", stage or ""), row.status, org_id, actionable_from,
+                        deadline, row.version)
+
+
+def _due_soon_limit(now: datetime, working_days: int) -> datetime:
+    cal = default_calendar()
+    return cal.end_of_day(cal.nth_working_day_after(cal.local_date(now), working_days)) if working_days else now
+
+
+def _filters(view: str, now: datetime, due_within_working_days: int):
+    open_now = and_(or_(WorkItem.actionable_from.is_(None), WorkItem.actionable_from <= now),
+                    or_(WorkItem.deadline.is_(None), WorkItem.deadline > now))
+    if view == "all":
+        return []
+    if view == "actionable":
+        return [open_now]
+    if view == "not_open":
+        return [WorkItem.actionable_from > now]
+    if view == "due_soon":
+        return [open_now, WorkItem.deadline <= _due_soon_limit(now, due_within_working_days)]
+    raise FormInvalid({"view": f"列表：未知的视图 {view}（可用：{'、'.join(INBOX_VIEWS)}）"})
+
+
+def inbox(session: Session, clock: Clock, org_id: int, *, view: str = "all", due_within_working_days: int = 3,
+          page: int = 1, per_page: int = 50) -> list[WorkItemView]:
+    """One org's work, soonest deadline first; `lapsed` lists applications that expired at this org."""
+    now = clock.now()
+    offset = max(page - 1, 0) * per_page
+    if view == "lapsed":
+        rows = session.scalars(select(ApplicationRow).where(ApplicationRow.responsible_org_id == org_id,
+                                                            ApplicationRow.status == "expired")
+                               .order_by(ApplicationRow.updated_at.desc(), ApplicationRow.id)
+                               .offset(offset).limit(per_page))
+        return [_item(r, r.stage, org_id, None, None) for r in rows]
+    query = (select(WorkItem, ApplicationRow).join(ApplicationRow, ApplicationRow.id == WorkItem.application_id)
+             .where(WorkItem.org_id == org_id, *_filters(view, now, due_within_working_days))
+             .order_by(WorkItem.deadline, WorkItem.id).offset(offset).limit(per_page))
+    return [_item(app, w.stage, w.org_id, w.actionable_from, w.deadline) for w, app in session.execute(query)]
+
+
+def inbox_counts(session: Session, clock: Clock, org_id: int, due_within_working_days: int = 3) -> dict[str, int]:
+    """How many items each inbox view holds for an org."""
+    now = clock.now()
+    counts = {}
+    for view in INBOX_VIEWS[:-1]:
+        counts[view] = session.scalar(select(func.count(WorkItem.id)).where(
+            WorkItem.org_id == org_id, *_filters(view, now, due_within_working_days)))
+    counts["lapsed"] = session.scalar(select(func.count(ApplicationRow.id)).where(
+        ApplicationRow.responsible_org_id == org_id, ApplicationRow.status == "expired"))
+    return counts
+
+

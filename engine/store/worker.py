@@ -1,0 +1,130 @@
+"""The timer sweep: fire every due timer, one application per transaction, safe with several workers.
+
+On PostgreSQL each application row is claimed with `SELECT … FOR UPDATE SKIP LOCKED`, so concurrent workers
+split the work; on SQLite writers are serialized anyway. The version check of every write means a timer can
+never fire twice, and a worker killed mid-batch loses nothing: uncommitted work stays due. A failing
+application is retried with exponential backoff and parked with an incident after `max_attempts`.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from engine.clock import Clock
+from engine.errors import AlreadyHandled, ZhichengError
+
+from .indexes import bump_version, write_indexes, write_state
+from .services import load, record_timers
+from .tables import ApplicationRow, DueTimer, Incident
+from .uow import UnitOfWork
+
+MAX_ATTEMPTS = 5
+BACKOFF = timedelta(seconds=30)
+
+
+@dataclass
+class TickReport:
+    fired: list[tuple[int, str, datetime]] = field(default_factory=list)  # (application, timer, due at)
+    applications: int = 0
+    skipped: int = 0        # claimed by another worker, or changed under us (retried next tick)
+    failed: list[tuple[int, str]] = field(default_factory=list)
+    incidents: list[int] = field(default_factory=list)
+
+
+def due_applications(session: Session, now: datetime, batch: int) -> list[int]:
+    """Applications with a timer due at `now`, oldest due first (reads the index only)."""
+    rows = session.execute(select(DueTimer.application_id, DueTimer.next_attempt_at)
+                           .where(DueTimer.next_attempt_at <= now)
+                           .order_by(DueTimer.next_attempt_at).limit(batch * 3))
+    seen: dict[int, None] = {}
+    for app_id, _ in rows:
+        seen.setdefault(app_id)
+    return list(seen)[:batch]
+
+
+def fire_one(session: Session, clock: Clock, app_id: int, report: TickReport) -> None:
+    """Fire the due timers of one application in one unit of work (skips it if another worker holds it)."""
+    now = clock.now()
+    with UnitOfWork(session) as uow:
+        claim = select(ApplicationRow.id).where(ApplicationRow.id == app_id)
+        if session.get_bind().dialect.name == "postgresql":
+            claim = claim.with_for_update(skip_locked=True)
+        if session.scalar(claim) is None:
+            report.skipped += 1
+            return
+        due = session.scalar(select(DueTimer.id).where(DueTimer.application_id == app_id,
+                                                       DueTimer.next_attempt_at <= now).limit(1))
+        if due is None:  # another worker fired it between our read and our claim
+            report.skipped += 1
+            return
+        row, app = load(session, app_id, clock)
+        fired = app.advance()
+        if not fired:
+            raise ZhichengError("到期的定时器没有触发（索引与流程状态不一致）", application_id=app_id)
+        bump_version(session, app_id, row.version, app, now)
+        write_state(session, app_id, app)
+        write_indexes(session, app_id, app)
+        record_timers(session, app_id, app, fired, now)
+        uow.commit()
+    report.applications += 1
+    report.fired.extend((app_id, t.name, t.due_at) for t in fired)
+
+
+def _record_failure(session: Session, now: datetime, app_id: int, error: str, max_attempts: int,
+                    backoff: timedelta, report: TickReport) -> None:
+    with UnitOfWork(session) as uow:
+        timers = list(session.scalars(select(DueTimer).where(DueTimer.application_id == app_id,
+                                                             DueTimer.next_attempt_at <= now)))
+        attempts = max((t.attempts for t in timers), default=0) + 1
+        parked = attempts >= max_attempts
+        next_at = None if parked else now + backoff * (2 ** (attempts - 1))
+        session.execute(update(DueTimer).where(DueTimer.id.in_([t.id for t in timers]))
+                        .values(attempts=attempts, next_attempt_at=next_at)
+                        .execution_options(synchronize_session=False))
+        if parked:
+            session.add(Incident(application_id=app_id, error=error[:4000], at=now, resolved=False))
+            report.incidents.append(app_id)
+        uow.commit()
+    report.failed.append((app_id, error))
+
+
+def tick(session_factory, clock: Clock, batch: int = 500, *, max_attempts: int = MAX_ATTEMPTS,
+         backoff: timedelta = BACKOFF, limit: int | None = None) -> TickReport:
+    """Fire every timer due at the clock's now (up to `limit` applications); report what fired."""
+    report = TickReport()
+    done: set[int] = set()
+    while limit is None or len(done) < limit:
+        now = clock.now()
+        with session_factory() as session:
+            candidates = [a for a in due_applications(session, now, batch) if a not in done]
+        if not candidates:
+            break
+        for app_id in candidates:
+            done.add(app_id)
+            with session_factory() as session:
+                try:
+                    fire_one(session, clock, app_id, report)
+                except AlreadyHandled:
+                    report.skipped += 1  # a person acted at the same moment; it is retried next tick
+                except Exception as exc:  # noqa: BLE001 - any failure is recorded, never looped on
+                    session.rollback()
+                    _record_failure(session, now, app_id, f"{type(exc).__name__}: {exc}", max_attempts,
+                                    backoff, report)
+    return report
+
+
+def run_worker(session_factory, clock: Clock, *, interval: float = 5.0, once: bool = False, batch: int = 100,
+               on_report=None, should_stop=lambda: False) -> None:
+    """Tick forever (or once), sleeping `interval` seconds when nothing was due."""
+    while not should_stop():
+        report = tick(session_factory, clock, batch)
+        if on_report is not None:
+            on_report(report)
+        if once:
+            return
+        if not report.fired and not report.failed:
+            time.sleep(interval)
