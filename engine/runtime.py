@@ -171,6 +171,21 @@ class Application:
                 return Status("public_notice", "public_notice", self.chain["unit"], timer.due_at)
         raise EngineError("申请书既未结束也没有待办事项（流程状态异常）")
 
+    def positions(self) -> tuple[set[str], set[str]]:
+        """BPMN ids where the application is now (ready or waiting) and every id it has passed through."""
+        current, done = set(), set()
+        for task in self.workflow.get_tasks():
+            bpmn_id = getattr(task.task_spec, "bpmn_id", None)
+            if not bpmn_id:
+                continue
+            if task.state == TaskState.COMPLETED:
+                done.add(bpmn_id)
+            elif task.state == TaskState.READY and isinstance(task.task_spec, UserTask):
+                current.add(bpmn_id)
+            elif task.state == TaskState.WAITING and task.task_spec.name == "public_notice":
+                current.add(bpmn_id)
+        return current, done
+
     # ---- actions ---------------------------------------------------------------------------
     def complete(self, stage: str, actor: Actor, form_data: dict) -> Completion:
         """Complete the ready task at `stage` as `actor` with `form_data`; refusals are typed."""

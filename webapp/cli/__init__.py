@@ -8,11 +8,12 @@ from webapp import create_app
 from .bpmn import bpmn_cli
 from .calendar import calendar_cli
 from .campaign import campaign_cli
+from .org import org_cli, user_cli
 from .scenario import scenario_cli
 
 cli = FlaskGroup(create_app=create_app, add_default_commands=True,
                  help="zhicheng 职称网报系统 command line.")
-for command in (bpmn_cli, calendar_cli, campaign_cli, scenario_cli):
+for command in (bpmn_cli, calendar_cli, campaign_cli, org_cli, scenario_cli, user_cli):
     cli.add_command(command)
 
 

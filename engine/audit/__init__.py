@@ -1,0 +1,1 @@
+"""Audit: process diagrams, deterministic replay of histories, export bundles."""
