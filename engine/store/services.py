@@ -152,6 +152,13 @@ def complete_task(session: Session, clock: Clock, app_id: int, stage: str, actor
     Raises NotFound (no such application, or outside the actor's scope), AlreadyHandled (someone acted first:
     version conflict), and the runtime's refusals: NotPermitted, OutsideWindow, FormInvalid, ActionRefused.
     """
+    perform_task(session, clock, app_id, stage, actor, data, expected_version)
+    return build_view(session, app_id)
+
+
+def perform_task(session: Session, clock: Clock, app_id: int, stage: str, actor: Actor, data: dict,
+                 expected_version: int | None = None) -> int:
+    """complete_task without building the view (simulation, benchmarks); returns the new version."""
     with UnitOfWork(session) as uow:
         row, app = load(session, app_id, clock)
         check_scope(session, row, actor.user_id, memberships={org for org, _ in actor.memberships})
@@ -160,7 +167,7 @@ def complete_task(session: Session, clock: Clock, app_id: int, stage: str, actor
             raise AlreadyHandled("该申请书已被他人处理，请刷新后重试", application_id=app_id)
         completion = app.complete(stage, actor, data)
         now = completion.at
-        bump_version(session, app_id, version, app, now)
+        new_version = bump_version(session, app_id, version, app, now)
         write_state(session, app_id, app)
         write_indexes(session, app_id, app)
         record_timers(session, app_id, app, completion.fired, now)
@@ -170,5 +177,4 @@ def complete_task(session: Session, clock: Clock, app_id: int, stage: str, actor
                        data={"form": completion.data, "actor_name": actor.name, "status": status.status,
                              "next_stage": status.stage})
         uow.commit()
-    session.expire_all()
-    return build_view(session, app_id)
+    return new_version

@@ -1,0 +1,216 @@
+"""A whole campaign on a simulated clock against a real database: many applicants, a realistic mix.
+
+Creates a throwaway org tree and people (prefix `sim`) if they are missing, starts one application per
+applicant, then walks the clock through the campaign twice a day, firing timers and letting each person act
+at a random moment of their window: returns at each tier, lapses, municipal units without tier 2, not
+recommended, no-shows at the onsite desk.
+"""
+from __future__ import annotations
+
+import random
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+import yaml
+from sqlalchemy import and_, func, or_, select
+
+from calendars import TZ
+from engine.accounts.models import Membership, Org, User
+from engine.clock import SimulatedClock
+from engine.deployment import read_sources
+from engine.errors import ActionRefused, NotFound
+from engine.paths import bpmn_dir
+from engine.runtime import Actor
+
+from . import services, worker
+from .tables import ApplicationRow, WorkItem
+
+START = datetime(2020, 11, 17, 9, tzinfo=TZ)
+END = datetime(2020, 12, 27, 9, tzinfo=TZ)
+OPINION = "经审核符合申报条件，同意推荐。"
+CONFIRM = {"decision": "approve", "review_form_copies": 2, "notice_form_copies": 15, "fee_paid": True,
+           "receipt_number": "CQ2020-0001"}
+
+
+@dataclass
+class SimulationReport:
+    applicants: int
+    actions: int = 0
+    refused: int = 0
+    timers_fired: int = 0
+    outcomes: Counter = field(default_factory=Counter)
+    plans: Counter = field(default_factory=Counter)
+    seconds: float = 0.0
+
+
+@dataclass
+class _Tree:
+    units: list[int]
+    staff: dict[int, Actor]          # org id -> its reviewer (unit: admin; committee: reviewer)
+    desk: Actor
+    applicants: list[tuple[int, int]]  # (user id, unit id)
+
+
+def _org(session, now, name, org_type, parent=None):
+    org = Org(type=org_type, name=name, parent_id=parent, status="active", contact_person=f"{name}联系人",
+              contact_phone="023-60000000", created_at=now)
+    session.add(org)
+    session.flush()
+    return org.id
+
+
+def _user(session, now, username, real_name, org_id=None, role=None):
+    user = User(username=username, real_name=real_name, password_hash="!", created_at=now)  # cannot log in
+    session.add(user)
+    session.flush()
+    if org_id is not None:
+        session.add(Membership(user_id=user.id, org_id=org_id, role=role))
+    return user.id
+
+
+def ensure_tree(session, clock, applicants: int, prefix: str = "sim") -> _Tree:
+    """The simulation's org tree and people, created once per prefix; more applicants are added as needed."""
+    now = clock.now()
+    committee = session.scalar(select(Org.id).where(Org.name == f"{prefix}评委会"))
+    if committee is None:
+        committee = _org(session, now, f"{prefix}评委会", "committee")
+        _user(session, now, f"{prefix}-committee", "评委会工作人员", committee, "reviewer")
+        _user(session, now, f"{prefix}-desk", "现场确认窗口", committee, "desk")
+        for d in range(3):
+            hr = _org(session, now, f"{prefix}区{d}职改办", "district_hr_office", committee)
+            for kind in ("district_dept", "district_dept", "hr_agency"):
+                _org(session, now, f"{prefix}区{d}{kind}{hr}", kind, hr)
+        for m in range(2):
+            _org(session, now, f"{prefix}市级主管部门{m}", "municipal_dept", committee)
+        session.flush()
+        parents = list(session.scalars(select(Org.id).where(
+            Org.name.like(f"{prefix}%"), Org.type.in_(("district_dept", "hr_agency", "municipal_dept")))))
+        for u in range(40):
+            _org(session, now, f"{prefix}单位{u}", "unit", parents[u % len(parents)])
+        for org_id, org_type in session.execute(select(Org.id, Org.type).where(
+                Org.name.like(f"{prefix}%"), Org.type != "committee")).all():
+            _user(session, now, f"{prefix}-staff-{org_id}", f"审核员{org_id}", org_id,
+                  "admin" if org_type == "unit" else "reviewer")
+    units = list(session.scalars(select(Org.id).where(Org.name.like(f"{prefix}单位%")).order_by(Org.id)))
+    have = session.scalar(select(func.count(User.id)).where(User.username.like(f"{prefix}-app-%")))
+    for i in range(have, applicants):
+        _user(session, now, f"{prefix}-app-{i:06d}", f"申报人{i}")
+    session.commit()
+    staff, desk = {}, None
+    rows = session.execute(select(Membership.user_id, Membership.org_id, Membership.role, User.real_name)
+                           .join(User, User.id == Membership.user_id).where(User.username.like(f"{prefix}-%")))
+    for user_id, org_id, role, name in rows:
+        actor = Actor(user_id, frozenset({(org_id, role)}), name)
+        if role == "desk":
+            desk = actor
+        else:
+            staff[org_id] = actor
+    people = session.scalars(select(User.id).where(User.username.like(f"{prefix}-app-%"))
+                             .order_by(User.username).limit(applicants))
+    return _Tree(units, staff, desk, [(uid, units[i % len(units)]) for i, uid in enumerate(people)])
+
+
+def _plan(rng: random.Random) -> tuple[str, str | None]:
+    """(what happens, at which stage) for one applicant."""
+    r = rng.random()
+    for limit, plan in ((0.04, ("lapse", "applicant_submit")), (0.12, ("return", "unit_review")),
+                        (0.17, ("return", "tier2_review")), (0.21, ("return", "tier3_review")),
+                        (0.24, ("return", "committee_review")), (0.27, ("not_recommend", "unit_report")),
+                        (0.29, ("lapse", "tier2_review")), (0.31, ("lapse", "tier3_review")),
+                        (0.34, ("lapse", "onsite_confirm"))):
+        if r < limit:
+            return plan
+    return ("straight", None)
+
+
+def _form(stage: str, plan, returned: set, app_id: int, declaration: dict) -> dict:
+    kind, at_stage = plan
+    if stage in ("applicant_submit", "applicant_correct"):
+        return declaration
+    if stage == "onsite_confirm":
+        return CONFIRM
+    if stage == at_stage and app_id not in returned:
+        if kind == "return":
+            returned.add(app_id)
+            return {"decision": "return", "opinion": "材料不完整，请补正。", "reason": "业绩证明材料缺少盖章页，请补正后重新提交。"}
+        if kind == "not_recommend":
+            return {"decision": "not_recommend", "opinion": "公示期间收到实名异议，经核实不予上报。",
+                    "reason": "公示期间收到实名异议，经核实不予上报。"}
+    return {"decision": "approve", "opinion": OPINION}
+
+
+def simulate(session_factory, applicants: int, seed: int = 2020, on_step=None, prefix: str = "sim") -> SimulationReport:
+    """Run the 2020 campaign for `applicants` people; `on_step(done, total)` reports progress."""
+    rng = random.Random(seed)
+    clock = SimulatedClock(START)
+    report = SimulationReport(applicants)
+    declaration = yaml.safe_load((bpmn_dir() / "scenarios/data/declaration.yaml").read_text(encoding="utf-8"))
+    began = time.perf_counter()
+    with session_factory() as session:
+        try:
+            services.current_deployment(session)
+        except NotFound:
+            services.deploy(session, clock, read_sources())
+        tree = ensure_tree(session, clock, applicants, prefix)
+        plans, apps = {}, []
+        for user_id, unit_id in tree.applicants:
+            app_id = services.start_application(session, clock, user_id, unit_id)
+            plans[app_id] = _plan(rng)
+            report.plans[plans[app_id][0] + (f"@{plans[app_id][1]}" if plans[app_id][1] else "")] += 1
+            apps.append(app_id)
+    steps = []
+    day = START
+    while day < END:
+        steps += [day, day.replace(hour=14)]
+        day += timedelta(days=1)
+    returned: set[int] = set()
+    for i, instant in enumerate(steps, start=1):
+        clock.set(instant)
+        report.timers_fired += len(worker.tick(session_factory, clock).fired)
+        _act(session_factory, clock, rng, tree, plans, returned, declaration, report, apps)
+        if on_step:
+            on_step(i, len(steps))
+    clock.set(END + timedelta(days=1))
+    report.timers_fired += len(worker.tick(session_factory, clock).fired)
+    with session_factory() as session:
+        for status, count in session.execute(select(ApplicationRow.status, func.count()).where(
+                ApplicationRow.id.in_(apps)).group_by(ApplicationRow.status)):
+            report.outcomes[status] = count
+    report.seconds = time.perf_counter() - began
+    return report
+
+
+def _act(session_factory, clock, rng, tree, plans, returned, declaration, report, apps) -> None:
+    now = clock.now()
+    last_chance = now + timedelta(hours=12)
+    with session_factory() as session:
+        open_items = session.execute(
+            select(WorkItem.application_id, WorkItem.stage, WorkItem.org_id, WorkItem.deadline,
+                   ApplicationRow.applicant_id, ApplicationRow.version)
+            .join(ApplicationRow, ApplicationRow.id == WorkItem.application_id)
+            .where(WorkItem.application_id.between(min(apps), max(apps)),
+                   or_(WorkItem.actionable_from.is_(None), WorkItem.actionable_from <= now),
+                   and_(WorkItem.deadline > now))).all()
+        for app_id, stage, org_id, deadline, applicant_id, version in open_items:
+            kind, at_stage = plans.get(app_id, ("straight", None))
+            if kind == "lapse" and stage == at_stage:
+                continue
+            if not (deadline <= last_chance or rng.random() < 0.35):
+                continue
+            if stage in ("applicant_submit", "applicant_correct"):
+                actor = Actor(applicant_id, frozenset(), "申报人")
+            elif stage == "onsite_confirm":
+                actor = tree.desk
+            else:
+                actor = tree.staff[org_id]
+            try:
+                services.perform_task(session, clock, app_id, stage, actor,
+                                       _form(stage, plans[app_id], returned, app_id, declaration),
+                                       expected_version=version)
+                report.actions += 1
+            except ActionRefused:
+                report.refused += 1
+
+

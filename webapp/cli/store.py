@@ -1,0 +1,141 @@
+"""`zhicheng tick|worker|simulate|deploy`: the persisted engine from the command line.
+
+Each command builds its own engine and sessions from the app's SQLALCHEMY_DATABASE_URI; the commands are
+listed in STORE_COMMANDS for webapp.cli to register.
+"""
+from __future__ import annotations
+
+import os
+import platform
+import sys
+from datetime import datetime
+from pathlib import Path
+
+import click
+from flask import current_app
+from flask.cli import with_appcontext
+from sqlalchemy.orm import sessionmaker
+
+from calendars import TZ
+from engine.clock import FixedClock, SystemClock
+from engine.db import make_engine
+from engine.deployment import read_sources
+from engine.errors import ZhichengError
+
+
+def _session_factory():
+    engine = make_engine(current_app.config["SQLALCHEMY_DATABASE_URI"])
+    return sessionmaker(engine, expire_on_commit=False)
+
+
+def _clock(session_factory, at: str | None):
+    """--at wins; then the shared sandbox clock when ZHICHENG_SANDBOX=1; else real time."""
+    if at:
+        try:
+            instant = datetime.fromisoformat(at)
+        except ValueError:
+            raise click.BadParameter(f"{at!r} 不是 ISO 时间（例如 2020-12-04T09:00+08:00）", param_hint="--at") from None
+        return FixedClock(instant if instant.tzinfo else instant.replace(tzinfo=TZ))
+    if os.environ.get("ZHICHENG_SANDBOX") == "1" or current_app.config.get("ZHICHENG_SANDBOX"):
+        from engine.store.sandbox import DbSandboxClock
+
+        return DbSandboxClock(session_factory)
+    return SystemClock()
+
+
+def _fail(exc: ZhichengError):
+    click.echo(f"错误：{exc}", err=True)
+    sys.exit(1)
+
+
+def _print_report(report) -> None:
+    for app_id, name, due_at in report.fired:
+        click.echo(f"申请书 {app_id}: {name} (due {due_at.astimezone(TZ).isoformat()})")
+    for app_id, error in report.failed:
+        click.echo(f"申请书 {app_id}: 失败 {error}", err=True)
+    for app_id in report.incidents:
+        click.echo(f"申请书 {app_id}: 多次失败，已记录事件单 (incident)", err=True)
+
+
+@click.command("tick")
+@click.option("--at", "at", default=None, help="Fire what is due at this ISO instant instead of now.")
+@click.option("--batch", default=500, show_default=True, help="Applications claimed per round.")
+@with_appcontext
+def tick_command(at, batch):
+    """Fire every timer due now and print what fired."""
+    from engine.store.worker import tick
+
+    factory = _session_factory()
+    try:
+        report = tick(factory, _clock(factory, at), batch)
+    except ZhichengError as exc:
+        _fail(exc)
+    _print_report(report)
+    click.echo(f"fired {len(report.fired)} timer(s) in {report.applications} application(s); "
+               f"{len(report.failed)} failed, {report.skipped} skipped")
+
+
+@click.command("worker")
+@click.option("--interval", default=5.0, show_default=True, help="Seconds to sleep when nothing is due.")
+@click.option("--once", is_flag=True, help="Run one sweep and exit.")
+@click.option("--batch", default=100, show_default=True, help="Applications claimed per round.")
+@with_appcontext
+def worker_command(interval, once, batch):
+    """Fire due timers in a loop; run several on PostgreSQL, they split the work."""
+    from engine.store.worker import run_worker
+
+    factory = _session_factory()
+    try:
+        run_worker(factory, _clock(factory, None), interval=interval, once=once, batch=batch,
+                   on_report=_print_report)
+    except ZhichengError as exc:
+        _fail(exc)
+    except KeyboardInterrupt:
+        click.echo("worker stopped")
+
+
+@click.command("simulate")
+@click.option("--applicants", "-n", default=300, show_default=True, help="How many applicants.")
+@click.option("--seed", default=2020, show_default=True, help="Random seed: same seed, same campaign.")
+@with_appcontext
+def simulate_command(applicants, seed):
+    """Run the whole 2020 campaign for N applicants on a simulated clock against the configured database."""
+    from engine.store.simulate import simulate
+
+    factory = _session_factory()
+    with click.progressbar(length=1, label="模拟 2020 年评审批次") as bar:
+        def step(done, total):
+            bar.length = total
+            bar.update(1)
+
+        try:
+            report = simulate(factory, applicants, seed, on_step=step)
+        except ZhichengError as exc:
+            _fail(exc)
+    click.echo(f"{report.applicants} 名申报人，{report.actions} 次办理，{report.refused} 次被拒，"
+               f"{report.timers_fired} 个定时器触发，用时 {report.seconds:.1f} 秒")
+    click.echo(f"速率：{report.actions / report.seconds:.1f} 次办理/秒，"
+               f"{report.applicants / report.seconds:.1f} 份申请书/秒 ({platform.python_implementation()})")
+    click.echo("计划：" + "，".join(f"{k} {v}" for k, v in sorted(report.plans.items())))
+    click.echo("结果：" + "，".join(f"{k} {v}" for k, v in sorted(report.outcomes.items())))
+
+
+@click.command("deploy")
+@click.option("--bpmn-dir", type=click.Path(exists=True, file_okay=False, path_type=Path), default=None,
+              help="BPMN folder (default: the shipped bpmn/).")
+@click.option("--campaign", default=None, help="Campaign file (default: the 2020 campaign).")
+@with_appcontext
+def deploy_command(bpmn_dir, campaign):
+    """Store the BPMN, forms and campaign as a deployment (once per content hash) and make it current."""
+    from engine.store.services import deploy
+
+    factory = _session_factory()
+    try:
+        with factory() as session:
+            info = deploy(session, SystemClock(), read_sources(bpmn_dir, campaign))
+    except ZhichengError as exc:
+        _fail(exc)
+    click.echo(f"{'已部署' if info.created else '已存在，设为当前'} {info.campaign_id} {info.id}")
+
+
+STORE_COMMANDS = [tick_command, worker_command, simulate_command, deploy_command]
