@@ -13,6 +13,7 @@ import yaml
 
 from calendars import TZ, default_calendar
 
+from .audit.replay import RecordedEvent
 from .clock import SimulatedClock
 from .deployment import build_deployment, read_sources
 from .errors import ConfigError, ZhichengError
@@ -83,6 +84,11 @@ class ScenarioRunner:
         self.clock = SimulatedClock(start)
         self.apps: dict[str, Application] = {}
         self.person_ids = {name: i + 1 for i, name in enumerate(self.people)}
+        self.events: dict[str, list[RecordedEvent]] = {}  # per application, as the store would record them
+
+    def _record(self, app_name: str, event_type: str, *, actor_id=None, org_id=None, stage=None, data=None):
+        log = self.events.setdefault(app_name, [])
+        log.append(RecordedEvent(len(log) + 1, self.clock.now(), actor_id, org_id, event_type, stage, data or {}))
 
     def _campaign_path(self) -> Path | None:
         """A scenario's campaign: relative to the scenario file, else to the bpmn folder."""
@@ -140,16 +146,20 @@ class ScenarioRunner:
                 break
             when = max(min(due)[0], self.clock.now())
             self.clock.set(when)
-            for app in self.apps.values():
-                app.advance()
+            for name, app in self.apps.items():
+                for timer in app.advance():
+                    self._record(name, "timer_fired", stage=timer.name, data={"status": app.status().status})
         if target > self.clock.now():
             self.clock.set(target)
 
     def run(self) -> ScenarioResult:
         for name, person in self.people.items():
             if person.get("applicant"):
+                chain = self.chain_for(person["unit"])
                 self.apps[name] = Application.start(self.deployment, self.clock, applicant_id=self.person_ids[name],
-                                                    chain=self.chain_for(person["unit"]))
+                                                    chain=chain)
+                self._record(name, "started", actor_id=self.person_ids[name], org_id=chain["unit"],
+                             data={"chain": chain})
         results = []
         for i, step in enumerate(self.doc.get("steps") or [], start=1):
             results.append(self._step(i, step))
@@ -175,13 +185,20 @@ class ScenarioRunner:
             return result
         error = None
         if step.get("complete"):
+            actor = self.actor(step.get("actor", app_name))
             data = dict(step.get("data") or {})
             if step.get("data_file"):
                 data = {**yaml.safe_load((self.path.parent / step["data_file"]).read_text(encoding="utf-8")), **data}
             try:
-                app.complete(step["complete"], self.actor(step.get("actor", app_name)), data)
+                done = app.complete(step["complete"], actor, data)
             except ZhichengError as exc:
                 error = exc
+            else:
+                for timer in done.fired:
+                    self._record(app_name, "timer_fired", stage=timer.name)
+                self._record(app_name, "completed", actor_id=done.actor_id, org_id=done.org_id, stage=done.stage,
+                             data={"form": done.data, "actor_name": actor.name,
+                                   "status": app.status().status})
         expected_error = step.get("expect_error")
         if expected_error is not None:
             if error is None:

@@ -64,3 +64,17 @@ def test_unknown_step_key_is_reported(tmp_path):
     path = _broken_copy(tmp_path, "    actor: alice\n", "    actr: alice\n")
     result = run_scenario(path)
     assert any("未知的键：actr" in f for s in result.steps for f in s.failures)
+
+
+@pytest.mark.parametrize("path", SCENARIOS, ids=lambda p: p.stem)
+def test_final_state_of_every_scenario_replays_identically(path):
+    from engine.audit.replay import compare_state, replay
+    from engine.scenario import ScenarioRunner
+
+    runner = ScenarioRunner(path)
+    assert runner.run().ok
+    for name, app in runner.apps.items():
+        replayed, divergence = replay(runner.deployment, runner.events[name])
+        assert divergence is None, f"{name}: {divergence}"
+        assert compare_state(replayed, app) is None, name
+        assert replayed.status() == app.status()

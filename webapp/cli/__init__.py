@@ -5,6 +5,7 @@ from flask.cli import FlaskGroup
 
 from webapp import create_app
 
+from .audit import audit_cli
 from .bpmn import bpmn_cli
 from .calendar import calendar_cli
 from .campaign import campaign_cli
@@ -13,7 +14,7 @@ from .scenario import scenario_cli
 
 cli = FlaskGroup(create_app=create_app, add_default_commands=True,
                  help="zhicheng 职称网报系统 command line.")
-for command in (bpmn_cli, calendar_cli, campaign_cli, org_cli, scenario_cli, user_cli):
+for command in (audit_cli, bpmn_cli, calendar_cli, campaign_cli, org_cli, scenario_cli, user_cli):
     cli.add_command(command)
 
 

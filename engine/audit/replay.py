@@ -1,0 +1,99 @@
+"""Deterministic replay: re-execute an application's history on its pinned deployment and compare.
+
+Task ids are random and Spiff's `last_state_change` is wall-clock, so states are compared in a canonical
+form: the task tree in order, each task's spec name, state, data and timer values.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime
+
+from engine.clock import SimulatedClock
+from engine.errors import ZhichengError
+from engine.runtime import Actor, Application
+
+REPLAY_ROLES = ("admin", "reviewer", "desk")
+
+
+@dataclass(frozen=True)
+class RecordedEvent:
+    """A history event as replay needs it (from the database or from an export bundle)."""
+
+    seq: int
+    at: datetime
+    actor_id: int | None
+    org_id: int | None
+    event_type: str
+    stage: str | None
+    data: dict
+
+
+@dataclass(frozen=True)
+class Divergence:
+    seq: int | None
+    message: str
+
+    def __str__(self) -> str:
+        where = f"第 {self.seq} 条记录" if self.seq is not None else "最终状态"
+        return f"{where}：{self.message}"
+
+
+def canonical_state(app: Application) -> list:
+    """The workflow as comparable data: tasks in tree order with spec, state, data and timer values."""
+    out = []
+
+    def walk(task):
+        internal = {k: v for k, v in task.internal_data.items() if k in ("event_value", "event_fired")}
+        out.append([task.task_spec.name, int(task.state), json.loads(json.dumps(task.data, sort_keys=True,
+                                                                                default=str)), internal])
+        for child in task.children:
+            walk(child)
+
+    walk(app.workflow.task_tree)
+    return out
+
+
+def replay(deployment, events: list[RecordedEvent]) -> tuple[Application | None, Divergence | None]:
+    """Re-run `events` from the start; return the application and the first divergence, if any."""
+    if not events or events[0].event_type != "started":
+        return None, Divergence(events[0].seq if events else None, "历史记录不是以“创建申请书”开始")
+    first = events[0]
+    clock = SimulatedClock(first.at)
+    try:
+        app = Application.start(deployment, clock, applicant_id=first.actor_id, chain=first.data["chain"])
+    except (ZhichengError, KeyError) as exc:
+        return None, Divergence(first.seq, f"无法重新创建申请书：{exc}")
+    for event in events[1:]:
+        try:
+            clock.set(event.at)
+        except ValueError:
+            return app, Divergence(event.seq, "记录时间早于前一条记录")
+        try:
+            if event.event_type == "completed":
+                memberships = frozenset((event.org_id, role) for role in REPLAY_ROLES) if event.org_id else frozenset()
+                actor = Actor(event.actor_id, memberships, event.data.get("actor_name", ""))
+                app.complete(event.stage, actor, dict(event.data.get("form", {})))
+            elif event.event_type == "timer_fired":
+                app.advance()
+                if any(t.name == event.stage for t in app.due_timers()):
+                    return app, Divergence(event.seq, f"定时器 {event.stage} 在记录的时间未到期")
+            else:
+                continue
+        except ZhichengError as exc:
+            return app, Divergence(event.seq, f"重放时操作被拒绝：{exc}")
+        recorded = event.data.get("status")
+        if recorded and app.status().status != recorded:
+            return app, Divergence(event.seq, f"重放后状态为 {app.status().status}，记录为 {recorded}")
+    return app, None
+
+
+def compare_state(replayed: Application, stored: Application) -> Divergence | None:
+    """Compare two workflows by their canonical state; say where they first differ."""
+    a, b = canonical_state(replayed), canonical_state(stored)
+    if a == b:
+        return None
+    for i, (x, y) in enumerate(zip(a, b)):
+        if x != y:
+            return Divergence(None, f"任务 {x[0]} 的状态或数据与存储的流程状态不一致（第 {i + 1} 个任务）")
+    return Divergence(None, f"任务数量不一致：重放 {len(a)}，存储 {len(b)}")
