@@ -35,6 +35,11 @@ def create_app(config: dict | None = None) -> Flask:
     app.register_blueprint(auth.bp)
     app.register_blueprint(orgs.bp)
     app.register_blueprint(portal.bp)
+    from . import admin, apply, review
+
+    app.register_blueprint(apply.bp)
+    app.register_blueprint(review.bp)
+    app.register_blueprint(admin.bp)
     _register_template_helpers(app)
     return app
 

@@ -1,0 +1,181 @@
+"""Views for 我的申请书. Each parses the request, calls one engine service, renders."""
+from __future__ import annotations
+
+from flask import abort, flash, redirect, render_template, request, send_file, url_for
+from flask_login import current_user, login_required
+
+from engine import rules
+from engine.accounts import services as acc
+from engine.errors import AlreadyHandled, FormInvalid, OutsideWindow
+from engine.forms import validate_form
+from engine.store import queries, services
+
+from ..clock import get_clock
+from ..extensions import db
+from ..forms_render import attachment_refs, fields_for, flatten, parse_request, stored_file
+from ..uploads import sniff_mime
+from . import bp
+from .drafts import drop_draft, load_draft, save_draft
+from .forms import StartForm
+from .printing import PRINTS, print_context
+
+APPLICANT_STAGES = ("applicant_submit", "applicant_correct")
+
+
+@bp.context_processor
+def _labels():
+    return {"stage_labels": rules.STAGE_LABELS}
+
+
+def _own_view(app_id: int) -> queries.ApplicationView:
+    """The application if it is the current user's own; NotFound otherwise (never leak others')."""
+    view = queries.application_view(db.session, app_id, current_user.id)
+    if view.applicant_id != current_user.id:
+        abort(404)
+    return view
+
+
+def _applicant_task(view) -> dict | None:
+    return next((r for r in view.ready if r["stage"] in APPLICANT_STAGES), None)
+
+
+def _window_text(campaign, stage: str) -> str:
+    w = campaign.window(stage)
+    return f"「{w.label}」时间为 {w.opens.year}年{w.opens.month}月{w.opens.day}日至{w.closes.month}月{w.closes.day}日"
+
+
+@bp.route("/")
+@login_required
+def index():
+    """我的申请书: my applications and, within the window, starting a new one."""
+    apps = queries.applications_for_applicant(db.session, current_user.id)
+    form = StartForm()
+    form.unit_id.choices = [("", "请选择所在单位")] + [
+        (str(o.id), o.name) for o in acc.active_orgs_of_types(db.session, ("unit",))]
+    try:
+        campaign = services.current_deployment(db.session).campaign
+    except Exception:  # noqa: BLE001 - no deployment yet: the page says so
+        campaign = None
+    window = _window_text(campaign, "applicant_submit") if campaign else None
+    return render_template("apply/index.html", apps=apps, form=form, campaign=campaign, window=window,
+                           status_labels=queries.STATUS_LABELS)
+
+
+@bp.route("/start", methods=["POST"])
+@login_required
+def start():
+    """Start a declaration for the chosen unit, only while 申报人填报 is open."""
+    form = StartForm()
+    form.unit_id.choices = [(str(o.id), o.name) for o in acc.active_orgs_of_types(db.session, ("unit",))]
+    if not form.validate_on_submit():
+        flash("请选择所在单位", "error")
+        return redirect(url_for("apply.index"))
+    campaign = services.current_deployment(db.session).campaign
+    now = get_clock().now()
+    if not (campaign.opens_at("applicant_submit") <= now < campaign.deadline("applicant_submit")):
+        raise OutsideWindow(f"现在不能开始申报：{_window_text(campaign, 'applicant_submit')}", stage="applicant_submit")
+    app_id = services.start_application(db.session, get_clock(), current_user.id, int(form.unit_id.data))
+    flash("申请书已创建，请填写申报信息并上传佐证材料", "success")
+    return redirect(url_for("apply.declaration", app_id=app_id))
+
+
+def _declaration_form(view):
+    deployment = services.deployment_for(db.session, view.deployment_id)
+    task = _applicant_task(view)
+    stage = task["stage"] if task else "applicant_submit"
+    return task, stage, fields_for(deployment.form_schema(stage), deployment.ui_schema(stage)), deployment
+
+
+@bp.route("/<int:app_id>/declaration", methods=["GET", "POST"])
+@login_required
+def declaration(app_id: int):
+    """Fill (or correct) the declaration: save a draft, or confirm the pledge and submit."""
+    view = _own_view(app_id)
+    task, stage, fields, deployment = _declaration_form(view)
+    if task is None:
+        if request.method == "POST":
+            return _already_handled(app_id)
+        flash("申请书当前不需要您填写", "info")
+        return redirect(url_for("apply.progress", app_id=app_id))
+    errors: dict[str, str] = {}
+    status = 200
+    if request.method == "POST":
+        parsed = parse_request(fields, request.form, request.files)
+        values, errors = parsed.values, dict(parsed.errors)
+        if request.form.get("action") == "draft":
+            save_draft(app_id, parsed.data)
+            flash("草稿已保存（尚未提交）" + ("；部分附件未通过检查，请重新上传" if errors else ""), "success")
+            if not errors:
+                return redirect(url_for("apply.declaration", app_id=app_id))
+            status = 422
+        else:
+            try:
+                if errors:  # show every problem at once: the parser's and the schema's
+                    validate_form(deployment.form_schema(stage), parsed.data)
+                    raise FormInvalid({})
+                services.complete_task(db.session, get_clock(), app_id, stage,
+                                       queries.actor_for(db.session, current_user.id), parsed.data,
+                                       expected_version=request.form.get("version", type=int))
+            except FormInvalid as exc:
+                db.session.rollback()
+                errors = {**exc.errors, **errors}
+                status = 422
+            except AlreadyHandled:
+                return _already_handled(app_id)
+            else:
+                drop_draft(app_id)
+                flash("申请书已提交，请留意审核进度" if stage == "applicant_submit" else "补正材料已重新提交", "success")
+                return redirect(url_for("apply.progress", app_id=app_id))
+    else:
+        values = flatten(fields, load_draft(app_id) or view.declaration)
+    return render_template("apply/declaration.html", view=view, task=task, stage=stage, fields=fields,
+                           values=values, errors=errors,
+                           file_url=lambda sha: url_for("apply.attachment", app_id=app_id, sha256=sha)), status
+
+
+def _already_handled(app_id: int):
+    db.session.rollback()
+    return render_template("errors/error.html", code=409, title="操作未执行",
+                           message="该事项已被处理（可能是重复提交，或已由他人办理），本次提交未生效。",
+                           back=url_for("apply.progress", app_id=app_id)), 409
+
+
+@bp.route("/<int:app_id>")
+@login_required
+def progress(app_id: int):
+    """Progress: status, stage, the org it waits on with its contact, deadline, opinions, timeline."""
+    view = _own_view(app_id)
+    deployment = services.deployment_for(db.session, view.deployment_id)
+    fields = fields_for(deployment.form_schema("applicant_submit"), deployment.ui_schema("applicant_submit"))
+    return render_template("apply/progress.html", view=view, task=_applicant_task(view), fields=fields,
+                           values=flatten(fields, view.declaration), campaign=deployment.campaign,
+                           file_url=lambda sha: url_for("apply.attachment", app_id=app_id, sha256=sha),
+                           can_print=view.status in ("accepted", "confirmed"), prints=PRINTS)
+
+
+@bp.route("/<int:app_id>/files/<sha256>")
+@login_required
+def attachment(app_id: int, sha256: str):
+    """An attachment of my own application (its declaration or draft must reference it)."""
+    view = _own_view(app_id)
+    deployment = services.deployment_for(db.session, view.deployment_id)
+    fields = fields_for(deployment.form_schema("applicant_submit"), deployment.ui_schema("applicant_submit"))
+    refs = {sha for _, sha in attachment_refs(fields, view.declaration)}
+    refs |= {sha for _, sha in attachment_refs(fields, load_draft(app_id) or {})}
+    path = stored_file(sha256)
+    if sha256 not in refs or not path.exists():
+        abort(404)
+    return send_file(path, mimetype=sniff_mime(path))
+
+
+@bp.route("/<int:app_id>/print/<kind>")
+@login_required
+def print_form(app_id: int, kind: str):
+    """评审表 / 公示表 print views, once the committee has accepted the application."""
+    view = _own_view(app_id)
+    if kind not in PRINTS:
+        abort(404)
+    if view.status not in ("accepted", "confirmed"):
+        flash("评委会审核受理后才能打印评审表和公示表", "error")
+        return redirect(url_for("apply.progress", app_id=app_id))
+    return render_template(f"print/{kind}.html", **print_context(view, kind))

@@ -1,0 +1,258 @@
+"""Views for 申请书审核: inboxes per org, task pages, batch approval, CSV export. Parse, call one service, render."""
+from __future__ import annotations
+
+import csv
+import io
+from urllib.parse import quote
+
+from flask import Response, abort, flash, redirect, render_template, request, send_file, url_for
+from flask_login import current_user, login_required
+
+from engine import rules
+from engine.accounts import services as acc
+from engine.errors import ActionRefused, AlreadyHandled, FormInvalid, NotFound
+from engine.forms import validate_form
+from engine.store import queries, services
+
+from ..apply.printing import print_context
+from ..clock import get_clock
+from ..extensions import db
+from ..forms_render import attachment_refs, fields_for, flatten, parse_request, stored_file
+from ..uploads import sniff_mime
+from . import bp
+from .forms import BatchApproveForm
+
+VIEW_LABELS = {"all": "全部待办", "actionable": "可办理", "not_open": "尚未开放", "due_soon": "即将截止",
+               "lapsed": "已逾期失效"}
+BATCH_STAGES = ("unit_review", "unit_report", "tier2_review", "tier3_review", "committee_review")
+DECISION_LABELS = {"approve": "通过", "return": "退回补正", "not_recommend": "不予上报"}
+
+
+@bp.context_processor
+def _labels():
+    return {"stage_labels": rules.STAGE_LABELS, "view_labels": VIEW_LABELS, "decision_labels": DECISION_LABELS}
+
+
+def _membership(org_id: int):
+    """The user's active membership in `org_id`; 404 for an org that is not theirs (never leak it)."""
+    mine = [m for m in current_user.memberships if m.org_id == org_id and m.org_status == "active"]
+    if not mine:
+        abort(404)
+    return mine[0], {m.role for m in mine}
+
+
+def _require_role(roles: set[str], stage: str) -> None:
+    if not roles & rules.STAGE_ROLES.get(stage, rules.DEFAULT_REVIEW_ROLES):
+        abort(403)
+
+
+def _app_in_org(org_id: int, app_id: int) -> queries.ApplicationView:
+    """The application if the user may see it and `org_id` is on its chain; NotFound otherwise."""
+    view = queries.application_view(db.session, app_id, current_user.id)
+    if org_id not in {v for v in view.chain.values() if v}:
+        abort(404)
+    return view
+
+
+@bp.route("/")
+@login_required
+def index():
+    """The orgs the user reviews for, each with its counts."""
+    orgs = []
+    for m in current_user.memberships:
+        if m.org_status == "active" and m.org_id not in {o[0].org_id for o in orgs}:
+            orgs.append((m, queries.inbox_counts(db.session, get_clock(), m.org_id)))
+    return render_template("review/index.html", orgs=orgs)
+
+
+def _inbox_args():
+    view = request.args.get("view", "actionable")
+    if view not in VIEW_LABELS:
+        view = "actionable"
+    days = max(0, min(request.args.get("days", 3, type=int) or 0, 30))
+    page = max(1, request.args.get("page", 1, type=int) or 1)
+    return view, days, page
+
+
+@bp.route("/<int:org_id>/")
+@login_required
+def inbox(org_id: int):
+    """One org's inbox: filters, counts, soonest deadline first, batch approval."""
+    membership, roles = _membership(org_id)
+    view, days, page = _inbox_args()
+    items = queries.inbox(db.session, get_clock(), org_id, view=view, due_within_working_days=days,
+                          page=page, per_page=50)
+    counts = queries.inbox_counts(db.session, get_clock(), org_id, due_within_working_days=days)
+    return render_template("review/inbox.html", org=membership, roles=roles, items=items, counts=counts,
+                           view=view, days=days, page=page, batch_form=BatchApproveForm(),
+                           batch_stages=BATCH_STAGES, now=get_clock().now())
+
+
+@bp.route("/<int:org_id>/export.csv")
+@login_required
+def export(org_id: int):
+    """The inbox view as CSV, UTF-8 with BOM so Excel shows the Chinese."""
+    membership, _ = _membership(org_id)
+    view, days, _ = _inbox_args()
+    items = queries.inbox(db.session, get_clock(), org_id, view=view, due_within_working_days=days,
+                          page=1, per_page=10000)
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(["申请书编号", "申报人", "申报系列", "申报职称", "环节", "状态", "开放时间", "截止时间"])
+    fmt = current_local
+    for it in items:
+        writer.writerow([it.application_id, it.applicant_name, it.series or "", it.title_sought or "",
+                         it.stage_label, queries.STATUS_LABELS.get(it.status, it.status),
+                         fmt(it.actionable_from), fmt(it.deadline)])
+    name = f"{membership.org_name}-{VIEW_LABELS[view]}.csv"
+    return Response("\ufeff" + out.getvalue(), mimetype="text/csv; charset=utf-8", headers={
+        "Content-Disposition": f"attachment; filename=inbox.csv; filename*=UTF-8''{quote(name)}"})
+
+
+def current_local(value) -> str:
+    from .. import LOCAL_TZ
+
+    return value.astimezone(LOCAL_TZ).strftime("%Y-%m-%d %H:%M") if value else ""
+
+
+@bp.route("/<int:org_id>/batch", methods=["POST"])
+@login_required
+def batch(org_id: int):
+    """Approve the selected applications with one opinion; each is its own unit of work."""
+    _membership(org_id)
+    form = BatchApproveForm()
+    actor = queries.actor_for(db.session, current_user.id)
+    results = []
+    for item in form.items.data or []:
+        try:
+            app_id, stage, version = item.split(":")
+            app_id, version = int(app_id), int(version)
+        except ValueError:
+            continue
+        if stage not in BATCH_STAGES:
+            results.append((app_id, stage, False, "该环节不能批量办理"))
+            continue
+        try:
+            services.complete_task(db.session, get_clock(), app_id, stage, actor,
+                                   {"decision": "approve", "opinion": form.opinion.data or ""},
+                                   expected_version=version)
+        except AlreadyHandled:
+            db.session.rollback()
+            results.append((app_id, stage, False, "已被处理（他人已办理或重复提交）"))
+        except FormInvalid as exc:
+            db.session.rollback()
+            results.append((app_id, stage, False, "；".join(exc.errors.values())))
+        except (ActionRefused, NotFound) as exc:
+            db.session.rollback()
+            results.append((app_id, stage, False, exc.message))
+        else:
+            results.append((app_id, stage, True, "已审核通过"))
+    if not results:
+        flash("请先勾选要批量审核通过的申请书", "error")
+        return redirect(url_for("review.inbox", org_id=org_id))
+    ok = sum(1 for r in results if r[2])
+    return render_template("review/batch_result.html", org_id=org_id, results=results, ok=ok)
+
+
+def _task_fields(view, stage):
+    deployment = services.deployment_for(db.session, view.deployment_id)
+    decl_fields = fields_for(deployment.form_schema("applicant_submit"), deployment.ui_schema("applicant_submit"))
+    return deployment, decl_fields, fields_for(deployment.form_schema(stage), deployment.ui_schema(stage))
+
+
+@bp.route("/<int:org_id>/app/<int:app_id>")
+@login_required
+def application(org_id: int, app_id: int):
+    """An application as this org sees it: data, attachments, opinions; the notice countdown for the unit."""
+    _membership(org_id)
+    view = _app_in_org(org_id, app_id)
+    deployment, decl_fields, _ = _task_fields(view, "applicant_submit")
+    tasks = [r for r in view.ready if r["org_id"] == org_id]
+    return render_template("review/application.html", view=view, org_id=org_id, tasks=tasks,
+                           decl_fields=decl_fields, decl_values=flatten(decl_fields, view.declaration),
+                           campaign=deployment.campaign, file_url=_file_url(org_id, app_id),
+                           is_unit=view.chain.get("unit") == org_id)
+
+
+def _file_url(org_id, app_id):
+    return lambda sha: url_for("review.attachment", org_id=org_id, app_id=app_id, sha256=sha)
+
+
+@bp.route("/<int:org_id>/app/<int:app_id>/task/<stage>", methods=["GET", "POST"])
+@login_required
+def task(org_id: int, app_id: int, stage: str):
+    """A review task: the application, earlier opinions, window and deadline; approve or return."""
+    _, roles = _membership(org_id)
+    view = _app_in_org(org_id, app_id)
+    _require_role(roles, stage)
+    ready = next((r for r in view.ready if r["stage"] == stage and r["org_id"] == org_id), None)
+    deployment, decl_fields, fields = _task_fields(view, stage)
+    if ready is None:
+        if request.method == "POST":
+            return _already_handled(org_id, app_id)
+        flash("该事项当前不在本单位待办中（可能已被处理）", "info")
+        return redirect(url_for("review.application", org_id=org_id, app_id=app_id))
+    errors, values, status = {}, {}, 200
+    if request.method == "POST":
+        parsed = parse_request(fields, request.form, request.files)
+        values, errors = parsed.values, dict(parsed.errors)
+        try:
+            if errors:
+                validate_form(deployment.form_schema(stage), parsed.data)
+                raise FormInvalid({})
+            services.complete_task(db.session, get_clock(), app_id, stage,
+                                   queries.actor_for(db.session, current_user.id), parsed.data,
+                                   expected_version=request.form.get("version", type=int))
+        except FormInvalid as exc:
+            db.session.rollback()
+            errors, status = {**exc.errors, **errors}, 422
+        except AlreadyHandled:
+            return _already_handled(org_id, app_id)
+        else:
+            decision = parsed.data.get("decision")
+            flash(f"「{rules.STAGE_LABELS.get(stage, stage)}」已办理：{DECISION_LABELS.get(decision, decision)}",
+                  "success")
+            return redirect(url_for("review.application", org_id=org_id, app_id=app_id))
+    return render_template("review/task.html", view=view, org_id=org_id, stage=stage, ready=ready,
+                           fields=fields, values=values, errors=errors, decl_fields=decl_fields,
+                           decl_values=flatten(decl_fields, view.declaration), now=get_clock().now(),
+                           file_url=_file_url(org_id, app_id)), status
+
+
+def _already_handled(org_id: int, app_id: int):
+    db.session.rollback()
+    return render_template("errors/error.html", code=409, title="操作未执行",
+                           message="该事项已被处理（可能是重复提交，或已由他人办理），本次提交未生效。"), 409
+
+
+@bp.route("/<int:org_id>/app/<int:app_id>/files/<sha256>")
+@login_required
+def attachment(org_id: int, app_id: int, sha256: str):
+    """An attachment of an application this org may see."""
+    _membership(org_id)
+    view = _app_in_org(org_id, app_id)
+    _, decl_fields, _ = _task_fields(view, "applicant_submit")
+    path = stored_file(sha256)
+    if sha256 not in {sha for _, sha in attachment_refs(decl_fields, view.declaration)} or not path.exists():
+        abort(404)
+    return send_file(path, mimetype=sniff_mime(path))
+
+
+@bp.route("/<int:org_id>/app/<int:app_id>/print/notice_form")
+@login_required
+def print_notice(org_id: int, app_id: int):
+    """The unit prints the 公示表 once it has approved the application."""
+    _membership(org_id)
+    view = _app_in_org(org_id, app_id)
+    if view.chain.get("unit") != org_id:
+        abort(403)
+    if not any(r["stage"] == "unit_review" and r["decision"] == "approve" for r in view.reviews):
+        flash("单位审核通过后才能打印公示表", "error")
+        return redirect(url_for("review.application", org_id=org_id, app_id=app_id))
+    return render_template("print/notice_form.html", **print_context(view, "notice_form"))
+
+
+@bp.app_template_global()
+def org_name(org_id: int | None) -> str:
+    """An org's name for review templates."""
+    return acc.get_org(db.session, org_id).name if org_id else ""
