@@ -19,14 +19,19 @@ def create_app(config: dict | None = None) -> Flask:
     app.config.from_object(Config())
     if config:
         app.config.update(config)
+    app.config["ZHICHENG_CLOCK_EXPLICIT"] = app.config.get("ZHICHENG_CLOCK") is not None
     if app.config.get("ZHICHENG_CLOCK") is None:
         app.config["ZHICHENG_CLOCK"] = SystemClock()
 
-    from .extensions import csrf, db, login_manager
+    from engine.paths import REPO_ROOT
+
+    from .extensions import csrf, db, login_manager, migrate
 
     db.init_app(app)
     csrf.init_app(app)
     login_manager.init_app(app)
+    # `zhicheng db upgrade`; batch mode so ALTERs work on SQLite
+    migrate.init_app(app, db, directory=str(REPO_ROOT / "migrations"), render_as_batch=True)
 
     from . import auth, errors, orgs, portal
 
@@ -40,8 +45,24 @@ def create_app(config: dict | None = None) -> Flask:
     app.register_blueprint(apply.bp)
     app.register_blueprint(review.bp)
     app.register_blueprint(admin.bp)
+    _bind_sandbox_clock(app)
     _register_template_helpers(app)
     return app
+
+
+def _bind_sandbox_clock(app: Flask) -> None:
+    """In sandbox mode (the demo) every process shares the simulated clock stored in the database."""
+    if not app.config.get("ZHICHENG_SANDBOX") or app.config.get("ZHICHENG_CLOCK_EXPLICIT"):
+        return
+    from sqlalchemy.orm import sessionmaker
+
+    from engine.store.sandbox import DbSandboxClock
+
+    from .extensions import db
+
+    with app.app_context():
+        factory = sessionmaker(db.engine, expire_on_commit=False)
+    app.config["ZHICHENG_CLOCK"] = DbSandboxClock(factory, start=app.config.get("ZHICHENG_SANDBOX_START"))
 
 
 def _register_template_helpers(app: Flask) -> None:
