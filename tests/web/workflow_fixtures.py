@@ -82,7 +82,7 @@ class World:
     def post_page(self, username: str, path: str, data: dict, *, form_from: str | None = None, **kw):
         """POST with the CSRF token (and version, if the page has one) of the page at `form_from`/`path`."""
         c = self.client(username)
-        html = c.get(form_from or path).get_data(as_text=True)
+        html = c.get(form_from or path, follow_redirects=True).get_data(as_text=True)
         data = {"csrf_token": page_token(html), **data}
         if "version" not in data and 'name="version"' in html:
             data["version"] = page_version(html)

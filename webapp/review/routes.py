@@ -189,7 +189,7 @@ def task(org_id: int, app_id: int, stage: str):
     deployment, decl_fields, fields = _task_fields(view, stage)
     if ready is None:
         if request.method == "POST":
-            return _already_handled(org_id, app_id)
+            return _already_handled(org_id, app_id, view if stage == "unit_report" else None)
         flash("该事项当前不在本单位待办中（可能已被处理）", "info")
         return redirect(url_for("review.application", org_id=org_id, app_id=app_id))
     errors, values, status = {}, {}, 200
@@ -219,8 +219,14 @@ def task(org_id: int, app_id: int, stage: str):
                            file_url=_file_url(org_id, app_id)), status
 
 
-def _already_handled(org_id: int, app_id: int):
+def _already_handled(org_id: int, app_id: int, view=None):
     db.session.rollback()
+    if view is not None and view.status == "public_notice":
+        from .. import LOCAL_TZ
+
+        return render_template("errors/error.html", code=409, title="操作未执行",
+                               message=f"公示期未满：公示至 {view.deadline.astimezone(LOCAL_TZ):%Y-%m-%d %H:%M}，"
+                                       "期满无异议后方可上报主管部门。"), 409
     return render_template("errors/error.html", code=409, title="操作未执行",
                            message="该事项已被处理（可能是重复提交，或已由他人办理），本次提交未生效。"), 409
 

@@ -1,0 +1,147 @@
+"""Reviewer pages: the whole chain end to end on a simulated clock, and every refusal."""
+from __future__ import annotations
+
+from workflow_fixtures import beijing, page_token, wf  # noqa: F401
+
+OPINION = "材料真实完整，符合申报条件，同意推荐。"
+
+
+def _submitted(wf, username="applicant"):
+    app_id = wf.start(username)
+    assert wf.submit(app_id, username).status_code == 302
+    return app_id
+
+
+def test_whole_chain_through_the_pages(wf):
+    app_id = _submitted(wf)
+    unit = wf.orgs["unit_a"]
+    inbox = wf.client("unit_a").get(f"/review/{unit}/?view=actionable").get_data(as_text=True)
+    assert "张三" in inbox and "可办理（1）" in inbox
+    task = wf.client("unit_a").get(f"/review/{unit}/app/{app_id}/task/unit_review").get_data(as_text=True)
+    assert "江津建设公司" in task and "2020-11-26 24:00" in task.replace("2020-11-27 00:00", "2020-11-26 24:00")
+    assert wf.act("unit_a", "unit_a", app_id, "unit_review").status_code == 302
+    page = wf.client("unit_a").get(f"/review/{unit}/app/{app_id}").get_data(as_text=True)
+    assert "公示至 2020-11-26 00:00" in page  # five working days after 11-18 end at 24:00 on 11-25
+    notice = wf.client("unit_a").get(f"/review/{unit}/app/{app_id}/print/notice_form").get_data(as_text=True)
+    assert "15份" in notice and "张三" in notice
+    early = wf.act("unit_a", "unit_a", app_id, "unit_report")
+    assert early.status_code == 409 and "公示期未满" in early.get_data(as_text=True)
+
+    report = wf.move_to(beijing(2020, 11, 26, 9))
+    assert [f[1] for f in report.fired] == ["public_notice"]
+    assert wf.act("unit_a", "unit_a", app_id, "unit_report").status_code == 302
+    assert wf.act("dept", "dept", app_id, "tier2_review").status_code == 302
+    assert wf.act("office", "office", app_id, "tier3_review").status_code == 302
+    assert wf.view(app_id).stage == "committee_review"
+
+    committee = wf.orgs["committee"]
+    waiting = wf.client("committee").get(f"/review/{committee}/?view=not_open").get_data(as_text=True)
+    assert "将于 2020-11-30 00:00 开放" in waiting
+    version = wf.view(app_id).version
+    closed = wf.act("committee", "committee", app_id, "committee_review")
+    assert closed.status_code == 409 and "2020年11月30日" in closed.get_data(as_text=True)
+    assert wf.view(app_id).version == version  # nothing changed
+
+    wf.move_to(beijing(2020, 11, 30, 9))
+    assert wf.act("committee", "committee", app_id, "committee_review").status_code == 302
+    progress = wf.client("applicant").get(f"/apply/{app_id}").get_data(as_text=True)
+    assert "已受理" in progress and "一式2份" in progress
+    review_form = wf.client("applicant").get(f"/apply/{app_id}/print/review_form").get_data(as_text=True)
+    assert "一式2份" in review_form and "print.css" in review_form and OPINION in review_form
+
+    desk_form = {"decision": "approve", "review_form_copies": "2", "notice_form_copies": "15",
+                 "fee_paid": "on", "receipt_number": "FP-2020-0001"}
+    path = f"/review/{committee}/app/{app_id}/task/onsite_confirm"
+    assert wf.client("committee").get(path).status_code == 403  # a reviewer is not the desk
+    early = wf.post_page("desk", path, desk_form)
+    assert early.status_code == 409 and "2020年12月23日" in early.get_data(as_text=True)
+    wf.move_to(beijing(2020, 12, 23, 9))
+    assert wf.post_page("desk", path, desk_form).status_code == 302
+    assert wf.view(app_id).status == "confirmed"
+
+
+def test_return_shows_reason_and_resubmission_goes_back_to_the_unit(wf):
+    app_id = _submitted(wf)
+    r = wf.act("unit_a", "unit_a", app_id, "unit_review", decision="return", reason="身份证复印件不清晰，请重新上传")
+    assert r.status_code == 302
+    progress = wf.client("applicant").get(f"/apply/{app_id}").get_data(as_text=True)
+    assert "退回补正" in progress and "身份证复印件不清晰" in progress
+    form = wf.client("applicant").get(f"/apply/{app_id}/declaration").get_data(as_text=True)
+    assert "身份证复印件不清晰" in form and "江津建设公司" in form  # earlier data prefilled
+    assert wf.submit(app_id).status_code == 302
+    assert wf.view(app_id).stage == "unit_review"
+
+
+def test_return_without_reason_keeps_the_opinion_typed(wf):
+    app_id = _submitted(wf)
+    r = wf.act("unit_a", "unit_a", app_id, "unit_review", decision="return")
+    html = r.get_data(as_text=True)
+    assert r.status_code == 422 and "退回原因：必须填写" in html and OPINION in html
+    assert wf.view(app_id).stage == "unit_review"
+
+
+def test_another_orgs_application_is_not_found_and_unchanged(wf):
+    app_id = _submitted(wf)
+    before = wf.view(app_id).version
+    unit_a, unit_b = wf.orgs["unit_a"], wf.orgs["unit_b"]
+    other = wf.client("unit_b")
+    assert other.get(f"/review/{unit_a}/").status_code == 404
+    assert other.get(f"/review/{unit_b}/app/{app_id}/task/unit_review").status_code == 404
+    assert other.get(f"/review/{unit_b}/app/{app_id}").status_code == 404
+    r = wf.post_page("unit_b", f"/review/{unit_b}/app/{app_id}/task/unit_review",
+                     {"decision": "approve", "opinion": OPINION}, form_from=f"/review/{unit_b}/")
+    assert r.status_code == 404
+    assert wf.client("applicant2").get(f"/apply/{app_id}").status_code == 404
+    assert wf.view(app_id).version == before
+
+
+def test_missing_csrf_token_is_refused(wf):
+    app_id = _submitted(wf)
+    path = f"/review/{wf.orgs['unit_a']}/app/{app_id}/task/unit_review"
+    r = wf.client("unit_a").post(path, data={"decision": "approve", "opinion": OPINION})
+    assert r.status_code == 400 and "安全令牌" in r.get_data(as_text=True)
+    assert wf.view(app_id).stage == "unit_review"
+
+
+def test_two_reviewers_on_one_task_one_wins(wf):
+    app_id = _submitted(wf)
+    path = f"/review/{wf.orgs['unit_a']}/app/{app_id}/task/unit_review"
+    pages = {u: wf.client(u).get(path).get_data(as_text=True) for u in ("unit_a", "unit_a2")}
+    results = []
+    for user, html in pages.items():
+        results.append(wf.client(user).post(path, data={
+            "csrf_token": page_token(html), "version": "2", "decision": "approve", "opinion": OPINION}))
+    assert [r.status_code for r in results] == [302, 409]
+    assert "已被处理" in results[1].get_data(as_text=True)
+    assert sum(1 for r in wf.view(app_id).reviews if r["stage"] == "unit_review") == 1
+
+
+def test_batch_approve_reports_each_application(wf):
+    first, second = _submitted(wf), _submitted(wf, "applicant2")
+    unit = wf.orgs["unit_a"]
+    inbox = wf.client("unit_a").get(f"/review/{unit}/").get_data(as_text=True)
+    items = [f"{first}:unit_review:2", f"{second}:unit_review:1"]  # the second is stale: someone acted
+    wf.act("unit_a2", "unit_a", second, "unit_review")
+    r = wf.client("unit_a").post(f"/review/{unit}/batch", data={
+        "csrf_token": page_token(inbox), "items": items, "opinion": OPINION})
+    html = r.get_data(as_text=True)
+    assert r.status_code == 200 and "成功 1 份" in html and "已被处理" in html
+    assert wf.view(first).status == "public_notice"
+
+
+def test_inbox_exports_csv_with_bom(wf):
+    _submitted(wf)
+    r = wf.client("unit_a").get(f"/review/{wf.orgs['unit_a']}/export.csv?view=all")
+    assert r.status_code == 200 and r.mimetype == "text/csv"
+    assert r.data.startswith("\ufeff".encode()) and "张三" in r.data.decode("utf-8-sig")
+
+
+def test_attachment_download_is_scoped(wf):
+    app_id = _submitted(wf)
+    sha = wf.view(app_id).declaration["attachments"]["id_card"].removeprefix("sha256:")
+    unit_a, unit_b = wf.orgs["unit_a"], wf.orgs["unit_b"]
+    r = wf.client("unit_a").get(f"/review/{unit_a}/app/{app_id}/files/{sha}")
+    assert r.status_code == 200 and r.mimetype == "image/png"
+    assert wf.client("unit_b").get(f"/review/{unit_b}/app/{app_id}/files/{sha}").status_code == 404
+    assert wf.client("applicant").get(f"/apply/{app_id}/files/{sha}").status_code == 200
+    assert wf.client("applicant2").get(f"/apply/{app_id}/files/{sha}").status_code == 404
