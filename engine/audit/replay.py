@@ -54,8 +54,11 @@ def canonical_state(app: Application) -> list:
     return out
 
 
-def replay(deployment, events: list[RecordedEvent]) -> tuple[Application | None, Divergence | None]:
-    """Re-run `events` from the start; return the application and the first divergence, if any."""
+def replay(deployment, events: list[RecordedEvent], on_step=None) -> tuple[Application | None, Divergence | None]:
+    """Re-run `events` from the start; return the application and the first divergence, if any.
+
+    `on_step(event, app)` is called after each event is applied (for timelines and step-by-step views).
+    """
     if not events or events[0].event_type != "started":
         return None, Divergence(events[0].seq if events else None, "历史记录不是以“创建申请书”开始")
     first = events[0]
@@ -64,6 +67,8 @@ def replay(deployment, events: list[RecordedEvent]) -> tuple[Application | None,
         app = Application.start(deployment, clock, applicant_id=first.actor_id, chain=first.data["chain"])
     except (ZhichengError, KeyError) as exc:
         return None, Divergence(first.seq, f"无法重新创建申请书：{exc}")
+    if on_step:
+        on_step(first, app)
     for event in events[1:]:
         try:
             clock.set(event.at)
@@ -85,6 +90,8 @@ def replay(deployment, events: list[RecordedEvent]) -> tuple[Application | None,
         recorded = event.data.get("status")
         if recorded and app.status().status != recorded:
             return app, Divergence(event.seq, f"重放后状态为 {app.status().status}，记录为 {recorded}")
+        if on_step:
+            on_step(event, app)
     return app, None
 
 

@@ -115,3 +115,46 @@ def test_verify_bundle_cli(session_factory, app_id, tmp_path):
     bad.write_text(json.dumps(bundle, ensure_ascii=False), encoding="utf-8")
     result = CliRunner().invoke(cli, ["audit", "verify-bundle", str(bad)])
     assert result.exit_code == 1 and "不一致" in result.output
+
+
+def test_auditor_search_timeline_and_replay_steps(session_factory, app_id, world):
+    from engine.audit import queries
+    from engine.errors import NotFound, NotPermitted
+
+    auditor = world.users["auditor"]
+    with session_factory() as s:
+        rows = queries.search(s, auditor, applicant="alice")
+        assert [r.id for r in rows] == [app_id]
+        assert queries.search(s, auditor, status="confirmed") == []
+        row, entries = queries.timeline(s, app_id, auditor)
+        kinds = [e.event_type for e in entries]
+        assert kinds[0] == "started" and "timer_fired" in kinds
+        returned = next(e for e in entries if e.decision == "return")
+        assert returned.reason == "缺学位证书" and returned.org_name
+        assert ("reason", None, "缺学位证书") in returned.changes
+        submitted = next(e for e in entries if e.event_type == "completed" and e.stage == "applicant_submit")
+        assert len(submitted.attachments) == 4
+        step = queries.replay_step(s, app_id, auditor, 3)
+        assert step.total == len(entries) and step.status == "退回补正"
+        assert "current" in step.svg and 'data-element-id="applicant_correct"' in step.svg
+        with pytest.raises(NotPermitted):
+            queries.search(s, world.users["unit_a_admin"])
+        with pytest.raises(NotPermitted):
+            queries.timeline(s, app_id, world.users["bob"])
+
+
+def test_district_auditor_sees_only_their_district(session_factory, app_id, world):
+    from engine.accounts.models import User
+    from engine.audit import queries
+    from engine.errors import NotFound
+
+    with session_factory() as s:
+        city_scope = s.get(User, world.users["auditor"])
+        city_scope.auditor_scope_org_id = world.orgs["city_dept"]
+        s.commit()
+        assert queries.search(s, city_scope.id) == []
+        with pytest.raises(NotFound):
+            queries.timeline(s, app_id, city_scope.id)
+        city_scope.auditor_scope_org_id = world.orgs["hr"]
+        s.commit()
+        assert [r.id for r in queries.search(s, city_scope.id)] == [app_id]
