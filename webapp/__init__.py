@@ -45,6 +45,9 @@ def create_app(config: dict | None = None) -> Flask:
     app.register_blueprint(apply.bp)
     app.register_blueprint(review.bp)
     app.register_blueprint(admin.bp)
+    from . import audit
+
+    app.register_blueprint(audit.bp)
     _bind_sandbox_clock(app)
     _register_template_helpers(app)
     return app

@@ -1,0 +1,94 @@
+"""Auditor pages: read-only. Parse, call one engine function, render."""
+from __future__ import annotations
+
+import json
+from datetime import date
+
+from flask import Response, abort, render_template, request
+from flask_login import current_user, login_required
+
+from engine import rules
+from engine.audit import queries
+from engine.audit.bundle import export_bundle
+from engine.audit.verify import verify_application
+from engine.store.queries import STATUS_LABELS, check_scope
+from engine.store.tables import ApplicationRow
+
+from ..extensions import db
+from . import bp
+
+
+def _auditor_only():
+    if not (getattr(current_user, "is_auditor", False) or getattr(current_user, "is_operator", False)):
+        abort(403)
+
+
+def _date(name: str) -> date | None:
+    value = request.args.get(name, "").strip()
+    if not value:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        return None
+
+
+@bp.route("/")
+@login_required
+def search():
+    """Search applications in the auditor's scope by applicant, org, status, stage and date."""
+    _auditor_only()
+    org_id = request.args.get("org_id", type=int)
+    rows = queries.search(db.session, current_user.id, applicant=request.args.get("applicant") or None,
+                          org_id=org_id, status=request.args.get("status") or None,
+                          stage=request.args.get("stage") or None, date_from=_date("date_from"),
+                          date_to=_date("date_to"))
+    return render_template("audit/search.html", rows=rows, args=request.args, statuses=STATUS_LABELS,
+                           stages=rules.STAGE_LABELS)
+
+
+@bp.route("/applications/<int:app_id>")
+@login_required
+def timeline(app_id: int):
+    """Every event of one application, with data diffs, and the diagram at its current position."""
+    _auditor_only()
+    row, entries = queries.timeline(db.session, app_id, current_user.id)
+    last = queries.replay_step(db.session, app_id, current_user.id, len(entries))
+    return render_template("audit/timeline.html", row=row, entries=entries, step=last,
+                           status_label=STATUS_LABELS.get(row.status, row.status))
+
+
+@bp.route("/applications/<int:app_id>/replay")
+@login_required
+def replay(app_id: int):
+    """Step through the history event by event: the diagram and the data at each step."""
+    _auditor_only()
+    step = queries.replay_step(db.session, app_id, current_user.id, request.args.get("step", 1, type=int))
+    return render_template("audit/replay.html", app_id=app_id, step=step)
+
+
+@bp.route("/applications/<int:app_id>/verify")
+@login_required
+def verify(app_id: int):
+    """Check the hash chain and replay against the stored state and indexes."""
+    _auditor_only()
+    row = db.session.get(ApplicationRow, app_id)
+    if row is None:
+        abort(404)
+    check_scope(db.session, row, current_user.id)
+    result = verify_application(db.session, app_id)
+    return render_template("audit/verify.html", app_id=app_id, result=result)
+
+
+@bp.route("/applications/<int:app_id>/export")
+@login_required
+def export(app_id: int):
+    """Download the offline audit bundle (verify with `zhicheng audit verify-bundle`)."""
+    _auditor_only()
+    row = db.session.get(ApplicationRow, app_id)
+    if row is None:
+        abort(404)
+    check_scope(db.session, row, current_user.id)
+    body = json.dumps(export_bundle(db.session, app_id), ensure_ascii=False, indent=1)
+    return Response(body, mimetype="application/json",
+                    headers={"Content-Disposition": f"attachment; filename=audit-{app_id}.json"})
