@@ -12,11 +12,18 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install -q -e '.[dev]'
 	touch $(STAMP)
 
+BPMNJS := tests/e2e/bpmnjs
+
 # Debian's Chromium and CJK fonts for the browser tests; Playwright's own browser download cannot work here.
+# bpmn-js (pinned in $(BPMNJS)/package-lock.json) renders bpmn/*.bpmn in tests/e2e/test_bpmn_render.py.
 browser:
 	@if [ ! -x /usr/bin/chromium ] || ! fc-list 2>/dev/null | grep -qi 'noto.*cjk'; then \
 	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq chromium fonts-noto-cjk >/dev/null; \
 	  else echo "browser tests need: sudo apt-get install chromium fonts-noto-cjk" >&2; fi; fi
+	@if [ ! -d $(BPMNJS)/node_modules ]; then \
+	  if command -v npm >/dev/null; then (cd $(BPMNJS) && npm ci --no-audit --no-fund --loglevel=error) \
+	    || echo "npm ci failed in $(BPMNJS): the bpmn-js check will try again, then skip" >&2; \
+	  else echo "the bpmn-js check needs Node.js and npm (apt-get install nodejs npm)" >&2; fi; fi
 
 demo: $(STAMP)
 	$(BIN)/zhicheng demo
@@ -34,4 +41,4 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 
 clean:
-	rm -rf $(VENV) instance .pytest_cache
+	rm -rf $(VENV) instance .pytest_cache test-artifacts $(BPMNJS)/node_modules
