@@ -215,17 +215,20 @@ class Application:
         """Fire every timer due at the clock's now; return the timers that fired."""
         fired: list[DueTimer] = []
         for _ in range(20):  # a fired timer may ready a task whose own deadline is already due
-            before = {t.name: t for t in self.due_timers()}
-            before_json = self.to_json() if before else None
+            now = self.clock.now()
+            before = self.due_timers()
+            due = [t for t in before if t.due_at <= now]
+            if not due:
+                break  # the common case: nothing to do, nothing to serialize
+            before_json = self.to_json()
             try:
                 self.workflow.refresh_timers()
                 self._run_engine()
             except Exception as exc:
-                if before_json:
-                    self._reset(before_json)
+                self._reset(before_json)
                 raise EngineError(f"定时器执行出错：{exc}") from exc
             after = {t.name for t in self.due_timers()}
-            newly = [t for name, t in before.items() if name not in after and t.due_at <= self.clock.now()]
+            newly = [t for t in due if t.name not in after]
             if not newly:
                 break
             fired.extend(newly)
