@@ -133,3 +133,7 @@ def tree(app):
                                             parent_id=committee.id).id
         db.session.commit()
     return ids
+
+
+# Workflow-page fixtures (deployed campaign, org chain, reviewers): see workflow_fixtures.py.
+from workflow_fixtures import wf  # noqa: E402,F401

@@ -1,7 +1,7 @@
 """Reviewer pages: the whole chain end to end on a simulated clock, and every refusal."""
 from __future__ import annotations
 
-from workflow_fixtures import beijing, page_token, wf  # noqa: F401
+from workflow_fixtures import beijing, page_token
 
 OPINION = "材料真实完整，符合申报条件，同意推荐。"
 

@@ -57,8 +57,9 @@ def deploy():
             if uploads:
                 root, campaign = Path(tmp), _lay_out(Path(tmp), uploads, problems)
             else:
-                root = Path(form.folder.data.strip()) if form.folder.data.strip() else bpmn_dir()
-                campaign = form.campaign.data.strip() or DEFAULT_CAMPAIGN
+                folder = (form.folder.data or "").strip()
+                root = Path(folder) if folder else bpmn_dir()
+                campaign = (form.campaign.data or "").strip() or DEFAULT_CAMPAIGN
                 if not root.is_dir():
                     problems.append(f"{root}: 文件夹不存在")
             if not problems:

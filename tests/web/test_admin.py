@@ -1,0 +1,68 @@
+"""Operator pages: the checked deploy page and the sandbox clock."""
+from __future__ import annotations
+
+import shutil
+
+from sqlalchemy import func, select
+from workflow_fixtures import T0, World, beijing
+
+from engine.clock import SimulatedClock
+from engine.paths import bpmn_dir
+from engine.store.tables import DeploymentRow
+from webapp.extensions import db
+
+
+def _deployments(wf):
+    with wf.app.app_context():
+        return db.session.scalar(select(func.count(DeploymentRow.id)))
+
+
+def test_deploy_page_is_for_operators_only(wf):
+    assert wf.client("unit_a").get("/admin/deploy").status_code == 403
+
+
+def test_deploy_shipped_folder_and_list_applications(wf):
+    app_id = wf.start()
+    r = wf.post_page("operator", "/admin/deploy", {"folder": str(bpmn_dir())})
+    assert r.status_code == 302
+    page = wf.client("operator").get("/admin/deploy").get_data(as_text=True)
+    assert "已设为当前部署" in page and "张三" in page and str(app_id) in page
+
+
+def test_broken_campaign_is_refused_with_every_error(wf, tmp_path):
+    folder = tmp_path / "bpmn"
+    shutil.copytree(bpmn_dir(), folder)
+    campaign = folder / "campaigns" / "cq-2020-senior.toml"
+    campaign.write_text(campaign.read_text(encoding="utf-8").replace("closes = 2020-11-23", "closes = 2020-11-10"),
+                        encoding="utf-8")
+    before = _deployments(wf)
+    r = wf.post_page("operator", "/admin/deploy", {"folder": str(folder)})
+    html = r.get_data(as_text=True)
+    assert r.status_code == 422 and "未部署" in html and "applicant_submit" in html
+    assert _deployments(wf) == before
+
+
+def test_clock_page_404_outside_sandbox(wf):
+    assert wf.client("operator").get("/admin/clock").status_code == 404
+
+
+def test_sandbox_clock_moves_forward_only_and_fires_timers(make_app):
+
+    clock = SimulatedClock(T0)
+    app = make_app(clock=clock, ZHICHENG_SANDBOX=True)
+    from engine.accounts import services as acc
+
+    with app.app_context():
+        acc.create_staff_user(db.session, clock, username="operator", real_name="运维", password="secret123",
+                              is_operator=True)
+        db.session.commit()
+    world = World(app, clock, {})
+    page = world.client("operator").get("/admin/clock").get_data(as_text=True)
+    assert "当前为演示环境" in page and "2020-11-18 10:00" in page
+    assert world.post_page("operator", "/admin/clock", {"action": "day"}).status_code == 302
+    assert clock.now() == beijing(2020, 11, 19, 10)
+    r = world.post_page("operator", "/admin/clock", {"action": "to", "target": "2020-11-01"})
+    assert r.status_code == 422 and "不能倒退" in r.get_data(as_text=True)
+    assert clock.now() == beijing(2020, 11, 19, 10)
+    assert world.post_page("operator", "/admin/clock", {"action": "to", "target": "2020-11-27 09:00"}).status_code == 302
+    assert clock.now() == beijing(2020, 11, 27, 9)
