@@ -90,6 +90,9 @@ class Application:
         self.workflow = workflow
         self.clock = clock
         self.workflow.script_engine = ClockedScriptEngine(deployment.campaign, clock)
+        # Keep a snapshot to undo a failed action in memory. A caller that throws the object away on any
+        # error (the store's unit of work rolls back and reloads) may turn this off and save a serialization.
+        self.reset_on_error = True
 
     # ---- lifecycle -------------------------------------------------------------------------
     @classmethod
@@ -198,16 +201,16 @@ class Application:
         schema = self.deployment.form_schema(stage)
         if schema is not None:
             validate_form(schema, form_data)
-        before = self.to_json()
+        before = self.to_json() if self.reset_on_error else None
         try:
             self._apply(task, stage, actor, form_data, now, ready.org_id)
             task.run()
             self._run_engine()
         except ZhichengError:
-            self._reset(before)
+            self._discard(before)
             raise
         except Exception as exc:  # never keep a workflow that raised
-            self._reset(before)
+            self._discard(before)
             raise EngineError(f"流程执行出错，操作未生效：{exc}", stage=stage) from exc
         return Completion(stage, actor.user_id, ready.org_id, dict(form_data), now, fired)
 
@@ -239,6 +242,13 @@ class Application:
         self.workflow.do_engine_steps()
         self.workflow.refresh_timers()
         self.workflow.do_engine_steps()
+
+    def _discard(self, before: str | None):
+        """Undo a failed action: restore the snapshot, or mark the object unusable when there is none."""
+        if before is not None:
+            self._reset(before)
+        else:
+            self.workflow = None  # the caller promised to reload; any further use fails loudly
 
     def _reset(self, state_json: str):
         self.workflow = spiff.state_from_json(state_json, self.deployment.spec, self.deployment.subprocess_specs)

@@ -45,9 +45,10 @@ def create_app(config: dict | None = None) -> Flask:
     app.register_blueprint(apply.bp)
     app.register_blueprint(review.bp)
     app.register_blueprint(admin.bp)
-    from . import audit
+    from . import audit, diagram
 
     app.register_blueprint(audit.bp)
+    app.register_blueprint(diagram.bp)
     _bind_sandbox_clock(app)
     _register_template_helpers(app)
     return app

@@ -189,3 +189,18 @@ def replay_step(session: Session, app_id: int, viewer_id: int, step: int) -> Rep
     svg = render_svg(bpmn, current=current, done=done, title=f"第 {step} 步后的流程位置")
     return ReplayStep(step, len(snapshots), entries[step - 1], STATUS_LABELS.get(status.status, status.status),
                       status.stage, {k: v for k, v in data.items() if k not in _NOISE}, svg)
+
+
+def diagram_for(session: Session, clock, app_id: int, viewer_id: int) -> str:
+    """The process diagram of one application, with where it is and where it has been (scope-checked)."""
+    from engine.store.services import load
+
+    row = session.get(ApplicationRow, app_id)
+    if row is None:
+        raise NotFound(f"申请书（编号 {app_id}）不存在")
+    check_scope(session, row, viewer_id)
+    _, app = load(session, app_id, clock)
+    current, done = app.positions()
+    bpmn = next(text for name, text in app.deployment.sources.items() if name.endswith(".bpmn"))
+    label = rules.STAGE_LABELS.get(row.stage or "", row.stage or "")
+    return render_svg(bpmn, current=current, done=done, title=f"申请书 {app_id} 的流程位置：{label}")

@@ -218,3 +218,12 @@ def test_timers_ignore_the_wall_clock(deployment):
     assert app.advance() == []
     clock.advance(timedelta(days=3))
     assert app.advance() == [] and app.status().status == "draft"
+
+
+def test_without_snapshots_a_failed_action_leaves_the_object_unusable(deployment, clock, monkeypatch):
+    app = Application.start(deployment, clock, applicant_id=1, chain=CHAIN)
+    app.reset_on_error = False
+    monkeypatch.setattr(Application, "_apply", lambda *a: (_ for _ in ()).throw(RuntimeError("boom")))
+    with pytest.raises(EngineError):
+        app.complete("applicant_submit", APPLICANT, dict(DECLARATION))
+    assert app.workflow is None

@@ -106,3 +106,22 @@ def test_anonymous_is_sent_to_login(audited):
     app, _ = audited
     response = app.test_client().get("/audit/")
     assert response.status_code in (302, 401)
+
+
+def test_diagram_for_the_applicant_and_the_unit_but_not_others(audited):
+    app, app_id = audited
+    with app.app_context():
+        applicant = db.session.scalar(select(User.username).where(User.real_name == "王建国"))
+    client = app.test_client()
+    _login(client, applicant)
+    svg = client.get(f"/diagram/applications/{app_id}.svg")
+    assert svg.status_code == 200 and svg.mimetype == "image/svg+xml"
+    assert 'class="bpmn-userTask current"' in svg.get_data(as_text=True)
+    assert f"/diagram/applications/{app_id}.svg" in client.get(f"/apply/{app_id}").get_data(as_text=True)
+    unit = app.test_client()
+    _login(unit, "unit_a_admin")
+    assert unit.get(f"/diagram/applications/{app_id}.svg").status_code == 200
+    for outsider in ("unit_m_admin", "500116197503100026"):
+        other = app.test_client()
+        _login(other, outsider)
+        assert other.get(f"/diagram/applications/{app_id}.svg").status_code == 404
