@@ -1,7 +1,7 @@
 """The engine clock. `SystemClock.now` is the only place in zhicheng that reads the wall clock."""
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
 
@@ -14,7 +14,7 @@ class SystemClock:
     """Real time, for production."""
 
     def now(self) -> datetime:
-        return datetime.now(timezone.utc)
+        return datetime.now(UTC)
 
 
 class FixedClock:
@@ -49,4 +49,4 @@ class SimulatedClock:
 def _aware(instant: datetime) -> datetime:
     if instant.tzinfo is None:
         raise ValueError(f"clock instants must be timezone-aware, got {instant!r}")
-    return instant.astimezone(timezone.utc)
+    return instant.astimezone(UTC)

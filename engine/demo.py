@@ -5,11 +5,10 @@ from dataclasses import dataclass
 
 from sqlalchemy.orm import Session
 from stdnum.cn import ric, uscc
-
-from .accounts.models import Membership, Org, User
 from werkzeug.security import generate_password_hash
 
 from .accounts import people
+from .accounts.models import Membership, Org, User
 
 DEMO_PASSWORD = "demo1234"
 

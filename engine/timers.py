@@ -6,7 +6,7 @@ never patched. The clock lives on the script engine, which is attached to every 
 """
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import (
     DurationTimerEventDefinition,
@@ -34,7 +34,7 @@ def parse_instant(value: str, *, where: str = "") -> datetime:
         raise TimerValueError(f"定时器 {where} 的时间不是 ISO 格式：{value!r}") from exc
     if instant.tzinfo is None:
         raise TimerValueError(f"定时器 {where} 的时间缺少时区：{value!r}（请使用日历函数生成时间）")
-    return instant.astimezone(timezone.utc)
+    return instant.astimezone(UTC)
 
 
 def _clock_now(my_task) -> datetime:

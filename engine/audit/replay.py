@@ -100,7 +100,7 @@ def compare_state(replayed: Application, stored: Application) -> Divergence | No
     a, b = canonical_state(replayed), canonical_state(stored)
     if a == b:
         return None
-    for i, (x, y) in enumerate(zip(a, b)):
+    for i, (x, y) in enumerate(zip(a, b, strict=False)):
         if x != y:
             return Divergence(None, f"任务 {x[0]} 的状态或数据与存储的流程状态不一致（第 {i + 1} 个任务）")
     return Divergence(None, f"任务数量不一致：重放 {len(a)}，存储 {len(b)}")

@@ -2,23 +2,20 @@
 from __future__ import annotations
 
 import json
+from datetime import datetime
+from pathlib import Path
 
 import pytest
+import yaml
 from sqlalchemy import delete, select, update
 
+from calendars import TZ
 from engine.audit.bundle import export_bundle, verify_bundle
 from engine.audit.verify import verify_application
 from engine.runtime import Actor
 from engine.store import services
-from engine.store.worker import tick
 from engine.store.tables import HistoryEvent, WorkflowState
-
-from pathlib import Path
-from datetime import datetime
-
-import yaml
-
-from calendars import TZ
+from engine.store.worker import tick
 
 DECLARATION = yaml.safe_load((Path(__file__).resolve().parents[2] / "bpmn/scenarios/data/declaration.yaml")
                              .read_text(encoding="utf-8"))
@@ -119,7 +116,7 @@ def test_verify_bundle_cli(session_factory, app_id, tmp_path):
 
 def test_auditor_search_timeline_and_replay_steps(session_factory, app_id, world):
     from engine.audit import queries
-    from engine.errors import NotFound, NotPermitted
+    from engine.errors import NotPermitted
 
     auditor = world.users["auditor"]
     with session_factory() as s:

@@ -1,10 +1,10 @@
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from engine.clock import FixedClock, SimulatedClock
 
-T0 = datetime(2020, 11, 17, 1, 0, tzinfo=timezone.utc)
+T0 = datetime(2020, 11, 17, 1, 0, tzinfo=UTC)
 
 
 def test_fixed_clock_never_moves():

@@ -14,7 +14,6 @@ from engine.accounts.models import Org, User
 from engine.clock import SimulatedClock
 from engine.demo import DEMO_PASSWORD, seed_demo
 from engine.deployment import read_sources
-from engine.runtime import Actor
 from engine.store import queries, services
 from engine.store.tables import WorkflowState
 from webapp.extensions import db

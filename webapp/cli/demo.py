@@ -10,8 +10,8 @@ import click
 from sqlalchemy.orm import sessionmaker
 
 from calendars import TZ
-from engine.deployment import read_sources
 from engine.demo import DEMO_PASSWORD, seed_demo
+from engine.deployment import read_sources
 
 DEMO_START = datetime(2020, 11, 17, 9, 0, tzinfo=TZ)
 
