@@ -1,28 +1,42 @@
-"""`python -m bench [--quick] [--database-url URL] [--only a,b,c,d]`: print benchmark figures and the machine."""
+"""`python -m bench [--quick] [--database-url URL] [--only a,b,c,d,e] [--applicants N[,N…]] [--firing N]`: print benchmark
+figures, the machine and the load average with each figure.
+
+(a) lifecycle persisted vs in memory, (b) inbox p50/p95, (c) timer sweep and firing, (d) simulate,
+(e) audit verify/replay rate. Databases are throwaway (temporary SQLite files, or a private PostgreSQL
+schema dropped afterwards); benchmarks live outside the test paths and never run in the test suite."""
 from __future__ import annotations
 
 import argparse
 
-from . import indexes, lifecycle, simulation
-from .common import machine
+from . import indexes, lifecycle, replay, simulation
+from .common import loadavg, machine
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     parser.add_argument("--quick", action="store_true", help="small sizes, for a smoke run")
-    parser.add_argument("--database-url", default=None, help="default: a temporary SQLite file per benchmark")
-    parser.add_argument("--only", default="a,b,c,d", help="which benchmarks, e.g. a,b")
-    parser.add_argument("--applicants", type=int, default=None, help="N for (d) simulate")
+    parser.add_argument("--database-url", default=None,
+                        help="default: a temporary SQLite file per benchmark; postgresql+psycopg://… runs in a "
+                             "private schema that is dropped afterwards")
+    parser.add_argument("--only", default="a,b,c,d,e", help="which benchmarks, e.g. a,b")
+    parser.add_argument("--applicants", default=None, help="N for (d) simulate; several as 300,1000")
+    parser.add_argument("--firing", type=int, default=None, help="due timers for (c) firing (default 10000)")
+    parser.add_argument("--replay-applicants", type=int, default=None, help="campaign size for (e)")
     args = parser.parse_args()
     only = set(args.only.split(","))
-    print(f"machine: {machine()}")
-    print(f"database: {args.database_url or 'SQLite file (temporary)'}{'  [quick]' if args.quick else ''}")
+    if unknown := only - set("abcde"):
+        parser.error(f"unknown benchmark(s) {','.join(sorted(unknown))}")
+    print(f"machine: {machine(args.database_url)}")
+    print(f"database: {args.database_url or 'SQLite file (temporary)'}{'  [quick]' if args.quick else ''}; "
+          f"{loadavg()} at start")
     if "a" in only:
         lifecycle.run(args.quick, args.database_url)
     if "b" in only or "c" in only:
-        indexes.run_inbox(args.quick, args.database_url)
+        indexes.run_inbox(args.quick, args.database_url, inbox="b" in only, sweep="c" in only)
     if "c" in only:
-        indexes.run_firing(args.quick, args.database_url)
+        indexes.run_firing(args.quick, args.database_url, args.firing)
+    if "e" in only:
+        replay.run(args.quick, args.database_url, args.replay_applicants)
     if "d" in only:
         simulation.run(args.quick, args.database_url, args.applicants)
 
