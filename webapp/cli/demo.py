@@ -30,7 +30,6 @@ def demo_command(host, port, no_serve):
     from webapp import create_app
     from webapp.extensions import db
 
-    os.environ["ZHICHENG_SANDBOX"] = "1"
     instance = Path(os.environ.get("ZHICHENG_INSTANCE", Path.cwd() / "instance"))
     instance.mkdir(parents=True, exist_ok=True)
     url = os.environ.get("DATABASE_URL", f"sqlite:///{instance / 'demo.sqlite'}")
