@@ -18,3 +18,12 @@ def test_demo_sets_up_twice(tmp_path, monkeypatch):
                      "评委会工作人员", "评委会现场确认", "审计人员"):
             assert role in result.output
     assert (tmp_path / "demo.sqlite").exists()
+
+
+def test_demo_id_numbers_and_credit_codes_pass_validation():
+    from engine.accounts import validation
+    from engine.demo import _credit_code, _id_number
+
+    for seq in (1, 2, 3):
+        assert validation.resident_id(_id_number(seq)) == _id_number(seq)
+        assert validation.credit_code(_credit_code(seq)) == _credit_code(seq)

@@ -120,7 +120,7 @@ def test_diagram_for_the_applicant_and_the_unit_but_not_others(audited):
     unit = app.test_client()
     _login(unit, "unit_a_admin")
     assert unit.get(f"/diagram/applications/{app_id}.svg").status_code == 200
-    for outsider in ("unit_m_admin", "500116197503100026"):
+    for outsider in ("unit_m_admin", "500116197503100027"):
         other = app.test_client()
         _login(other, outsider)
         assert other.get(f"/diagram/applications/{app_id}.svg").status_code == 404
