@@ -11,7 +11,7 @@ from uuid import UUID
 from SpiffWorkflow.bpmn.parser.util import full_tag
 from SpiffWorkflow.bpmn.serializer import BpmnWorkflowSerializer
 from SpiffWorkflow.bpmn.serializer.default.event_definition import TimerConditionalEventDefinitionConverter
-from SpiffWorkflow.bpmn.serializer.default.workflow import BpmnWorkflowConverter
+from SpiffWorkflow.bpmn.serializer.default.workflow import BpmnWorkflowConverter, WorkflowConverter
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import (
     DurationTimerEventDefinition,
     TimeDateEventDefinition,
@@ -47,8 +47,10 @@ class StateOnlyWorkflowConverter(BpmnWorkflowConverter):
     """Serialize instance state without the spec; restore it against a spec stored once per deployment."""
 
     def to_dict(self, workflow):
-        dct = super().to_dict(workflow)
-        del dct["spec"], dct["subprocess_specs"]
+        # the base converter's fields, without converting the spec only to throw it away
+        dct = WorkflowConverter.to_dict(self, workflow)
+        dct["subprocesses"] = self.mapping_to_dict(workflow.subprocesses)
+        dct["bpmn_events"] = self.registry.convert(workflow.bpmn_events)
         return dct
 
     def from_dict(self, dct, spec=None, subprocess_specs=None):
