@@ -1,7 +1,9 @@
 """Uploaded evidence stored by content: UPLOAD_DIR/ab/cdef… (sha256), type sniffed from the bytes.
 
 The filename and its extension are never trusted: a `.pdf` that is really a PNG is stored as image/png,
-and anything but PDF, JPEG or PNG is refused with a message naming the field.
+and anything but PDF, JPEG or PNG is refused with a message naming the field. Every upload from a request is
+recorded in the engine's `attachment` table (sha256, size, type, original name, uploader); downloads are
+served only for a sha256 the caller found referenced by an application the viewer may see.
 """
 from __future__ import annotations
 
@@ -12,10 +14,15 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import filetype
-from flask import current_app
+from flask import abort, current_app, send_file
+from flask_login import current_user
 from werkzeug.datastructures import FileStorage
 
 from engine.errors import FormInvalid
+from engine.store import queries, services
+
+from .clock import get_clock
+from .extensions import db
 
 ALLOWED_MIME = {"application/pdf": "PDF", "image/jpeg": "JPEG", "image/png": "PNG"}
 
@@ -57,10 +64,32 @@ def store_bytes(data: bytes, upload_dir: str | Path, *, field: str, label: str,
 
 
 def save_upload(storage: FileStorage | None, *, field: str, label: str) -> StoredUpload:
-    """Store one uploaded file from the current request with the app's directory and per-file limit."""
+    """Store one uploaded file from the current request (the app's directory and per-file limit) and record it.
+
+    Commits the request's session (the attachment row is its own unit of work): call before other writes.
+    """
     limit = current_app.config["UPLOAD_MAX_FILE_BYTES"]
     data = storage.stream.read(limit + 1) if storage is not None else b""
-    return store_bytes(data, current_app.config["UPLOAD_DIR"], field=field, label=label, max_bytes=limit)
+    stored = store_bytes(data, current_app.config["UPLOAD_DIR"], field=field, label=label, max_bytes=limit)
+    uploader = current_user.id if current_user.is_authenticated else None
+    services.record_attachment(db.session, get_clock(), sha256=stored.sha256, size=stored.size, mime=stored.mime,
+                               original_name=Path(storage.filename or "").name or "upload",
+                               uploaded_by=uploader)
+    return stored
+
+
+def send_attachment(sha256: str, referenced: set[str]):
+    """Serve stored bytes if `sha256` is among the refs of an application the viewer may see; 404 otherwise.
+
+    The type comes from the attachment record (sniffed from the bytes at upload), else from the bytes.
+    """
+    path = upload_path(current_app.config["UPLOAD_DIR"], sha256)
+    if sha256 not in referenced or not path.exists():
+        abort(404)
+    info = queries.attachment(db.session, sha256)
+    if info is None:  # stored before uploads were recorded
+        return send_file(path, mimetype=sniff_mime(path))
+    return send_file(path, mimetype=info.mime, download_name=info.original_name)
 
 
 def sniff_mime(path: str | Path) -> str:

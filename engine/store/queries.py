@@ -1,11 +1,12 @@
-"""Read side: inboxes per org, the application view with its scope checks, an applicant's list, actors.
+"""Read side: inboxes per org, a unit's 公示中 list, the application view with its scope checks, an applicant's
+list, actors, deployments.
 
 Nothing here deserializes a workflow: pages read the application row, work items and history only.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime, timedelta
 
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
@@ -18,7 +19,7 @@ from engine.errors import FormInvalid, NotFound
 from engine.runtime import Actor
 
 from . import history
-from .tables import ApplicationRow, WorkItem
+from .tables import ApplicationRow, Attachment, DeploymentRow, WorkItem
 
 INBOX_VIEWS = ("all", "actionable", "not_open", "due_soon", "lapsed")
 STATUS_LABELS = {"draft": "草稿", "submitted": "已提交", "in_review": "审核中", "public_notice": "公示中",
@@ -213,3 +214,87 @@ def inbox_counts(session: Session, clock: Clock, org_id: int, due_within_working
     return counts
 
 
+@dataclass(frozen=True)
+class NoticeItem:
+    """An application in its public notice at its unit: when the notice ends and reporting opens."""
+
+    application_id: int
+    applicant_name: str
+    series: str | None
+    title_sought: str | None
+    notice_ends: datetime           # 24:00 of the notice's last working day (the application's deadline)
+    last_day: date                  # that last working day, local
+    working_days_left: int          # working days of notice still to run after today (0 on the last day)
+    reporting_opens: date           # the first day 上报主管部门 is accepted
+
+
+def in_notice(session: Session, clock: Clock, org_id: int) -> list[NoticeItem]:
+    """Applications of unit `org_id` in their public notice, soonest end first (rows only, no workflow)."""
+    cal = default_calendar()
+    today = cal.local_date(clock.now())
+    rows = session.execute(select(ApplicationRow.id, ApplicationRow.applicant_name, ApplicationRow.series,
+                                  ApplicationRow.title_sought, ApplicationRow.deadline)
+                           .where(ApplicationRow.unit_id == org_id, ApplicationRow.status == "public_notice",
+                                  ApplicationRow.deadline.is_not(None))
+                           .order_by(ApplicationRow.deadline, ApplicationRow.id))
+    items = []
+    for app_id, name, series, title, ends in rows:
+        last_day = cal.local_date(ends - timedelta(microseconds=1))  # an end at 24:00 belongs to the day before
+        items.append(NoticeItem(app_id, name, series, title, ends, last_day,
+                                max(cal.working_days_between(today, last_day), 0), cal.local_date(ends)))
+    return items
+
+
+@dataclass(frozen=True)
+class DeploymentSummary:
+    id: str
+    campaign_id: str
+    created_at: datetime
+    is_current: bool
+    application_count: int
+
+
+@dataclass(frozen=True)
+class PinnedApplication:
+    """Which deployment an application runs on (it stays on the one it started with)."""
+
+    id: int
+    applicant_name: str
+    status: str
+    status_label: str
+    deployment_id: str
+
+
+def deployments(session: Session) -> list[DeploymentSummary]:
+    """Every deployment, newest first, with how many applications run on it (no spec or sources loaded)."""
+    counts = (select(ApplicationRow.deployment_id, func.count(ApplicationRow.id).label("n"))
+              .group_by(ApplicationRow.deployment_id).subquery())
+    rows = session.execute(select(DeploymentRow.id, DeploymentRow.campaign_id, DeploymentRow.created_at,
+                                  DeploymentRow.is_current, func.coalesce(counts.c.n, 0))
+                           .outerjoin(counts, counts.c.deployment_id == DeploymentRow.id)
+                           .order_by(DeploymentRow.created_at.desc(), DeploymentRow.is_current.desc(), DeploymentRow.id))
+    return [DeploymentSummary(i, c, at, bool(cur), n) for i, c, at, cur, n in rows]
+
+
+def pinned_applications(session: Session, limit: int = 500) -> list[PinnedApplication]:
+    """The newest applications with the deployment each runs on."""
+    rows = session.execute(select(ApplicationRow.id, ApplicationRow.applicant_name, ApplicationRow.status,
+                                  ApplicationRow.deployment_id).order_by(ApplicationRow.id.desc()).limit(limit))
+    return [PinnedApplication(i, name, st, STATUS_LABELS.get(st, st), dep) for i, name, st, dep in rows]
+
+
+@dataclass(frozen=True)
+class AttachmentInfo:
+    sha256: str
+    size: int
+    mime: str
+    original_name: str
+    uploaded_by_id: int | None
+    created_at: datetime
+
+
+def attachment(session: Session, sha256: str) -> AttachmentInfo | None:
+    """The upload record of stored bytes, or None (no scope check: callers check the sha256 is referenced)."""
+    row = session.get(Attachment, sha256)
+    return AttachmentInfo(row.sha256, row.size, row.mime, row.original_name, row.uploaded_by_id,
+                          row.created_at) if row else None

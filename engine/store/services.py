@@ -1,4 +1,5 @@
-"""Use cases over persisted applications: deploy, start, complete a task. Each is one unit of work.
+"""Use cases over persisted applications: deploy, start, complete a task, drafts, attachments. Each is one
+unit of work.
 
 Functions take a SQLAlchemy Session and a Clock plus primitives and return plain data; they commit (or roll
 back) the session themselves. Queries for pages (inboxes, the application view) are in `queries`, the timer
@@ -10,24 +11,39 @@ import json
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from engine.accounts.models import User
 from engine.accounts.tiers import review_chain
+from engine.campaign import Campaign
 from engine.campaign_lint import lint_campaign
 from engine.clock import Clock
 from engine.deployment import Deployment, build_deployment
-from engine.errors import ActionRefused, AlreadyHandled, CampaignError, NotFound
+from engine.errors import ActionRefused, AlreadyHandled, CampaignError, FormInvalid, NotFound, OutsideWindow
 from engine.runtime import Actor, Application
 
 from . import history
 from .indexes import bump_version, summary_fields, write_indexes, write_state
 from .queries import ApplicationView, build_view, check_scope
-from .tables import ENDED_STATUSES, ApplicationRow, DeploymentRow, WorkflowState
+from .tables import (
+    ENDED_STATUSES,
+    ONE_OPEN_INDEX,
+    ApplicationRow,
+    Attachment,
+    DeploymentRow,
+    Draft,
+    WorkflowState,
+    WorkItem,
+)
 from .uow import UnitOfWork
 
 _DEPLOYMENTS: dict[str, Deployment] = {}  # deployments never change once stored: cache them by id
+APPLICANT_STAGES = ("applicant_submit", "applicant_correct")
+MAX_DRAFT_BYTES = 256 * 1024  # a declaration is a few KB; attachments are refs, not bytes
 
 
 @dataclass(frozen=True)
@@ -90,33 +106,60 @@ def deployment_for(session: Session, deployment_id: str) -> Deployment:
     return _DEPLOYMENTS.setdefault(deployment_id, build_deployment(json.loads(sources)))
 
 
+def window_text(campaign: Campaign, stage: str) -> str:
+    """A stage's window as the notice words it: 「申报人填报」时间为 2020年11月17日至11月23日."""
+    w = campaign.window(stage)
+    return f"「{w.label}」时间为 {w.opens.year}年{w.opens.month}月{w.opens.day}日至{w.closes.month}月{w.closes.day}日"
+
+
+def _duplicate(existing: int | None) -> ActionRefused:
+    which = f"（编号 {existing}）" if existing is not None else ""
+    return ActionRefused(f"您在本批次已有一份未办结的申请书{which}，不能重复申报；请在「我的申请书」中继续办理",
+                         application_id=existing)
+
+
+def _open_application(session: Session, applicant_id: int, campaign_id: str) -> int | None:
+    return session.scalar(select(ApplicationRow.id).where(
+        ApplicationRow.applicant_id == applicant_id, ApplicationRow.campaign_id == campaign_id,
+        ApplicationRow.status.not_in(ENDED_STATUSES)).limit(1))
+
+
 def start_application(session: Session, clock: Clock, applicant_id: int, unit_id: int) -> int:
     """Start a declaration on the current deployment for an applicant of a unit; return its id.
 
-    Raises NotFound (no deployment or user), ChainIncomplete (the unit's review chain is broken) or
-    ActionRefused (the applicant already has an application in this campaign that has not ended).
+    Raises NotFound (no deployment or user), OutsideWindow (the applicant_submit window is not open),
+    ChainIncomplete (the unit's review chain is broken) or ActionRefused (the applicant already has an
+    application in this campaign that has not ended; the database's partial unique index holds this even
+    when two requests race past the check below).
     """
     with UnitOfWork(session) as uow:
         deployment = current_deployment(session)
+        campaign, now = deployment.campaign, clock.now()
+        if not campaign.opens_at("applicant_submit") <= now < campaign.deadline("applicant_submit"):
+            raise OutsideWindow(f"现在不能开始申报：{window_text(campaign, 'applicant_submit')}",
+                                stage="applicant_submit", opens=campaign.opens_at("applicant_submit"),
+                                deadline=campaign.deadline("applicant_submit"))
         user = session.get(User, applicant_id)
         if user is None:
             raise NotFound(f"用户（编号 {applicant_id}）不存在", user_id=applicant_id)
-        existing = session.scalar(select(ApplicationRow.id).where(
-            ApplicationRow.applicant_id == applicant_id, ApplicationRow.campaign_id == deployment.campaign.id,
-            ApplicationRow.status.not_in(ENDED_STATUSES)).limit(1))
+        existing = _open_application(session, applicant_id, campaign.id)
         if existing is not None:
-            raise ActionRefused(f"您在本批次已有一份申请书（编号 {existing}），不能重复申报",
-                                application_id=existing)
+            raise _duplicate(existing)
         chain = review_chain(session, unit_id)
         app = Application.start(deployment, clock, applicant_id=applicant_id, chain=chain)
-        now = clock.now()
-        row = ApplicationRow(applicant_id=applicant_id, campaign_id=deployment.campaign.id,
+        row = ApplicationRow(applicant_id=applicant_id, campaign_id=campaign.id,
                              deployment_id=deployment.id, unit_id=chain["unit"], tier2_id=chain["tier2"],
                              tier3_id=chain["tier3"], committee_id=chain["committee"], version=1,
                              applicant_name=user.real_name, created_at=now, updated_at=now,
                              **summary_fields(app))
         session.add(row)
-        session.flush()
+        try:
+            session.flush()
+        except IntegrityError as exc:
+            if not _is_one_open_violation(exc):
+                raise
+            session.rollback()
+            raise _duplicate(_open_application(session, applicant_id, campaign.id)) from None
         write_state(session, row.id, app, new=True)
         write_indexes(session, row.id, app)
         history.append(session, row.id, at=now, event_type="started", actor_id=applicant_id,
@@ -125,6 +168,12 @@ def start_application(session: Session, clock: Clock, applicant_id: int, unit_id
         app_id = row.id
         uow.commit()
     return app_id
+
+
+def _is_one_open_violation(exc: IntegrityError) -> bool:
+    """PostgreSQL names the index; SQLite names the columns."""
+    text = str(exc.orig)
+    return ONE_OPEN_INDEX in text or "application.applicant_id, application.campaign_id" in text
 
 
 def load(session: Session, app_id: int, clock: Clock) -> tuple[ApplicationRow, Application]:
@@ -171,6 +220,9 @@ def perform_task(session: Session, clock: Clock, app_id: int, stage: str, actor:
         write_state(session, app_id, app)
         write_indexes(session, app_id, app)
         record_timers(session, app_id, app, completion.fired, now)
+        if stage in APPLICANT_STAGES:  # submitted: the draft has become the declaration
+            session.execute(delete(Draft).where(Draft.application_id == app_id)
+                            .execution_options(synchronize_session=False))
         status = app.status()
         history.append(session, app_id, at=now, event_type="completed", actor_id=actor.user_id,
                        org_id=completion.org_id, stage=stage,
@@ -178,3 +230,70 @@ def perform_task(session: Session, clock: Clock, app_id: int, stage: str, actor:
                              "next_stage": status.stage})
         uow.commit()
     return new_version
+
+
+@dataclass(frozen=True)
+class DraftView:
+    application_id: int
+    data: dict
+    saved_at: datetime
+    saved_by_id: int
+
+
+def _own_application(session: Session, app_id: int, user_id: int) -> ApplicationRow:
+    row = session.get(ApplicationRow, app_id)
+    if row is None or row.applicant_id != user_id:  # a draft is the applicant's alone: never leak others'
+        raise NotFound(f"申请书（编号 {app_id}）不存在", application_id=app_id)
+    return row
+
+
+def save_draft(session: Session, clock: Clock, app_id: int, user_id: int, data: dict) -> DraftView:
+    """Keep the applicant's typed declaration (replacing the previous draft); return it.
+
+    Raises NotFound (no such application, or not the user's own), ActionRefused (the application is no longer
+    waiting on the applicant: drafts are for applicant_submit / applicant_correct only) or FormInvalid (the
+    draft is too large).
+    """
+    text = json.dumps(data, ensure_ascii=False, sort_keys=True)
+    if len(text.encode()) > MAX_DRAFT_BYTES:
+        message = f"草稿过大（超过 {MAX_DRAFT_BYTES // 1024} KB），未保存；请精简填写内容"
+        raise FormInvalid({"draft": message}, message=message)
+    with UnitOfWork(session) as uow:
+        _own_application(session, app_id, user_id)
+        waiting = session.scalar(select(WorkItem.stage).where(
+            WorkItem.application_id == app_id, WorkItem.stage.in_(APPLICANT_STAGES)).limit(1))
+        if waiting is None:
+            raise ActionRefused("申请书已提交，当前不需要您填写，草稿未保存", application_id=app_id)
+        now = clock.now()
+        draft = session.get(Draft, app_id)
+        if draft is None:
+            draft = Draft(application_id=app_id)
+            session.add(draft)
+        draft.data_json, draft.saved_at, draft.saved_by_id = text, now, user_id
+        uow.commit()
+    return DraftView(app_id, data, now, user_id)
+
+
+def load_draft(session: Session, app_id: int, user_id: int) -> DraftView | None:
+    """The applicant's saved draft of an application, or None. Raises NotFound (absent or not theirs)."""
+    _own_application(session, app_id, user_id)
+    draft = session.get(Draft, app_id)
+    if draft is None:
+        return None
+    return DraftView(app_id, json.loads(draft.data_json), draft.saved_at, draft.saved_by_id)
+
+
+def record_attachment(session: Session, clock: Clock, *, sha256: str, size: int, mime: str, original_name: str,
+                      uploaded_by: int | None) -> bool:
+    """Record stored upload bytes by content hash; True if new. Idempotent: the first upload's row is kept.
+
+    Two requests uploading the same bytes at once both succeed (INSERT … ON CONFLICT DO NOTHING).
+    """
+    values = {"sha256": sha256, "size": size, "mime": mime, "original_name": original_name[:255],
+              "uploaded_by_id": uploaded_by, "created_at": clock.now()}
+    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    with UnitOfWork(session) as uow:
+        created = session.scalar(insert(Attachment).values(**values).on_conflict_do_nothing()
+                                 .returning(Attachment.sha256)) is not None
+        uow.commit()
+    return created

@@ -16,6 +16,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -24,6 +25,9 @@ from engine.db import Base
 
 # Statuses in which an application is finished: a new one may be started for the same campaign.
 ENDED_STATUSES = ("expired", "confirmed", "not_recommended")
+# The predicate of the partial unique index below, as SQL both PostgreSQL and SQLite accept.
+OPEN_APPLICATION = text("status NOT IN (" + ", ".join(f"'{s}'" for s in ENDED_STATUSES) + ")")
+ONE_OPEN_INDEX = "uq_application_one_open_per_campaign"
 
 
 class DeploymentRow(Base):
@@ -49,6 +53,10 @@ class ApplicationRow(Base):
     __table_args__ = (
         Index("ix_application_applicant_campaign", "applicant_id", "campaign_id"),
         Index("ix_application_responsible_status", "responsible_org_id", "status"),
+        # One open application per applicant and campaign, held by the database under concurrency.
+        Index(ONE_OPEN_INDEX, "applicant_id", "campaign_id", unique=True,
+              postgresql_where=OPEN_APPLICATION, sqlite_where=OPEN_APPLICATION),
+        Index("ix_application_status_unit", "status", "unit_id"),  # the units' 公示中 lists
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -140,6 +148,17 @@ class Attachment(Base):
     original_name: Mapped[str] = mapped_column(String(255))
     uploaded_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class Draft(Base):
+    """The applicant's unsubmitted typing for one application; never workflow state, dropped on submission."""
+
+    __tablename__ = "draft"
+
+    application_id: Mapped[int] = mapped_column(ForeignKey("application.id"), primary_key=True)
+    data_json: Mapped[str] = mapped_column(Text)
+    saved_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    saved_by_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
 
 
 class Incident(Base):

@@ -74,11 +74,11 @@ def test_round_trip_start_complete_tick(session_factory, clock, world):
 
 def test_inbox_views_not_open_due_soon_and_lapsed(session_factory, clock, world):
     with session_factory() as session:
+        bob = services.start_application(session, clock, world.users["bob"], world.orgs["unit_b"])  # never submitted
         a = _submitted(session, clock, world)
         clock.set(at(11, 24))
         counts = queries.inbox_counts(session, clock, world.orgs["unit_a"])
         assert counts["actionable"] == 1 and counts["due_soon"] == 1 and counts["not_open"] == 0
-        bob = services.start_application(session, clock, world.users["bob"], world.orgs["unit_b"])
     clock.set(at(11, 24, 12))
     with session_factory() as session:
         assert queries.inbox(session, clock, world.orgs["unit_a"], view="due_soon")[0].application_id == a

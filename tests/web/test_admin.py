@@ -1,6 +1,7 @@
 """Operator pages: the checked deploy page and the sandbox clock."""
 from __future__ import annotations
 
+import re
 import shutil
 
 from sqlalchemy import func, select
@@ -27,6 +28,23 @@ def test_deploy_shipped_folder_and_list_applications(wf):
     assert r.status_code == 302
     page = wf.client("operator").get("/admin/deploy").get_data(as_text=True)
     assert "已设为当前部署" in page and "张三" in page and str(app_id) in page
+    assert re.search(r"<td>当前</td><td>1</td>", page) and "草稿" in page  # one application on it
+
+
+def test_deploy_page_counts_applications_per_version(wf, tmp_path):
+    wf.start()
+    folder = tmp_path / "bpmn"
+    shutil.copytree(bpmn_dir(), folder)
+    bpmn = next(folder.glob("*.bpmn"))
+    bpmn.write_text(bpmn.read_text(encoding="utf-8") + "\n<!-- next year -->\n", encoding="utf-8")
+    wf.move_to(beijing(2020, 11, 19, 10))
+    assert wf.post_page("operator", "/admin/deploy", {"folder": str(folder)}).status_code == 302
+    wf.start("applicant2")
+    page = wf.client("operator").get("/admin/deploy").get_data(as_text=True)
+    rows = re.findall(r"<tr><td><code>([0-9a-f]{12})</code></td><td>cq-2020-senior</td><td>[^<]*</td>"
+                      r"<td>(当前)?</td><td>(\d+)</td></tr>", page)
+    assert [(current, n) for _, current, n in rows] == [("当前", "1"), ("", "1")]
+    assert _deployments(wf) == 2
 
 
 def test_broken_campaign_is_refused_with_every_error(wf, tmp_path):
@@ -43,6 +61,8 @@ def test_broken_campaign_is_refused_with_every_error(wf, tmp_path):
 
 
 def test_clock_page_404_outside_sandbox(wf):
+    # explicit, whatever ZHICHENG_SANDBOX the environment of the test run holds
+    wf.app.config["ZHICHENG_SANDBOX"] = False
     assert wf.client("operator").get("/admin/clock").status_code == 404
 
 

@@ -3,8 +3,19 @@ from __future__ import annotations
 
 import io
 import re
+from pathlib import Path
 
+from sqlalchemy import select
 from workflow_fixtures import UPLOADS, beijing, declaration, page_token
+
+from engine.accounts.models import User
+from engine.store import queries, services
+from webapp.extensions import db
+
+
+def _user_id(wf, username):
+    with wf.app.app_context():
+        return db.session.scalar(select(User.id).where(User.username == username))
 
 
 def test_start_fill_and_submit_declaration(wf):
@@ -55,6 +66,51 @@ def test_draft_is_saved_and_shown_again(wf):
     assert r.status_code == 302
     page = wf.client("applicant").get(f"/apply/{app_id}/declaration").get_data(as_text=True)
     assert 'value="正高级工程师（水利）"' in page and wf.view(app_id).status == "draft"
+    with wf.app.app_context():  # kept by the store on the engine clock, not as files beside the uploads
+        draft = services.load_draft(db.session, app_id, _user_id(wf, "applicant"))
+        assert draft.data["specialty"] == "水利工程" and draft.saved_at == wf.clock.now()
+        assert not (Path(wf.app.config["UPLOAD_DIR"]) / "drafts").exists()
+
+
+def test_draft_after_submission_is_refused_and_the_draft_dropped(wf):
+    app_id = wf.start()
+    wf.post_page("applicant", f"/apply/{app_id}/declaration", {"action": "draft", "specialty": "水利工程"})
+    html = wf.client("applicant").get(f"/apply/{app_id}/declaration").get_data(as_text=True)
+    assert wf.submit(app_id).status_code == 302
+    with wf.app.app_context():
+        assert services.load_draft(db.session, app_id, _user_id(wf, "applicant")) is None
+    r = wf.client("applicant").post(f"/apply/{app_id}/declaration", data={
+        "csrf_token": page_token(html), "action": "draft", "specialty": "改"}, content_type="multipart/form-data")
+    assert r.status_code == 409 and "已被处理" in r.get_data(as_text=True)
+    assert wf.view(app_id).declaration["specialty"] == "土木工程"
+
+
+def test_starting_twice_in_a_campaign_is_refused(wf):
+    app_id = wf.start()
+    r = wf.post_page("applicant", "/apply/start", {"unit_id": str(wf.orgs["unit_b"])}, form_from="/apply/")
+    assert r.status_code == 409 and f"已有一份未办结的申请书（编号 {app_id}）" in r.get_data(as_text=True)
+
+
+def test_uploads_are_recorded_and_served_with_their_type(wf):
+    app_id = wf.start()
+    assert wf.submit(app_id).status_code == 302
+    sha = wf.view(app_id).declaration["attachments"]["diploma"].removeprefix("sha256:")
+    with wf.app.app_context():
+        info = queries.attachment(db.session, sha)
+    assert (info.mime, info.original_name, info.uploaded_by_id) == ("application/pdf", "diploma.pdf",
+                                                                    _user_id(wf, "applicant"))
+    assert info.size == (UPLOADS / "certificate.pdf").stat().st_size and info.created_at == wf.clock.now()
+    r = wf.client("applicant").get(f"/apply/{app_id}/files/{sha}")
+    assert r.status_code == 200 and r.mimetype == "application/pdf"
+
+
+def test_own_application_does_not_serve_anothers_file(wf):
+    mine, theirs = wf.start(), wf.start("applicant2")
+    other = (UPLOADS / "certificate.png").read_bytes() + b"\0applicant2"
+    assert wf.submit(theirs, "applicant2", **{"attachments.id_card__file": (io.BytesIO(other), "x.png")}).status_code == 302
+    sha = wf.view(theirs).declaration["attachments"]["id_card"].removeprefix("sha256:")
+    assert wf.client("applicant2").get(f"/apply/{theirs}/files/{sha}").status_code == 200
+    assert wf.client("applicant").get(f"/apply/{mine}/files/{sha}").status_code == 404
 
 
 def test_double_submit_second_post_is_already_handled(wf):

@@ -1,7 +1,7 @@
 """Reviewer pages: the whole chain end to end on a simulated clock, and every refusal."""
 from __future__ import annotations
 
-from workflow_fixtures import beijing, page_token
+from workflow_fixtures import beijing, page_token, page_version
 
 OPINION = "材料真实完整，符合申报条件，同意推荐。"
 
@@ -104,16 +104,35 @@ def test_missing_csrf_token_is_refused(wf):
 
 
 def test_two_reviewers_on_one_task_one_wins(wf):
+    """Both load the task at the same version before either posts; the second post is refused, nothing changes.
+
+    Sequential on purpose (no threads, no sleeps): the race is the stale version both forms carry.
+    """
     app_id = _submitted(wf)
     path = f"/review/{wf.orgs['unit_a']}/app/{app_id}/task/unit_review"
-    pages = {u: wf.client(u).get(path).get_data(as_text=True) for u in ("unit_a", "unit_a2")}
-    results = []
-    for user, html in pages.items():
-        results.append(wf.client(user).post(path, data={
-            "csrf_token": page_token(html), "version": "2", "decision": "approve", "opinion": OPINION}))
-    assert [r.status_code for r in results] == [302, 409]
+    pages = [(u, wf.client(u).get(path).get_data(as_text=True)) for u in ("unit_a", "unit_a2")]
+    assert {page_version(html) for _, html in pages} == {str(wf.view(app_id).version)}
+    results = [wf.client(user).post(path, data={"csrf_token": page_token(html), "version": page_version(html),
+                                                "decision": "approve", "opinion": OPINION})
+               for user, html in pages]
+    assert [r.status_code for r in results] == [302, 409], results[1].get_data(as_text=True)
     assert "已被处理" in results[1].get_data(as_text=True)
-    assert sum(1 for r in wf.view(app_id).reviews if r["stage"] == "unit_review") == 1
+    reviews = [r for r in wf.view(app_id).reviews if r["stage"] == "unit_review"]
+    assert [r["actor_name"] for r in reviews] == ["单位甲审核员"]
+
+
+def test_unit_inbox_lists_applications_in_notice_with_the_countdown(wf):
+    app_id = _submitted(wf)
+    unit = wf.orgs["unit_a"]
+    assert wf.act("unit_a", "unit_a", app_id, "unit_review").status_code == 302  # Wed 11-18
+    html = wf.client("unit_a").get(f"/review/{unit}/").get_data(as_text=True)
+    assert "公示中（1）" in html and "2020-11-25 24:00" in html and "还剩 5 个工作日" in html
+    assert "2020-11-26 起" in html and f"/review/{unit}/app/{app_id}/print/notice_form" in html
+    wf.move_to(beijing(2020, 11, 25, 9))
+    assert "今日期满" in wf.client("unit_a").get(f"/review/{unit}/").get_data(as_text=True)
+    assert "公示中" not in wf.client("dept").get(f"/review/{wf.orgs['dept']}/").get_data(as_text=True)
+    wf.move_to(beijing(2020, 11, 26, 9))
+    assert "公示中（" not in wf.client("unit_a").get(f"/review/{unit}/").get_data(as_text=True)
 
 
 def test_batch_approve_reports_each_application(wf):

@@ -7,7 +7,6 @@ from pathlib import Path
 
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
-from sqlalchemy import func, select
 from sqlalchemy.orm import sessionmaker
 
 from engine.bpmn_check import check_bpmn
@@ -15,8 +14,7 @@ from engine.campaign_lint import lint_campaign
 from engine.deployment import DEFAULT_CAMPAIGN, build_deployment, read_sources
 from engine.errors import ActionRefused, ConfigError
 from engine.paths import bpmn_dir
-from engine.store import services
-from engine.store.tables import ApplicationRow, DeploymentRow
+from engine.store import queries, services
 from engine.store.worker import tick
 
 from .. import LOCAL_TZ
@@ -29,17 +27,6 @@ from .forms import ClockForm, DeployForm
 def _require_operator() -> None:
     if not current_user.is_operator:
         abort(403)
-
-
-def _deployments():
-    """Every deployment, newest first, with how many applications run on it."""
-    # The store has no read service for this list yet; a read-only query, no workflow state touched.
-    counts = dict(db.session.execute(select(ApplicationRow.deployment_id, func.count(ApplicationRow.id))
-                                     .group_by(ApplicationRow.deployment_id)).all())
-    rows = db.session.scalars(select(DeploymentRow).order_by(DeploymentRow.created_at.desc())).all()
-    apps = db.session.execute(select(ApplicationRow.id, ApplicationRow.applicant_name, ApplicationRow.status,
-                                     ApplicationRow.deployment_id).order_by(ApplicationRow.id)).all()
-    return [(r, counts.get(r.id, 0)) for r in rows], apps
 
 
 @bp.route("/deploy", methods=["GET", "POST"])
@@ -84,9 +71,9 @@ def deploy():
         flash(f"检查发现 {len(problems)} 个错误，未部署", "error")
     elif request.method == "POST":
         status = 400
-    deployments, apps = _deployments()
     return render_template("admin/deploy.html", form=form, problems=problems, warnings=warnings,
-                           deployments=deployments, apps=apps, default_folder=str(bpmn_dir())), status
+                           deployments=queries.deployments(db.session),
+                           apps=queries.pinned_applications(db.session), default_folder=str(bpmn_dir())), status
 
 
 def _lay_out(root: Path, uploads, problems: list[str]) -> str | None:

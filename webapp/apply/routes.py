@@ -1,25 +1,24 @@
 """Views for 我的申请书. Each parses the request, calls one engine service, renders."""
 from __future__ import annotations
 
-from flask import abort, flash, redirect, render_template, request, send_file, url_for
+from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
 from engine import rules
 from engine.accounts import services as acc
-from engine.errors import AlreadyHandled, FormInvalid, OutsideWindow
+from engine.errors import ActionRefused, AlreadyHandled, FormInvalid, NotFound
 from engine.forms import validate_form
 from engine.store import queries, services
 
 from ..clock import get_clock
 from ..extensions import db
-from ..forms_render import attachment_refs, fields_for, flatten, parse_request, stored_file
-from ..uploads import sniff_mime
+from ..forms_render import attachment_refs, fields_for, flatten, parse_request
+from ..uploads import send_attachment
 from . import bp
-from .drafts import drop_draft, load_draft, save_draft
 from .forms import StartForm
 from .printing import PRINTS, print_context
 
-APPLICANT_STAGES = ("applicant_submit", "applicant_correct")
+APPLICANT_STAGES = services.APPLICANT_STAGES
 
 
 @bp.context_processor
@@ -39,9 +38,9 @@ def _applicant_task(view) -> dict | None:
     return next((r for r in view.ready if r["stage"] in APPLICANT_STAGES), None)
 
 
-def _window_text(campaign, stage: str) -> str:
-    w = campaign.window(stage)
-    return f"「{w.label}」时间为 {w.opens.year}年{w.opens.month}月{w.opens.day}日至{w.closes.month}月{w.closes.day}日"
+def _draft_data(app_id: int) -> dict | None:
+    draft = services.load_draft(db.session, app_id, current_user.id)
+    return draft.data if draft else None
 
 
 @bp.route("/")
@@ -54,9 +53,9 @@ def index():
         (str(o.id), o.name) for o in acc.active_orgs_of_types(db.session, ("unit",))]
     try:
         campaign = services.current_deployment(db.session).campaign
-    except Exception:  # noqa: BLE001 - no deployment yet: the page says so
+    except NotFound:  # no deployment yet: the page says so
         campaign = None
-    window = _window_text(campaign, "applicant_submit") if campaign else None
+    window = services.window_text(campaign, "applicant_submit") if campaign else None
     return render_template("apply/index.html", apps=apps, form=form, campaign=campaign, window=window,
                            status_labels=queries.STATUS_LABELS)
 
@@ -64,16 +63,12 @@ def index():
 @bp.route("/start", methods=["POST"])
 @login_required
 def start():
-    """Start a declaration for the chosen unit, only while 申报人填报 is open."""
+    """Start a declaration for the chosen unit (the service refuses outside 申报人填报 and duplicates)."""
     form = StartForm()
     form.unit_id.choices = [(str(o.id), o.name) for o in acc.active_orgs_of_types(db.session, ("unit",))]
     if not form.validate_on_submit():
         flash("请选择所在单位", "error")
         return redirect(url_for("apply.index"))
-    campaign = services.current_deployment(db.session).campaign
-    now = get_clock().now()
-    if not (campaign.opens_at("applicant_submit") <= now < campaign.deadline("applicant_submit")):
-        raise OutsideWindow(f"现在不能开始申报：{_window_text(campaign, 'applicant_submit')}", stage="applicant_submit")
     app_id = services.start_application(db.session, get_clock(), current_user.id, int(form.unit_id.data))
     flash("申请书已创建，请填写申报信息并上传佐证材料", "success")
     return redirect(url_for("apply.declaration", app_id=app_id))
@@ -103,7 +98,15 @@ def declaration(app_id: int):
         parsed = parse_request(fields, request.form, request.files)
         values, errors = parsed.values, dict(parsed.errors)
         if request.form.get("action") == "draft":
-            save_draft(app_id, parsed.data)
+            try:
+                services.save_draft(db.session, get_clock(), app_id, current_user.id, parsed.data)
+            except FormInvalid as exc:
+                flash(exc.message, "error")
+                return render_template("apply/declaration.html", view=view, task=task, stage=stage, fields=fields,
+                                       values=values, errors={**exc.errors, **errors},
+                                       file_url=_file_url(app_id)), 422
+            except ActionRefused:
+                return _already_handled(app_id)
             flash("草稿已保存（尚未提交）" + ("；部分附件未通过检查，请重新上传" if errors else ""), "success")
             if not errors:
                 return redirect(url_for("apply.declaration", app_id=app_id))
@@ -122,15 +125,17 @@ def declaration(app_id: int):
                 status = 422
             except AlreadyHandled:
                 return _already_handled(app_id)
-            else:
-                drop_draft(app_id)
+            else:  # the service dropped the draft in the same unit of work
                 flash("申请书已提交，请留意审核进度" if stage == "applicant_submit" else "补正材料已重新提交", "success")
                 return redirect(url_for("apply.progress", app_id=app_id))
     else:
-        values = flatten(fields, load_draft(app_id) or view.declaration)
+        values = flatten(fields, _draft_data(app_id) or view.declaration)
     return render_template("apply/declaration.html", view=view, task=task, stage=stage, fields=fields,
-                           values=values, errors=errors,
-                           file_url=lambda sha: url_for("apply.attachment", app_id=app_id, sha256=sha)), status
+                           values=values, errors=errors, file_url=_file_url(app_id)), status
+
+
+def _file_url(app_id: int):
+    return lambda sha: url_for("apply.attachment", app_id=app_id, sha256=sha)
 
 
 def _already_handled(app_id: int):
@@ -149,8 +154,7 @@ def progress(app_id: int):
     fields = fields_for(deployment.form_schema("applicant_submit"), deployment.ui_schema("applicant_submit"))
     return render_template("apply/progress.html", view=view, task=_applicant_task(view), fields=fields,
                            values=flatten(fields, view.declaration), campaign=deployment.campaign,
-                           file_url=lambda sha: url_for("apply.attachment", app_id=app_id, sha256=sha),
-                           can_print=view.status in ("accepted", "confirmed"), prints=PRINTS)
+                           file_url=_file_url(app_id), can_print=view.status in ("accepted", "confirmed"), prints=PRINTS)
 
 
 @bp.route("/<int:app_id>/files/<sha256>")
@@ -161,11 +165,8 @@ def attachment(app_id: int, sha256: str):
     deployment = services.deployment_for(db.session, view.deployment_id)
     fields = fields_for(deployment.form_schema("applicant_submit"), deployment.ui_schema("applicant_submit"))
     refs = {sha for _, sha in attachment_refs(fields, view.declaration)}
-    refs |= {sha for _, sha in attachment_refs(fields, load_draft(app_id) or {})}
-    path = stored_file(sha256)
-    if sha256 not in refs or not path.exists():
-        abort(404)
-    return send_file(path, mimetype=sniff_mime(path))
+    refs |= {sha for _, sha in attachment_refs(fields, _draft_data(app_id))}
+    return send_attachment(sha256, refs)
 
 
 @bp.route("/<int:app_id>/print/<kind>")

@@ -5,7 +5,7 @@ import csv
 import io
 from urllib.parse import quote
 
-from flask import Response, abort, flash, redirect, render_template, request, send_file, url_for
+from flask import Response, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
 from engine import rules
@@ -17,8 +17,8 @@ from engine.store import queries, services
 from ..apply.printing import print_context
 from ..clock import get_clock
 from ..extensions import db
-from ..forms_render import attachment_refs, fields_for, flatten, parse_request, stored_file
-from ..uploads import sniff_mime
+from ..forms_render import attachment_refs, fields_for, flatten, parse_request
+from ..uploads import send_attachment
 from . import bp
 from .forms import BatchApproveForm
 
@@ -77,15 +77,16 @@ def _inbox_args():
 @bp.route("/<int:org_id>/")
 @login_required
 def inbox(org_id: int):
-    """One org's inbox: filters, counts, soonest deadline first, batch approval."""
+    """One org's inbox: filters, counts, soonest deadline first, batch approval; a unit's 公示中 list."""
     membership, roles = _membership(org_id)
     view, days, page = _inbox_args()
     items = queries.inbox(db.session, get_clock(), org_id, view=view, due_within_working_days=days,
                           page=page, per_page=50)
     counts = queries.inbox_counts(db.session, get_clock(), org_id, due_within_working_days=days)
+    notices = queries.in_notice(db.session, get_clock(), org_id) if membership.org_type == "unit" else []
     return render_template("review/inbox.html", org=membership, roles=roles, items=items, counts=counts,
                            view=view, days=days, page=page, batch_form=BatchApproveForm(),
-                           batch_stages=BATCH_STAGES, now=get_clock().now())
+                           batch_stages=BATCH_STAGES, now=get_clock().now(), notices=notices)
 
 
 @bp.route("/<int:org_id>/export.csv")
@@ -238,10 +239,7 @@ def attachment(org_id: int, app_id: int, sha256: str):
     _membership(org_id)
     view = _app_in_org(org_id, app_id)
     _, decl_fields, _ = _task_fields(view, "applicant_submit")
-    path = stored_file(sha256)
-    if sha256 not in {sha for _, sha in attachment_refs(decl_fields, view.declaration)} or not path.exists():
-        abort(404)
-    return send_file(path, mimetype=sniff_mime(path))
+    return send_attachment(sha256, {sha for _, sha in attachment_refs(decl_fields, view.declaration)})
 
 
 @bp.route("/<int:org_id>/app/<int:app_id>/print/notice_form")
