@@ -22,8 +22,12 @@ def make_engine(url: str, **kwargs) -> Engine:
     """Create an engine; SQLite gets WAL, a busy timeout and enforced foreign keys."""
     if url.startswith("sqlite"):
         kwargs.setdefault("connect_args", {"timeout": 30})
-    engine = create_engine(url, **kwargs)
-    if engine.dialect.name == "sqlite":
+    return configure_engine(create_engine(url, **kwargs))
+
+
+def configure_engine(engine: Engine) -> Engine:
+    """Apply our SQLite settings to an engine made elsewhere (Flask-SQLAlchemy's); other dialects as they are."""
+    if engine.dialect.name == "sqlite" and not event.contains(engine, "connect", _sqlite_pragmas):
         event.listen(engine, "connect", _sqlite_pragmas)
     return engine
 

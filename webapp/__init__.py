@@ -28,6 +28,10 @@ def create_app(config: dict | None = None) -> Flask:
     from .extensions import csrf, db, login_manager, migrate
 
     db.init_app(app)
+    with app.app_context():  # WAL and a 30 s busy timeout on SQLite, as every other engine of ours
+        from engine.db import configure_engine
+
+        configure_engine(db.engine)
     csrf.init_app(app)
     login_manager.init_app(app)
     # `zhicheng db upgrade`; batch mode so ALTERs work on SQLite

@@ -182,7 +182,9 @@ def load(session: Session, app_id: int, clock: Clock) -> tuple[ApplicationRow, A
     if row is None:
         raise NotFound(f"申请书（编号 {app_id}）不存在", application_id=app_id)
     state = session.scalar(select(WorkflowState.state_json).where(WorkflowState.application_id == app_id))
-    return row, Application.restore(deployment_for(session, row.deployment_id), state, clock)
+    app = Application.restore(deployment_for(session, row.deployment_id), state, clock)
+    app.reset_on_error = False  # on any error the unit of work rolls back and this object is dropped
+    return row, app
 
 
 def record_timers(session: Session, app_id: int, app: Application, fired, now: datetime) -> None:

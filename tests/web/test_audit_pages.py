@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import re
 from datetime import datetime
 from pathlib import Path
 
@@ -45,9 +46,9 @@ def audited(make_app):
 
 
 def _login(client, username):
-    from conftest import post_form
-
-    return post_form(client, "/auth/login", {"username": username, "password": DEMO_PASSWORD})
+    html = client.get("/auth/login").get_data(as_text=True)
+    token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', html).group(1)
+    return client.post("/auth/login", data={"username": username, "password": DEMO_PASSWORD, "csrf_token": token})
 
 
 def test_auditor_searches_reads_the_timeline_and_steps_through_replay(audited):
