@@ -155,3 +155,23 @@ def test_district_auditor_sees_only_their_district(session_factory, app_id, worl
         city_scope.auditor_scope_org_id = world.orgs["hr"]
         s.commit()
         assert [r.id for r in queries.search(s, city_scope.id)] == [app_id]
+
+
+def test_audit_verify_cli_exit_codes(session_factory, app_id, database_url, monkeypatch):
+    from click.testing import CliRunner
+
+    from webapp.cli import cli
+
+    monkeypatch.setenv("DATABASE_URL", database_url)
+    runner = CliRunner()
+    result = runner.invoke(cli, ["audit", "verify", "--all"])
+    assert result.exit_code == 0, result.output
+    assert "1 份通过，0 份不一致" in result.output
+    with session_factory() as s:
+        s.execute(update(HistoryEvent).where(HistoryEvent.application_id == app_id, HistoryEvent.seq == 2)
+                  .values(stage="unit_report"))
+        s.commit()
+    result = runner.invoke(cli, ["audit", "verify", str(app_id)])
+    assert result.exit_code == 1
+    assert "第 2 条记录" in result.output
+    assert runner.invoke(cli, ["audit", "verify"]).exit_code == 2
