@@ -1,9 +1,8 @@
 import logging
 from logging.config import fileConfig
 
-from flask import current_app
-
 from alembic import context
+from flask import current_app
 
 # Every table is on engine.db.Base: import the modules defining them so autogenerate sees them all.
 import engine.accounts.models  # noqa: F401,E402

@@ -1,13 +1,12 @@
 """initial schema: accounts and store
 
 Revision ID: 600fe0d7169c
-Revises: 
+Revises:
 Create Date: 2026-11-27 19:40:17.172021
 
 """
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = '600fe0d7169c'

@@ -58,3 +58,24 @@ def test_every_form_control_has_a_label(page, live_server, path):
     assert page.goto(live_server(path)).status == 200
     assert page.locator("form input:not([type=hidden]), form select, form textarea").count() > 0
     assert page.evaluate(UNLABELLED_CONTROLS_JS) == []
+
+
+def test_register_and_log_in_with_the_keyboard_only(page, live_server):
+    """Tab moves through the fields in reading order and Enter submits: no mouse needed."""
+    assert page.goto(live_server("/auth/register")).status == 200
+    page.locator("#real_name").focus()
+    for value in ("键盘用户", "500116197503100051", "13800138001", "keyboard123", "keyboard123"):
+        page.keyboard.type(value)
+        page.keyboard.press("Tab")
+    focused = page.evaluate("() => document.activeElement.tagName + ':' + (document.activeElement.type || '')")
+    assert focused.startswith("BUTTON") or focused == "INPUT:submit", focused
+    with page.expect_navigation():
+        page.keyboard.press("Enter")
+    page.goto(live_server("/auth/login"))
+    page.locator("#username").focus()
+    page.keyboard.type("500116197503100051")
+    page.keyboard.press("Tab")
+    page.keyboard.type("keyboard123")
+    with page.expect_navigation():
+        page.keyboard.press("Enter")
+    assert "键盘用户" in page.locator("nav").inner_text()
