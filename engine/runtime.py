@@ -93,6 +93,7 @@ class Application:
         # Keep a snapshot to undo a failed action in memory. A caller that throws the object away on any
         # error (the store's unit of work rolls back and reloads) may turn this off and save a serialization.
         self.reset_on_error = True
+        self._walk_cache = None  # (workflow, ready user tasks, waiting timers), dropped whenever the engine runs
 
     # ---- lifecycle -------------------------------------------------------------------------
     @classmethod
@@ -239,9 +240,13 @@ class Application:
 
     # ---- internals -------------------------------------------------------------------------
     def _run_engine(self):
-        self.workflow.do_engine_steps()
-        self.workflow.refresh_timers()
-        self.workflow.do_engine_steps()
+        self._walk_cache = None
+        try:
+            self.workflow.do_engine_steps()
+            self.workflow.refresh_timers()
+            self.workflow.do_engine_steps()
+        finally:
+            self._walk_cache = None
 
     def _discard(self, before: str | None):
         """Undo a failed action: restore the snapshot, or mark the object unusable when there is none."""
@@ -251,18 +256,31 @@ class Application:
             self.workflow = None  # the caller promised to reload; any further use fails loudly
 
     def _reset(self, state_json: str):
+        self._walk_cache = None
         self.workflow = spiff.state_from_json(state_json, self.deployment.spec, self.deployment.subprocess_specs)
         self.workflow.script_engine = ClockedScriptEngine(self.deployment.campaign, self.clock)
 
     def _start_data(self) -> dict:
         return self.workflow.task_tree.children[0].data if self.workflow.task_tree.children else {}
 
+    def _walk(self):
+        """Ready user tasks and waiting timers in one pass over the task tree, kept until the engine runs."""
+        if self._walk_cache is None or self._walk_cache[0] is not self.workflow:
+            ready, waiting = [], []
+            for t in self.workflow.get_tasks(state=TaskState.READY | TaskState.WAITING):
+                if t.state == TaskState.READY and isinstance(t.task_spec, UserTask):
+                    ready.append(t)
+                elif t.state == TaskState.WAITING and isinstance(
+                        getattr(t.task_spec, "event_definition", None), TimerEventDefinition):
+                    waiting.append(t)
+            self._walk_cache = (self.workflow, ready, waiting)
+        return self._walk_cache[1], self._walk_cache[2]
+
     def _ready_user_tasks(self):
-        return [t for t in self.workflow.get_tasks(state=TaskState.READY) if isinstance(t.task_spec, UserTask)]
+        return list(self._walk()[0])
 
     def _waiting_timer_tasks(self):
-        return [t for t in self.workflow.get_tasks(state=TaskState.WAITING)
-                if isinstance(getattr(t.task_spec, "event_definition", None), TimerEventDefinition)]
+        return list(self._walk()[1])
 
     def _ready_task(self, stage: str):
         for task in self._ready_user_tasks():
