@@ -67,15 +67,20 @@ def replay(app_id: int):
     return render_template("audit/replay.html", app_id=app_id, step=step)
 
 
+def _in_scope(app_id: int) -> None:
+    """404 unless the application exists and lies in the auditor's scope."""
+    row = db.session.get(ApplicationRow, app_id)
+    if row is None:
+        abort(404)
+    check_scope(db.session, row, current_user.id)
+
+
 @bp.route("/applications/<int:app_id>/verify")
 @login_required
 def verify(app_id: int):
     """Check the hash chain and replay against the stored state and indexes."""
     _auditor_only()
-    row = db.session.get(ApplicationRow, app_id)
-    if row is None:
-        abort(404)
-    check_scope(db.session, row, current_user.id)
+    _in_scope(app_id)
     result = verify_application(db.session, app_id)
     return render_template("audit/verify.html", app_id=app_id, result=result)
 
@@ -85,10 +90,7 @@ def verify(app_id: int):
 def export(app_id: int):
     """Download the offline audit bundle (verify with `zhicheng audit verify-bundle`)."""
     _auditor_only()
-    row = db.session.get(ApplicationRow, app_id)
-    if row is None:
-        abort(404)
-    check_scope(db.session, row, current_user.id)
+    _in_scope(app_id)
     body = json.dumps(export_bundle(db.session, app_id), ensure_ascii=False, indent=1)
     return Response(body, mimetype="application/json",
                     headers={"Content-Disposition": f"attachment; filename=audit-{app_id}.json"})
