@@ -13,10 +13,10 @@ import yaml
 
 from calendars import TZ, default_calendar
 
-from .audit.replay import RecordedEvent
 from .clock import SimulatedClock
 from .deployment import build_deployment, read_sources
 from .errors import ConfigError, ZhichengError
+from .events import RecordedEvent
 from .paths import bpmn_dir
 from .runtime import Actor, Application
 

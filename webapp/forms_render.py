@@ -207,3 +207,33 @@ def display_value(f: FormField, value: Any) -> str:
         if option == value:
             return title
     return str(value)
+
+
+def complete_from_form(app_id: int, stage: str, schema: dict | None, parsed) -> dict[str, str]:
+    """Complete a task with parsed form data; return field errors (empty on success).
+
+    Shows every problem at once: the parser's (bad numbers, refused files) and the schema's. Raises
+    AlreadyHandled (someone acted first) and other ActionRefused for the caller to map.
+    """
+    from flask import request
+    from flask_login import current_user
+
+    from engine.forms import validate_form
+    from engine.store import queries, services
+
+    from .clock import get_clock
+    from .extensions import db
+
+    errors = dict(parsed.errors)
+    try:
+        if errors:
+            if schema is not None:
+                validate_form(schema, parsed.data)
+            raise FormInvalid({})
+        services.complete_task(db.session, get_clock(), app_id, stage,
+                               queries.actor_for(db.session, current_user.id), parsed.data,
+                               expected_version=request.form.get("version", type=int))
+    except FormInvalid as exc:
+        db.session.rollback()
+        return {**exc.errors, **errors}
+    return {}

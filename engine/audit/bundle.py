@@ -18,11 +18,12 @@ from sqlalchemy.orm import Session
 
 from engine.deployment import build_deployment, content_hash
 from engine.errors import NotFound, ZhichengError
+from engine.events import RecordedEvent
 from engine.runtime import Application
 from engine.store import history
 from engine.store.tables import ApplicationRow, DeploymentRow, HistoryEvent, WorkflowState
 
-from .replay import RecordedEvent, compare_state, replay
+from .replay import compare_state, replay
 
 FORMAT = "zhicheng-audit-bundle/1"
 
@@ -78,7 +79,8 @@ def verify_bundle(bundle: dict) -> list[str]:
             problems.append(f"哈希链断裂：第 {e['seq']} 条记录")
             return problems
         prev = e["hash"]
-        events.append(RecordedEvent(e["seq"], at, e["actor_id"], e["org_id"], e["event_type"], e["stage"], e["data"]))
+        events.append(RecordedEvent(e["seq"], at, e["actor_id"], e["org_id"], e["event_type"], e["stage"], e["data"],
+                                    e["hash"]))
     try:
         deployment = build_deployment(sources)
     except ZhichengError as exc:

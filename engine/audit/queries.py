@@ -12,7 +12,6 @@ from calendars import TZ
 from engine import rules
 from engine.accounts.models import Org, User
 from engine.errors import NotFound, NotPermitted
-from engine.store import history
 from engine.store.queries import STATUS_LABELS, check_scope
 from engine.store.services import deployment_for
 from engine.store.tables import ApplicationRow
@@ -158,7 +157,6 @@ def _replayed(session: Session, app_id: int, viewer_id: int):
         snapshots.append((event, app.status(), copy.deepcopy(app.data), app.positions()))
 
     replay(deployment, events, on_step=keep)
-    hashes = {e.seq: e.hash for e in history.events(session, app_id)}
     users, orgs = _names(session, {e.actor_id for e in events} | {e.org_id for e in events})
     entries, before = [], {}
     for event, status, data, _ in snapshots:
@@ -169,7 +167,7 @@ def _replayed(session: Session, app_id: int, viewer_id: int):
             users.get(event.actor_id, "系统" if event.actor_id is None else str(event.actor_id)),
             orgs.get(event.org_id, ""), form.get("decision"), form.get("opinion"), form.get("reason"),
             STATUS_LABELS.get(status.status, status.status), _diff(before, data), _attachments(form),
-            hashes.get(event.seq, "")))
+            event.hash))
         before = data
     return row, deployment, entries, snapshots
 

@@ -7,26 +7,13 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import datetime
 
 from engine.clock import SimulatedClock
 from engine.errors import ZhichengError
+from engine.events import RecordedEvent
 from engine.runtime import Actor, Application
 
 REPLAY_ROLES = ("admin", "reviewer", "desk")
-
-
-@dataclass(frozen=True)
-class RecordedEvent:
-    """A history event as replay needs it (from the database or from an export bundle)."""
-
-    seq: int
-    at: datetime
-    actor_id: int | None
-    org_id: int | None
-    event_type: str
-    stage: str | None
-    data: dict
 
 
 @dataclass(frozen=True)

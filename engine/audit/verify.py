@@ -6,12 +6,13 @@ from dataclasses import dataclass, field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from engine.events import RecordedEvent
 from engine.runtime import Application
 from engine.store import history
 from engine.store.services import deployment_for
 from engine.store.tables import ApplicationRow, WorkflowState, WorkItem
 
-from .replay import Divergence, RecordedEvent, compare_state, replay
+from .replay import Divergence, compare_state, replay
 
 
 @dataclass
@@ -26,8 +27,7 @@ class VerifyResult:
 
 
 def recorded_events(session: Session, app_id: int) -> list[RecordedEvent]:
-    return [RecordedEvent(e.seq, e.at, e.actor_id, e.org_id, e.event_type, e.stage, e.data)
-            for e in history.events(session, app_id)]
+    return history.events(session, app_id)
 
 
 def verify_application(session: Session, app_id: int) -> VerifyResult:

@@ -13,6 +13,8 @@ from datetime import UTC, datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from engine.events import RecordedEvent as EventView
+
 from .tables import HistoryEvent
 
 GENESIS = "0" * 64
@@ -30,18 +32,6 @@ def event_hash(*, application_id: int, seq: int, at: datetime, actor_id, org_id,
               "actor_id": actor_id, "org_id": org_id, "event_type": event_type, "stage": stage,
               "data": data_json, "prev_hash": prev_hash}
     return hashlib.sha256(canonical_json(fields).encode("utf-8")).hexdigest()
-
-
-@dataclass(frozen=True)
-class EventView:
-    seq: int
-    at: datetime
-    actor_id: int | None
-    org_id: int | None
-    event_type: str
-    stage: str | None
-    data: dict
-    hash: str
 
 
 @dataclass(frozen=True)

@@ -7,12 +7,11 @@ from flask_login import current_user, login_required
 from engine import rules
 from engine.accounts import services as acc
 from engine.errors import ActionRefused, AlreadyHandled, FormInvalid, NotFound
-from engine.forms import validate_form
 from engine.store import queries, services
 
 from ..clock import get_clock
 from ..extensions import db
-from ..forms_render import attachment_refs, fields_for, flatten, parse_request
+from ..forms_render import attachment_refs, complete_from_form, fields_for, flatten, parse_request
 from ..uploads import send_attachment
 from . import bp
 from .forms import StartForm
@@ -113,18 +112,11 @@ def declaration(app_id: int):
             status = 422
         else:
             try:
-                if errors:  # show every problem at once: the parser's and the schema's
-                    validate_form(deployment.form_schema(stage), parsed.data)
-                    raise FormInvalid({})
-                services.complete_task(db.session, get_clock(), app_id, stage,
-                                       queries.actor_for(db.session, current_user.id), parsed.data,
-                                       expected_version=request.form.get("version", type=int))
-            except FormInvalid as exc:
-                db.session.rollback()
-                errors = {**exc.errors, **errors}
-                status = 422
+                errors = complete_from_form(app_id, stage, deployment.form_schema(stage), parsed)
             except AlreadyHandled:
                 return _already_handled(app_id)
+            if errors:
+                status = 422
             else:  # the service dropped the draft in the same unit of work
                 flash("申请书已提交，请留意审核进度" if stage == "applicant_submit" else "补正材料已重新提交", "success")
                 return redirect(url_for("apply.progress", app_id=app_id))

@@ -11,13 +11,12 @@ from flask_login import current_user, login_required
 from engine import rules
 from engine.accounts import services as acc
 from engine.errors import ActionRefused, AlreadyHandled, FormInvalid, NotFound
-from engine.forms import validate_form
 from engine.store import queries, services
 
 from ..apply.printing import print_context
 from ..clock import get_clock
 from ..extensions import db
-from ..forms_render import attachment_refs, fields_for, flatten, parse_request
+from ..forms_render import attachment_refs, complete_from_form, fields_for, flatten, parse_request
 from ..uploads import send_attachment
 from . import bp
 from .forms import BatchApproveForm
@@ -196,19 +195,13 @@ def task(org_id: int, app_id: int, stage: str):
     errors, values, status = {}, {}, 200
     if request.method == "POST":
         parsed = parse_request(fields, request.form, request.files)
-        values, errors = parsed.values, dict(parsed.errors)
+        values = parsed.values
         try:
-            if errors:
-                validate_form(deployment.form_schema(stage), parsed.data)
-                raise FormInvalid({})
-            services.complete_task(db.session, get_clock(), app_id, stage,
-                                   queries.actor_for(db.session, current_user.id), parsed.data,
-                                   expected_version=request.form.get("version", type=int))
-        except FormInvalid as exc:
-            db.session.rollback()
-            errors, status = {**exc.errors, **errors}, 422
+            errors = complete_from_form(app_id, stage, deployment.form_schema(stage), parsed)
         except AlreadyHandled:
             return _already_handled(org_id, app_id)
+        if errors:
+            status = 422
         else:
             decision = parsed.data.get("decision")
             flash(f"「{rules.STAGE_LABELS.get(stage, stage)}」已办理：{DECISION_LABELS.get(decision, decision)}",
