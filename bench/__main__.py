@@ -4,6 +4,7 @@ figures, the machine and the load average with each figure.
 (a) lifecycle persisted vs in memory, (b) inbox p50/p95, (c) timer sweep and firing, (d) simulate,
 (e) audit verify/replay rate. Databases are throwaway (temporary SQLite files, or a private PostgreSQL
 schema dropped afterwards); benchmarks live outside the test paths and never run in the test suite."""
+
 from __future__ import annotations
 
 import argparse
@@ -15,9 +16,12 @@ from .common import loadavg, machine
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     parser.add_argument("--quick", action="store_true", help="small sizes, for a smoke run")
-    parser.add_argument("--database-url", default=None,
-                        help="default: a temporary SQLite file per benchmark; postgresql+psycopg://… runs in a "
-                             "private schema that is dropped afterwards")
+    parser.add_argument(
+        "--database-url",
+        default=None,
+        help="default: a temporary SQLite file per benchmark; postgresql+psycopg://… runs in a "
+        "private schema that is dropped afterwards",
+    )
     parser.add_argument("--only", default="a,b,c,d,e", help="which benchmarks, e.g. a,b")
     parser.add_argument("--applicants", default=None, help="N for (d) simulate; several as 300,1000")
     parser.add_argument("--firing", type=int, default=None, help="due timers for (c) firing (default 10000)")
@@ -27,8 +31,10 @@ def main() -> None:
     if unknown := only - set("abcde"):
         parser.error(f"unknown benchmark(s) {','.join(sorted(unknown))}")
     print(f"machine: {machine(args.database_url)}")
-    print(f"database: {args.database_url or 'SQLite file (temporary)'}{'  [quick]' if args.quick else ''}; "
-          f"{loadavg()} at start")
+    print(
+        f"database: {args.database_url or 'SQLite file (temporary)'}{'  [quick]' if args.quick else ''}; "
+        f"{loadavg()} at start"
+    )
     if "a" in only:
         lifecycle.run(args.quick, args.database_url)
     if "b" in only or "c" in only:

@@ -5,6 +5,7 @@ system temp dir (deleted afterwards), or, with `--database-url` pointing at Post
 `zhicheng_bench_<pid>_<n>` created for the benchmark and dropped (CASCADE) afterwards. Nothing is written
 into the repository, its fixture folders or an existing schema.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -48,13 +49,18 @@ def loadavg() -> str:
 def machine(url: str | None = None) -> str:
     mem = ""
     try:
-        kb = int(next(line for line in Path("/proc/meminfo").read_text().splitlines()
-                      if line.startswith("MemTotal")).split()[1])
+        kb = int(
+            next(
+                line for line in Path("/proc/meminfo").read_text().splitlines() if line.startswith("MemTotal")
+            ).split()[1]
+        )
         mem = f", {kb / 1024 / 1024:.1f} GiB RAM"
     except (OSError, StopIteration):
         pass
-    out = f"{cpu_model()}, {os.cpu_count()} CPUs{mem}; {platform.platform()}; " \
-          f"{platform.python_implementation()} {platform.python_version()}; SQLite {sqlite3.sqlite_version}"
+    out = (
+        f"{cpu_model()}, {os.cpu_count()} CPUs{mem}; {platform.platform()}; "
+        f"{platform.python_implementation()} {platform.python_version()}; SQLite {sqlite3.sqlite_version}"
+    )
     if url and make_url(url).get_backend_name() == "postgresql":
         engine = make_engine(url)
         try:
@@ -79,7 +85,9 @@ def fresh_database(url: str | None = None):
             conn.execute(text(f'CREATE SCHEMA "{schema}"'))
         engine = make_engine(url, connect_args={"options": f"-csearch_path={schema}"})
     else:
-        raise SystemExit(f"unsupported --database-url {url!r}: SQLite is the default, or postgresql+psycopg://…")
+        raise SystemExit(
+            f"unsupported --database-url {url!r}: SQLite is the default, or postgresql+psycopg://…"
+        )
     try:
         Base.metadata.create_all(engine)
         yield sessionmaker(engine, expire_on_commit=False)

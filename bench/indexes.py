@@ -2,6 +2,7 @@
 nothing due among N waiting timers, and the firing rate of real due timers (10k due among 100k waiting in
 full mode). Setup bulk-inserts index rows directly (no workflows) except for (c)'s firing, which needs real
 applications. Goals (issue 4): inbox p95 <= 30 ms at 100k and flat; empty sweep <= 2 ms."""
+
 from __future__ import annotations
 
 import time
@@ -28,38 +29,115 @@ def _bulk(factory, n: int, base: int = 0):
 
     `base` offsets every id, so the rows can sit next to real applications in the same database."""
     with factory() as s:
-        s.add(DeploymentRow(id=f"{base:064d}", campaign_id="bench", process_id="p", spec_json="{}",
-                            sources_json="{}", is_current=False, created_at=NOW))
-        s.add(User(id=base + 1, username=f"bench-bulk-{base}", real_name="bench", password_hash="!", created_at=NOW))
+        s.add(
+            DeploymentRow(
+                id=f"{base:064d}",
+                campaign_id="bench",
+                process_id="p",
+                spec_json="{}",
+                sources_json="{}",
+                is_current=False,
+                created_at=NOW,
+            )
+        )
+        s.add(
+            User(
+                id=base + 1,
+                username=f"bench-bulk-{base}",
+                real_name="bench",
+                password_hash="!",
+                created_at=NOW,
+            )
+        )
         s.add(Org(id=base + 1, type="committee", name=f"c{base}", status="active", created_at=NOW))
         s.flush()
-        s.execute(insert(Org), [{"id": base + 10 + i, "type": "district_dept", "name": f"d{base}-{i}",
-                                 "status": "active", "created_at": NOW} for i in range(50)])
+        s.execute(
+            insert(Org),
+            [
+                {
+                    "id": base + 10 + i,
+                    "type": "district_dept",
+                    "name": f"d{base}-{i}",
+                    "status": "active",
+                    "created_at": NOW,
+                }
+                for i in range(50)
+            ],
+        )
         for start in range(0, n, 10_000):
             rows = range(start, min(n, start + 10_000))
-            s.execute(insert(User), [{  # one applicant each: at most one open application per campaign
-                "id": base + 100 + i, "username": f"bench-bulk-{base}-{i}", "real_name": f"申报人{i}",
-                "password_hash": "!", "created_at": NOW} for i in rows])
-            s.execute(insert(ApplicationRow), [{
-                "id": base + i + 1, "applicant_id": base + 100 + i, "campaign_id": "bench", "deployment_id": f"{base:064d}",
-                "unit_id": base + 1, "tier3_id": base + 1, "committee_id": base + 1, "status": "in_review",
-                "stage": "tier2_review", "waiting_org_id": base + 10 + i % 50, "version": 1,
-                "applicant_name": f"申报人{i}", "created_at": NOW, "updated_at": NOW} for i in rows])
-            s.execute(insert(WorkItem), [{
-                "application_id": base + i + 1, "stage": "tier2_review", "tier": "tier2",
-                "org_id": base + 10 + i % 50, "actionable_from": NOW - timedelta(days=5),
-                "deadline": NOW + timedelta(hours=i % 400)} for i in rows])
-            s.execute(insert(DueTimer), [{
-                "application_id": base + i + 1, "name": "deadline_tier2_review", "due_at": NOW + timedelta(days=8),
-                "attempts": 0, "next_attempt_at": NOW + timedelta(days=8)} for i in rows])
+            s.execute(
+                insert(User),
+                [
+                    {  # one applicant each: at most one open application per campaign
+                        "id": base + 100 + i,
+                        "username": f"bench-bulk-{base}-{i}",
+                        "real_name": f"申报人{i}",
+                        "password_hash": "!",
+                        "created_at": NOW,
+                    }
+                    for i in rows
+                ],
+            )
+            s.execute(
+                insert(ApplicationRow),
+                [
+                    {
+                        "id": base + i + 1,
+                        "applicant_id": base + 100 + i,
+                        "campaign_id": "bench",
+                        "deployment_id": f"{base:064d}",
+                        "unit_id": base + 1,
+                        "tier3_id": base + 1,
+                        "committee_id": base + 1,
+                        "status": "in_review",
+                        "stage": "tier2_review",
+                        "waiting_org_id": base + 10 + i % 50,
+                        "version": 1,
+                        "applicant_name": f"申报人{i}",
+                        "created_at": NOW,
+                        "updated_at": NOW,
+                    }
+                    for i in rows
+                ],
+            )
+            s.execute(
+                insert(WorkItem),
+                [
+                    {
+                        "application_id": base + i + 1,
+                        "stage": "tier2_review",
+                        "tier": "tier2",
+                        "org_id": base + 10 + i % 50,
+                        "actionable_from": NOW - timedelta(days=5),
+                        "deadline": NOW + timedelta(hours=i % 400),
+                    }
+                    for i in rows
+                ],
+            )
+            s.execute(
+                insert(DueTimer),
+                [
+                    {
+                        "application_id": base + i + 1,
+                        "name": "deadline_tier2_review",
+                        "due_at": NOW + timedelta(days=8),
+                        "attempts": 0,
+                        "next_attempt_at": NOW + timedelta(days=8),
+                    }
+                    for i in rows
+                ],
+            )
         s.commit()
 
 
 def run_inbox(quick: bool, url=None, *, inbox: bool = True, sweep: bool = True) -> None:
     sizes = (1_000, 10_000) if quick else (1_000, 10_000, 100_000)
     if inbox:
-        print("(b) inbox query, one tier-2 org (1/50 of all), first page of 50, soonest deadline first "
-              "(200 queries per view, 50 orgs in turn; goal p95 <= 30 ms at 100k, flat)")
+        print(
+            "(b) inbox query, one tier-2 org (1/50 of all), first page of 50, soonest deadline first "
+            "(200 queries per view, 50 orgs in turn; goal p95 <= 30 ms at 100k, flat)"
+        )
     for n in sizes if inbox else sizes[-1:]:
         with fresh_database(url) as factory:
             _bulk(factory, n)
@@ -76,7 +154,9 @@ def run_inbox(quick: bool, url=None, *, inbox: bool = True, sweep: bool = True) 
                             samples.append(time.perf_counter() - began)
                             s.expunge_all()  # every query hydrates its rows afresh, as a new request would
                     p50, p95 = percentiles(samples)
-                    print(f"    {n:>7} applications, view={view:<9} p50 {p50:6.2f} ms  p95 {p95:6.2f} ms  [{loadavg()}]")
+                    print(
+                        f"    {n:>7} applications, view={view:<9} p50 {p50:6.2f} ms  p95 {p95:6.2f} ms  [{loadavg()}]"
+                    )
             if sweep and n == sizes[-1]:
                 worker.tick(factory, clock)  # warm-up
                 samples = []
@@ -86,8 +166,10 @@ def run_inbox(quick: bool, url=None, *, inbox: bool = True, sweep: bool = True) 
                     samples.append(time.perf_counter() - began)
                     assert not report.fired
                 p50, p95 = percentiles(samples)
-                print(f"(c) timer sweep (worker.tick, 100 runs), nothing due among {n} waiting timers: "
-                      f"p50 {p50:.2f} ms  p95 {p95:.2f} ms  (goal <= 2 ms)  [{loadavg()}]")
+                print(
+                    f"(c) timer sweep (worker.tick, 100 runs), nothing due among {n} waiting timers: "
+                    f"p50 {p50:.2f} ms  p95 {p95:.2f} ms  (goal <= 2 ms)  [{loadavg()}]"
+                )
 
 
 def run_firing(quick: bool, url=None, due: int | None = None) -> None:
@@ -109,6 +191,8 @@ def run_firing(quick: bool, url=None, due: int | None = None) -> None:
         report = worker.tick(factory, clock)
         seconds = time.perf_counter() - began
         assert len(report.fired) == n and not report.failed, (len(report.fired), report.failed[:3])
-        print(f"(c) firing {len(report.fired)} due timers (each expires a draft) among {waiting} other waiting "
-              f"timers: {len(report.fired) / seconds:.1f} timers/s ({seconds:.1f} s, one transaction per "
-              f"application; setup {setup:.0f} s)  [{loadavg()}]")
+        print(
+            f"(c) firing {len(report.fired)} due timers (each expires a draft) among {waiting} other waiting "
+            f"timers: {len(report.fired) / seconds:.1f} timers/s ({seconds:.1f} s, one transaction per "
+            f"application; setup {setup:.0f} s)  [{loadavg()}]"
+        )

@@ -2,6 +2,7 @@
 persisted through the store (one unit of work per action; SQLite file or --database-url) vs raw in-memory SpiffWorkflow runtime
 on the same BPMN, in the same run (interleaved application by application); prints both rates and
 their ratio (goal: persisted / in-memory >= 0.8)."""
+
 from __future__ import annotations
 
 import time
@@ -19,9 +20,15 @@ from engine.store.tables import ApplicationRow
 
 from .common import fresh_database, loadavg
 
-STEPS = [((11, 20), "applicant_submit"), ((11, 26), "unit_review"), ((12, 4), "unit_report"),
-         ((12, 8), "tier2_review"), ((12, 10), "tier3_review"), ((12, 15), "committee_review"),
-         ((12, 23), "onsite_confirm")]
+STEPS = [
+    ((11, 20), "applicant_submit"),
+    ((11, 26), "unit_review"),
+    ((12, 4), "unit_report"),
+    ((12, 8), "tier2_review"),
+    ((12, 10), "tier3_review"),
+    ((12, 15), "committee_review"),
+    ((12, 23), "onsite_confirm"),
+]
 
 
 def _t(md):
@@ -29,12 +36,22 @@ def _t(md):
 
 
 def _form(stage, declaration):
-    return declaration if stage == "applicant_submit" else CONFIRM if stage == "onsite_confirm" else \
-        {"decision": "approve", "opinion": OPINION}
+    return (
+        declaration
+        if stage == "applicant_submit"
+        else CONFIRM
+        if stage == "onsite_confirm"
+        else {"decision": "approve", "opinion": OPINION}
+    )
 
 
-STAGE_ACTOR = {"unit_review": "unit", "unit_report": "unit", "tier2_review": "tier2", "tier3_review": "tier3",
-               "committee_review": "committee"}
+STAGE_ACTOR = {
+    "unit_review": "unit",
+    "unit_report": "unit",
+    "tier2_review": "tier2",
+    "tier3_review": "tier3",
+    "committee_review": "committee",
+}
 
 
 def _actor(stage, user_id, tree, actors):
@@ -47,6 +64,7 @@ def run(quick: bool, url=None) -> None:
     import yaml
 
     from engine.paths import bpmn_dir
+
     n = 10 if quick else 50
     declaration = yaml.safe_load((bpmn_dir() / "scenarios/data/declaration.yaml").read_text(encoding="utf-8"))
     with fresh_database(url) as factory:
@@ -58,9 +76,14 @@ def run(quick: bool, url=None) -> None:
         unit = tree.units[0]
         with factory() as s:
             from engine.accounts.tiers import review_chain
+
             chain = review_chain(s, unit)
-        actors = {"unit": tree.staff[chain["unit"]], "tier2": tree.staff.get(chain["tier2"]),
-                  "tier3": tree.staff[chain["tier3"]], "committee": tree.staff[chain["committee"]]}
+        actors = {
+            "unit": tree.staff[chain["unit"]],
+            "tier2": tree.staff.get(chain["tier2"]),
+            "tier3": tree.staff[chain["tier3"]],
+            "committee": tree.staff[chain["committee"]],
+        }
         # Interleaved, one application at a time (in memory, then persisted), so that a change in the
         # machine's load during the run affects both rates alike.
         t_memory = t_persisted = 0.0
@@ -83,8 +106,14 @@ def run(quick: bool, url=None) -> None:
                 if stage == "unit_report":
                     worker.tick(factory, clock)  # fires this application's public-notice timer
                 with factory() as s:
-                    services.perform_task(s, clock, app_id, stage, _actor(stage, user_id, tree, actors),
-                                          _form(stage, declaration))
+                    services.perform_task(
+                        s,
+                        clock,
+                        app_id,
+                        stage,
+                        _actor(stage, user_id, tree, actors),
+                        _form(stage, declaration),
+                    )
             t_persisted += time.perf_counter() - began
         with factory() as s:
             statuses = set(s.scalars(select(ApplicationRow.status)))

@@ -8,6 +8,7 @@
   application's recorded events loaded from the database beforehand (so no I/O is timed).
 
 Every application must verify and replay without a divergence, otherwise the benchmark fails."""
+
 from __future__ import annotations
 
 import time
@@ -33,17 +34,23 @@ def run(quick: bool, url=None, applicants: int | None = None) -> None:
         bad = [r for r in results if not r.ok]
         assert not bad, f"{len(bad)} applications did not verify, e.g. {bad[0]}"
         events = sum(r.events for r in results)
-        print(f"(e) verify_application over a simulated campaign of {len(ids)} applications ({events} events, "
-              f"simulated in {sim.seconds:.0f} s): {len(ids) / verify_s:.1f} applications/s, "
-              f"{events / verify_s:.0f} events/s ({verify_s:.1f} s)  [{loadavg()}]")
+        print(
+            f"(e) verify_application over a simulated campaign of {len(ids)} applications ({events} events, "
+            f"simulated in {sim.seconds:.0f} s): {len(ids) / verify_s:.1f} applications/s, "
+            f"{events / verify_s:.0f} events/s ({verify_s:.1f} s)  [{loadavg()}]"
+        )
         with factory() as s:
-            histories = [(deployment_for(s, s.get(ApplicationRow, app_id).deployment_id), recorded_events(s, app_id))
-                         for app_id in ids]
+            histories = [
+                (deployment_for(s, s.get(ApplicationRow, app_id).deployment_id), recorded_events(s, app_id))
+                for app_id in ids
+            ]
     began = time.perf_counter()
     for deployment, history in histories:
         app, divergence = replay(deployment, history)
         assert divergence is None and app is not None, divergence
     replay_s = time.perf_counter() - began
     total = sum(len(h) for _, h in histories)
-    print(f"(e) replay in memory: {total} events of {len(histories)} applications in {replay_s:.1f} s: "
-          f"{total / replay_s:.0f} events/s, {len(histories) / replay_s:.1f} applications/s  [{loadavg()}]")
+    print(
+        f"(e) replay in memory: {total} events of {len(histories)} applications in {replay_s:.1f} s: "
+        f"{total / replay_s:.0f} events/s, {len(histories) / replay_s:.1f} applications/s  [{loadavg()}]"
+    )

@@ -1,4 +1,5 @@
 """Errors of the calendar package; `engine` maps them to its own messages."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -19,7 +20,8 @@ class UnverifiedYear(CalendarError):
             f"(国务院办公厅关于{year}年部分节假日安排的通知), then add it to calendars/overrides.toml "
             f"under the verified years section as [[verified_year]] year = {year}, "
             f'source = "<the notice number, e.g. 国办发明电〔{year - 1}〕N号>", '
-            f"with [[holiday]] / [[workday]] entries for any day the data get wrong.")
+            f"with [[holiday]] / [[workday]] entries for any day the data get wrong."
+        )
 
 
 class OverridesError(CalendarError):

@@ -1,4 +1,5 @@
 """Reading and validating the calendar TOML files (verified years, local overrides)."""
+
 from __future__ import annotations
 
 import re
@@ -41,7 +42,9 @@ class _Locator:
         return [i for i, line in enumerate(self.lines) if pattern.match(line)]
 
     def section(self, section: str) -> int:
-        pattern = re.compile(rf"""^\s*(\[{{1,2}}\s*["']?{re.escape(section)}["']?\s*\]|["']?{re.escape(section)}["']?\s*=)""")
+        pattern = re.compile(
+            rf"""^\s*(\[{{1,2}}\s*["']?{re.escape(section)}["']?\s*\]|["']?{re.escape(section)}["']?\s*=)"""
+        )
         for i, line in enumerate(self.lines):
             if pattern.match(line):
                 return i + 1
@@ -100,8 +103,9 @@ def _value(raw: object, expected: type, fail) -> object:
     return raw.strip()
 
 
-def read_overrides(path: str | Path, *, sections: Iterable[str] = SECTIONS,
-                   known_years: Collection[int] = ()) -> Overrides:
+def read_overrides(
+    path: str | Path, *, sections: Iterable[str] = SECTIONS, known_years: Collection[int] = ()
+) -> Overrides:
     """Reads and validates a calendar TOML file; raises OverridesError naming file, line and key."""
     path = Path(path)
     try:
@@ -118,13 +122,16 @@ def read_overrides(path: str | Path, *, sections: Iterable[str] = SECTIONS,
     for name in sorted(data, key=lambda n: n != "verified_year"):
         entries = data[name]
         if name not in allowed:
-            raise OverridesError(path, where.section(name), name,
-                                 f"unknown section; expected one of {', '.join(allowed)}")
+            raise OverridesError(
+                path, where.section(name), name, f"unknown section; expected one of {', '.join(allowed)}"
+            )
         if not isinstance(entries, list) or not all(isinstance(e, dict) for e in entries):
-            raise OverridesError(path, where.section(name), name,
-                                 f"must be an array of tables written [[{name}]]")
+            raise OverridesError(
+                path, where.section(name), name, f"must be an array of tables written [[{name}]]"
+            )
         schema = SECTIONS[name]
         for index, entry in enumerate(entries):
+
             def fail(reason: str, key: str | None = None, *, _n=name, _i=index) -> None:
                 line = where.entry(_n, _i, key)
                 raise OverridesError(path, line, f"{_n}.{key}" if key else _n, reason)
@@ -135,15 +142,17 @@ def read_overrides(path: str | Path, *, sections: Iterable[str] = SECTIONS,
             for key in schema:
                 if key not in entry:
                     fail(f"missing key {key!r} (each [[{name}]] needs {', '.join(schema)})", key)
-            values = {key: _value(entry[key], kind, lambda r, k=key: fail(r, k))
-                      for key, kind in schema.items()}
+            values = {
+                key: _value(entry[key], kind, lambda r, k=key: fail(r, k)) for key, kind in schema.items()
+            }
             key_line = where.entry(name, index, "year" if name == "verified_year" else "date")
             _store(name, values, result, seen, key_line, fail, known_years)
     return result
 
 
-def _store(name: str, values: dict, result: Overrides, seen: dict, line: int, fail,
-           known_years: Collection[int]) -> None:
+def _store(
+    name: str, values: dict, result: Overrides, seen: dict, line: int, fail, known_years: Collection[int]
+) -> None:
     """Adds one validated entry, refusing duplicates and contradictions."""
     if name == "verified_year":
         year = values["year"]
@@ -157,11 +166,17 @@ def _store(name: str, values: dict, result: Overrides, seen: dict, line: int, fa
     if day in seen[name]:
         fail(f"{day} listed twice as [[{name}]] (first at line {seen[name][day]})", "date")
     if day in seen.get(other, {}):
-        fail(f"{day} is also a [[{other}]] (line {seen[other][day]}); a day is either a holiday "
-             "or a workday, remove one of them", "date")
+        fail(
+            f"{day} is also a [[{other}]] (line {seen[other][day]}); a day is either a holiday "
+            "or a workday, remove one of them",
+            "date",
+        )
     if day.year not in known_years and day.year not in result.verified_years:
-        fail(f"{day} is in {day.year}, which is not a verified year; add a [[verified_year]] entry "
-             f"for {day.year} (with the State Council notice number) first", "date")
+        fail(
+            f"{day} is in {day.year}, which is not a verified year; add a [[verified_year]] entry "
+            f"for {day.year} (with the State Council notice number) first",
+            "date",
+        )
     seen[name][day] = line
     target = result.holidays if name == "holiday" else result.workdays
     target[day] = values["name" if name == "holiday" else "reason"]

@@ -1,4 +1,5 @@
 """The working-day calendar: State Council holidays and make-up workdays, Asia/Shanghai."""
+
 from __future__ import annotations
 
 import os
@@ -30,8 +31,9 @@ _SUBSTITUTED = re.compile(r"由\s*(\d{4}-\d{2}-\d{2})\s*调休")
 class WorkCalendar:
     """Working days for the verified years; every date outside them is refused, never guessed."""
 
-    def __init__(self, verified_years: Mapping[int, str], holidays: Mapping[date, str],
-                 workdays: Mapping[date, str]) -> None:
+    def __init__(
+        self, verified_years: Mapping[int, str], holidays: Mapping[date, str], workdays: Mapping[date, str]
+    ) -> None:
         both = sorted(set(holidays) & set(workdays))
         if both:
             raise CalendarError(f"{both[0]} is both a holiday and a workday")

@@ -7,6 +7,7 @@ sequence flow); SpiffWorkflow's `SpiffBpmnParser`; every Python expression and s
 user task names a valid JSON-Schema form in `forms/` and lies in a known lane. Across the files: every
 stage task id of DESIGN.md section 3 exists as a user task. All problems are collected, none raised.
 """
+
 from __future__ import annotations
 
 import json
@@ -25,15 +26,42 @@ SPIFF_NS = "http://spiffworkflow.org/bpmn/schema/1.0/core"
 NS = {"bpmn": BPMN_NS, "bpmndi": BPMNDI_NS, "di": DI_NS, "spiffworkflow": SPIFF_NS}
 
 KNOWN_LANES = ("申报人", "单位", "二级审核", "三级审核", "评委会")
-STAGE_TASK_IDS = ("applicant_submit", "applicant_correct", "unit_review", "unit_report",
-                  "tier2_review", "tier3_review", "committee_review", "onsite_confirm")
+STAGE_TASK_IDS = (
+    "applicant_submit",
+    "applicant_correct",
+    "unit_review",
+    "unit_report",
+    "tier2_review",
+    "tier3_review",
+    "committee_review",
+    "onsite_confirm",
+)
 
 # Elements that are drawn as shapes (flow nodes); sequence flows are drawn as edges.
-_FLOW_NODES = ("task", "userTask", "manualTask", "scriptTask", "serviceTask", "sendTask", "receiveTask",
-               "businessRuleTask", "callActivity", "subProcess", "transaction", "adHocSubProcess",
-               "startEvent", "endEvent", "intermediateCatchEvent", "intermediateThrowEvent",
-               "boundaryEvent", "exclusiveGateway", "inclusiveGateway", "parallelGateway",
-               "eventBasedGateway", "complexGateway")
+_FLOW_NODES = (
+    "task",
+    "userTask",
+    "manualTask",
+    "scriptTask",
+    "serviceTask",
+    "sendTask",
+    "receiveTask",
+    "businessRuleTask",
+    "callActivity",
+    "subProcess",
+    "transaction",
+    "adHocSubProcess",
+    "startEvent",
+    "endEvent",
+    "intermediateCatchEvent",
+    "intermediateThrowEvent",
+    "boundaryEvent",
+    "exclusiveGateway",
+    "inclusiveGateway",
+    "parallelGateway",
+    "eventBasedGateway",
+    "complexGateway",
+)
 
 
 @dataclass(frozen=True)
@@ -58,7 +86,9 @@ class CheckSummary:
     forms: int
 
     def __str__(self) -> str:
-        return f"OK: {self.files} 个 BPMN 文件，{self.elements} 个流程元素，{self.forms} 个表单文件，未发现问题"
+        return (
+            f"OK: {self.files} 个 BPMN 文件，{self.elements} 个流程元素，{self.forms} 个表单文件，未发现问题"
+        )
 
 
 def bpmn_files(path: Path) -> list[Path]:
@@ -98,10 +128,17 @@ def check_bpmn_with_summary(path: Path | str | None = None) -> tuple[list[Proble
         return problems, CheckSummary(len(documents), 0, 0)
     user_tasks = {el.get("id") for _, tree in documents for el in tree.iterfind(".//bpmn:userTask", NS)}
     where = str(files[0]) if len(files) == 1 else str(root)
-    problems += [Problem(where, 0, stage, f"缺少阶段用户任务 {stage}（DESIGN.md 第3节的阶段 id）")
-                 for stage in STAGE_TASK_IDS if stage not in user_tasks]
-    forms = {p.get("value") for _, tree in documents for p in tree.iterfind(
-        ".//spiffworkflow:property", NS) if p.get("name") in ("formJsonSchemaFilename", "formUiSchemaFilename")}
+    problems += [
+        Problem(where, 0, stage, f"缺少阶段用户任务 {stage}（DESIGN.md 第3节的阶段 id）")
+        for stage in STAGE_TASK_IDS
+        if stage not in user_tasks
+    ]
+    forms = {
+        p.get("value")
+        for _, tree in documents
+        for p in tree.iterfind(".//spiffworkflow:property", NS)
+        if p.get("name") in ("formJsonSchemaFilename", "formUiSchemaFilename")
+    }
     elements = sum(1 for _, tree in documents for el in tree.iter() if _local(el) in _FLOW_NODES)
     return problems, CheckSummary(len(documents), elements, len(forms))
 
@@ -152,14 +189,18 @@ def _check_xsd(file: Path, tree) -> list[Problem]:
     by_line = {}
     for el in tree.iter():
         by_line.setdefault(el.sourceline, el)
-    return [Problem(str(file), err.line, _owner_id(by_line.get(err.line)), f"不符合 BPMN 2.0 XSD：{err.message}")
-            for err in validator.error_log]
+    return [
+        Problem(str(file), err.line, _owner_id(by_line.get(err.line)), f"不符合 BPMN 2.0 XSD：{err.message}")
+        for err in validator.error_log
+    ]
 
 
 def _check_di(file: Path, tree) -> list[Problem]:
     shapes = {s.get("bpmnElement") for s in tree.iterfind(".//bpmndi:BPMNShape", NS)}
-    edges = {e.get("bpmnElement"): len(e.findall("di:waypoint", NS))
-             for e in tree.iterfind(".//bpmndi:BPMNEdge", NS)}
+    edges = {
+        e.get("bpmnElement"): len(e.findall("di:waypoint", NS))
+        for e in tree.iterfind(".//bpmndi:BPMNEdge", NS)
+    }
     problems = []
     for el in tree.iter():
         if not isinstance(el.tag, str) or etree.QName(el).namespace != BPMN_NS:
@@ -167,16 +208,34 @@ def _check_di(file: Path, tree) -> list[Problem]:
         name = _local(el)
         if name in _FLOW_NODES or name in ("lane", "participant"):
             if el.get("id") not in shapes:
-                problems.append(Problem(str(file), el.sourceline, el.get("id", ""),
-                                        f"缺少图形（bpmndi:BPMNShape bpmnElement=\"{el.get('id')}\"）"))
+                problems.append(
+                    Problem(
+                        str(file),
+                        el.sourceline,
+                        el.get("id", ""),
+                        f'缺少图形（bpmndi:BPMNShape bpmnElement="{el.get("id")}"）',
+                    )
+                )
         elif name == "sequenceFlow":
             count = edges.get(el.get("id"))
             if count is None:
-                problems.append(Problem(str(file), el.sourceline, el.get("id", ""),
-                                        f"缺少连线（bpmndi:BPMNEdge bpmnElement=\"{el.get('id')}\"）"))
+                problems.append(
+                    Problem(
+                        str(file),
+                        el.sourceline,
+                        el.get("id", ""),
+                        f'缺少连线（bpmndi:BPMNEdge bpmnElement="{el.get("id")}"）',
+                    )
+                )
             elif count < 2:
-                problems.append(Problem(str(file), el.sourceline, el.get("id", ""),
-                                        f"连线只有 {count} 个 di:waypoint，至少需要 2 个"))
+                problems.append(
+                    Problem(
+                        str(file),
+                        el.sourceline,
+                        el.get("id", ""),
+                        f"连线只有 {count} 个 di:waypoint，至少需要 2 个",
+                    )
+                )
     return problems
 
 
@@ -200,15 +259,24 @@ def _check_expressions(file: Path, tree) -> list[Problem]:
             compile(text, f"{file.name}:{_node_id(el)}", mode)
         except SyntaxError as exc:
             line = el.sourceline + (exc.lineno or 1) - 1
-            problems.append(Problem(str(file), line, _node_id(el),
-                                    f"{what}语法错误：{exc.msg}（{text.splitlines()[(exc.lineno or 1) - 1].strip()}）"))
+            problems.append(
+                Problem(
+                    str(file),
+                    line,
+                    _node_id(el),
+                    f"{what}语法错误：{exc.msg}（{text.splitlines()[(exc.lineno or 1) - 1].strip()}）",
+                )
+            )
     return problems
 
 
 def _check_user_tasks(file: Path, tree) -> list[Problem]:
     forms_dir = file.parent / "forms"
-    lane_of = {ref.text.strip(): ref.getparent().get("name") or ""
-               for ref in tree.iterfind(".//bpmn:lane/bpmn:flowNodeRef", NS) if ref.text}
+    lane_of = {
+        ref.text.strip(): ref.getparent().get("name") or ""
+        for ref in tree.iterfind(".//bpmn:lane/bpmn:flowNodeRef", NS)
+        if ref.text
+    }
     problems = []
     for task in tree.iterfind(".//bpmn:userTask", NS):
         tid, line = task.get("id", ""), task.sourceline
@@ -221,8 +289,12 @@ def _check_user_tasks(file: Path, tree) -> list[Problem]:
             report(f"用户任务不在任何泳道中（应为 {'、'.join(KNOWN_LANES)} 之一）")
         elif lane not in KNOWN_LANES:
             report(f"未知泳道“{lane}”（应为 {'、'.join(KNOWN_LANES)} 之一）")
-        props = {p.get("name"): p for p in task.iterfind(
-            "bpmn:extensionElements/spiffworkflow:properties/spiffworkflow:property", NS)}
+        props = {
+            p.get("name"): p
+            for p in task.iterfind(
+                "bpmn:extensionElements/spiffworkflow:properties/spiffworkflow:property", NS
+            )
+        }
         if "formJsonSchemaFilename" not in props:
             report("用户任务缺少表单（spiffworkflow:property formJsonSchemaFilename）")
         for key, is_schema in (("formJsonSchemaFilename", True), ("formUiSchemaFilename", False)):

@@ -3,6 +3,7 @@
 The loader checks structure only (keys, types, required stages) and reports every problem at once;
 whether the dates make sense together is `engine.campaign_lint`'s job.
 """
+
 from __future__ import annotations
 
 import difflib
@@ -15,8 +16,15 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from engine.errors import CampaignError, ConfigError
 
-STAGE_ORDER = ("applicant_submit", "unit_review", "unit_report", "tier2_review", "tier3_review",
-               "committee_review", "onsite_confirm")
+STAGE_ORDER = (
+    "applicant_submit",
+    "unit_review",
+    "unit_report",
+    "tier2_review",
+    "tier3_review",
+    "committee_review",
+    "onsite_confirm",
+)
 REQUIRED_STAGES = ("registration", *STAGE_ORDER)
 SERIES_LEVELS = ("正高级", "副高级")
 
@@ -40,6 +48,7 @@ class Series:
 @dataclass(frozen=True)
 class Window:
     """A stage's window: both dates are whole local days (closes at 24:00 of `closes`)."""
+
     stage: str
     label: str
     opens: date
@@ -84,9 +93,12 @@ class Campaign:
         try:
             return self.stages[stage_id]
         except KeyError:
-            raise ConfigError(f"本批次没有环节 {stage_id!r} 的时间窗口 (no window for stage {stage_id!r}; "
-                              f"known: {', '.join(self.stages)})", file=self.source_path,
-                              key=f"stages.{stage_id}") from None
+            raise ConfigError(
+                f"本批次没有环节 {stage_id!r} 的时间窗口 (no window for stage {stage_id!r}; "
+                f"known: {', '.join(self.stages)})",
+                file=self.source_path,
+                key=f"stages.{stage_id}",
+            ) from None
 
     def opens_at(self, stage_id: str, calendar=None):
         """The aware instant the stage opens: 00:00 local of its first day."""
@@ -105,8 +117,12 @@ class Campaign:
         for series in self.series:
             if series.code == code:
                 return series.name
-        raise ConfigError(f"本批次不受理系列 {code!r} (series {code!r} is not offered; offered: "
-                          f"{', '.join(s.code for s in self.series)})", file=self.source_path, key="series")
+        raise ConfigError(
+            f"本批次不受理系列 {code!r} (series {code!r} is not offered; offered: "
+            f"{', '.join(s.code for s in self.series)})",
+            file=self.source_path,
+            key="series",
+        )
 
 
 def _calendar(calendar):
@@ -120,6 +136,7 @@ def _calendar(calendar):
 @dataclass(frozen=True)
 class Problem:
     """One thing wrong in a campaign file, located by dotted key and line."""
+
     file: str
     key: str
     line: int | None
@@ -136,7 +153,9 @@ def load_campaign(path: str | Path) -> Campaign:
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
-        raise CampaignError([Problem(str(path), "", None, f"cannot read the file: {exc}")], file=str(path)) from None
+        raise CampaignError(
+            [Problem(str(path), "", None, f"cannot read the file: {exc}")], file=str(path)
+        ) from None
     return parse_campaign(text, source=str(path))
 
 
@@ -149,7 +168,9 @@ def parse_campaign(text: str, source: str = "<string>") -> Campaign:
         match = re.search(r"at line (\d+)", str(exc))
         line = int(match[1]) if match else None
         reason = f"TOML syntax error: {exc} (dates are YYYY-MM-DD without quotes, text is in quotes)"
-        raise CampaignError([Problem(source, _dotted(lines.path_at(line)), line, reason)], file=source) from None
+        raise CampaignError(
+            [Problem(source, _dotted(lines.path_at(line)), line, reason)], file=source
+        ) from None
     reader = _Reader(source, lines)
     campaign = reader.campaign(data, text)
     if reader.problems:
@@ -158,6 +179,7 @@ def parse_campaign(text: str, source: str = "<string>") -> Campaign:
 
 
 # --- checking the shape -------------------------------------------------------------------------------
+
 
 def _text(value):
     return None if isinstance(value, str) and value.strip() else "must be non-empty text in quotes"
@@ -192,14 +214,34 @@ def _table(value):
 
 REQ, OPT = True, False
 _SPEC = {
-    (): {"campaign": (_table, REQ), "series": (_tables, REQ), "stages": (_table, REQ),
-         "public_notice": (_table, REQ), "resubmission": (_table, REQ), "fee": (_table, REQ),
-         "print": (_table, REQ), "onsite": (_table, REQ), "contacts": (_tables, OPT)},
-    ("campaign",): {"id": (_text, REQ), "year": (_int, REQ), "process_id": (_text, REQ),
-                    "timezone": (_text, REQ), "notice_number": (_text, REQ), "title": (_text, REQ),
-                    "issuer": (_text, REQ), "forwarding": (_tables, OPT)},
-    ("forwarding",): {"number": (_text, REQ), "issuer": (_text, REQ), "date": (_date, REQ),
-                      "title": (_text, REQ), "phone": (_text, OPT)},
+    (): {
+        "campaign": (_table, REQ),
+        "series": (_tables, REQ),
+        "stages": (_table, REQ),
+        "public_notice": (_table, REQ),
+        "resubmission": (_table, REQ),
+        "fee": (_table, REQ),
+        "print": (_table, REQ),
+        "onsite": (_table, REQ),
+        "contacts": (_tables, OPT),
+    },
+    ("campaign",): {
+        "id": (_text, REQ),
+        "year": (_int, REQ),
+        "process_id": (_text, REQ),
+        "timezone": (_text, REQ),
+        "notice_number": (_text, REQ),
+        "title": (_text, REQ),
+        "issuer": (_text, REQ),
+        "forwarding": (_tables, OPT),
+    },
+    ("forwarding",): {
+        "number": (_text, REQ),
+        "issuer": (_text, REQ),
+        "date": (_date, REQ),
+        "title": (_text, REQ),
+        "phone": (_text, OPT),
+    },
     ("series",): {"code": (_text, REQ), "name": (_text, REQ), "level": (_text, REQ)},
     ("stage",): {"label": (_text, REQ), "opens": (_date, REQ), "closes": (_date, REQ)},
     ("public_notice",): {"working_days": (_int, REQ), "repeat_after_return": (_bool, REQ)},
@@ -252,9 +294,12 @@ class _Reader:
             try:
                 ZoneInfo(tz)
             except (ZoneInfoNotFoundError, ValueError):
-                self.problem(("campaign", "timezone"), f"unknown time zone {tz!r} (e.g. \"Asia/Shanghai\")")
-        forwarding = tuple(Notice(**f) for i, item in enumerate(head.get("forwarding", []))
-                           if len(f := self.fields(item, ("campaign", "forwarding", i), ("forwarding",))) >= 4)
+                self.problem(("campaign", "timezone"), f'unknown time zone {tz!r} (e.g. "Asia/Shanghai")')
+        forwarding = tuple(
+            Notice(**f)
+            for i, item in enumerate(head.get("forwarding", []))
+            if len(f := self.fields(item, ("campaign", "forwarding", i), ("forwarding",))) >= 4
+        )
         series = self.series(top.get("series", []))
         stages = self.stages(top.get("stages", {}))
         notice = self.fields(top.get("public_notice", {}), ("public_notice",), ("public_notice",))
@@ -272,15 +317,29 @@ class _Reader:
         if self.problems:
             return None
         return Campaign(
-            id=head["id"], year=head["year"], process_id=head["process_id"], timezone=tz,
-            notice_number=head["notice_number"], title=head["title"], issuer=head["issuer"],
-            forwarding=forwarding, series=series, stages=stages,
-            notice_working_days=notice["working_days"], repeat_notice_after_return=notice["repeat_after_return"],
-            committee_resubmit_by=resub["committee_resubmit_by"], committee_recheck_by=resub["committee_recheck_by"],
-            fee_cny=fee["amount_cny"], fee_note=fee.get("note", ""),
-            review_form_copies=prints["review_form_copies"], notice_form_copies=prints["notice_form_copies"],
-            onsite_address=onsite["address"], contacts=tuple(contacts),
-            source_path=self.source, source_text=text)
+            id=head["id"],
+            year=head["year"],
+            process_id=head["process_id"],
+            timezone=tz,
+            notice_number=head["notice_number"],
+            title=head["title"],
+            issuer=head["issuer"],
+            forwarding=forwarding,
+            series=series,
+            stages=stages,
+            notice_working_days=notice["working_days"],
+            repeat_notice_after_return=notice["repeat_after_return"],
+            committee_resubmit_by=resub["committee_resubmit_by"],
+            committee_recheck_by=resub["committee_recheck_by"],
+            fee_cny=fee["amount_cny"],
+            fee_note=fee.get("note", ""),
+            review_form_copies=prints["review_form_copies"],
+            notice_form_copies=prints["notice_form_copies"],
+            onsite_address=onsite["address"],
+            contacts=tuple(contacts),
+            source_path=self.source,
+            source_text=text,
+        )
 
     def series(self, items: list) -> tuple[Series, ...]:
         if not items:
@@ -303,15 +362,19 @@ class _Reader:
             if stage_id not in REQUIRED_STAGES:
                 close = difflib.get_close_matches(stage_id, REQUIRED_STAGES, n=1)
                 hint = f"did you mean {close[0]!r}? " if close else ""
-                self.problem(("stages", stage_id), f"unknown stage; {hint}stages are: {', '.join(REQUIRED_STAGES)}")
+                self.problem(
+                    ("stages", stage_id), f"unknown stage; {hint}stages are: {', '.join(REQUIRED_STAGES)}"
+                )
                 continue
             w = self.fields(item, ("stages", stage_id), ("stage",))
             if len(w) == 3:
                 out[stage_id] = Window(stage=stage_id, **w)
         for stage_id in REQUIRED_STAGES:
             if stage_id not in table:
-                self.problem(("stages", stage_id),
-                             f"missing stage: add a [stages.{stage_id}] section with label, opens and closes")
+                self.problem(
+                    ("stages", stage_id),
+                    f"missing stage: add a [stages.{stage_id}] section with label, opens and closes",
+                )
         return {s: out[s] for s in REQUIRED_STAGES if s in out}
 
 

@@ -1,4 +1,5 @@
 """The engine clock. `SystemClock.now` is the only place in zhicheng that reads the wall clock."""
+
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
@@ -39,7 +40,9 @@ class SimulatedClock:
     def set(self, instant: datetime) -> None:
         instant = _aware(instant)
         if instant < self._now:
-            raise ValueError(f"the simulated clock cannot go back from {self._now.isoformat()} to {instant.isoformat()}")
+            raise ValueError(
+                f"the simulated clock cannot go back from {self._now.isoformat()} to {instant.isoformat()}"
+            )
         self._now = instant
 
     def advance(self, delta: timedelta) -> None:

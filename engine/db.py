@@ -1,4 +1,5 @@
 """SQLAlchemy metadata shared by every engine table; webapp binds Flask-SQLAlchemy to it."""
+
 from __future__ import annotations
 
 from sqlalchemy import MetaData, create_engine, event

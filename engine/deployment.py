@@ -2,6 +2,7 @@
 
 Applications pin the deployment they started on, so a deployment can be rebuilt from its stored sources.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -83,7 +84,9 @@ def build_deployment(sources: dict[str, str]) -> Deployment:
     """Parse a deployment from its sources; raises ConfigError naming the file on any problem."""
     campaign_names = [n for n in sources if n.startswith("campaigns/")]
     if len(campaign_names) != 1:
-        raise ConfigError(f"一个部署需要且只能有一个活动文件，找到 {len(campaign_names)} 个 (need exactly one campaign file)")
+        raise ConfigError(
+            f"一个部署需要且只能有一个活动文件，找到 {len(campaign_names)} 个 (need exactly one campaign file)"
+        )
     campaign = parse_campaign(sources[campaign_names[0]], source=campaign_names[0])
     parser = ZhichengParser()
     for name, text in sources.items():
@@ -98,8 +101,9 @@ def build_deployment(sources: dict[str, str]) -> Deployment:
         spec = parser.get_spec(campaign.process_id)
         subprocess_specs = parser.get_subprocess_specs(campaign.process_id)
     except ValidationException as exc:
-        raise ConfigError(str(exc), file=getattr(exc, "file_name", None),
-                          line=getattr(exc, "line_number", None)) from exc
+        raise ConfigError(
+            str(exc), file=getattr(exc, "file_name", None), line=getattr(exc, "line_number", None)
+        ) from exc
     forms = {}
     for name, text in sources.items():
         if name.startswith("forms/"):
@@ -107,8 +111,15 @@ def build_deployment(sources: dict[str, str]) -> Deployment:
                 forms[name.removeprefix("forms/")] = json.loads(text)
             except json.JSONDecodeError as exc:
                 raise ConfigError(f"JSON 格式错误：{exc.msg}", file=name, line=exc.lineno) from exc
-    return Deployment(id=content_hash(sources), sources=dict(sources), campaign=campaign,
-                      process_id=campaign.process_id, spec=spec, subprocess_specs=subprocess_specs, forms=forms)
+    return Deployment(
+        id=content_hash(sources),
+        sources=dict(sources),
+        campaign=campaign,
+        process_id=campaign.process_id,
+        spec=spec,
+        subprocess_specs=subprocess_specs,
+        forms=forms,
+    )
 
 
 def load_deployment(root: Path | None = None, campaign: str | Path | None = None) -> Deployment:

@@ -1,4 +1,5 @@
 """Typed domain errors. Each carries a Chinese message for people and context for code."""
+
 from __future__ import annotations
 
 
@@ -17,8 +18,15 @@ class ZhichengError(Exception):
 class ConfigError(ZhichengError):
     """A data file (campaign, calendar overrides, BPMN, form, scenario) is malformed. Carries file/key/line."""
 
-    def __init__(self, message: str, *, file: str | None = None, key: str | None = None,
-                 line: int | None = None, **context):
+    def __init__(
+        self,
+        message: str,
+        *,
+        file: str | None = None,
+        key: str | None = None,
+        line: int | None = None,
+        **context,
+    ):
         where = ":".join(str(p) for p in (file, line) if p is not None)
         prefix = f"{where}: " if where else ""
         keypart = f"[{key}] " if key else ""
@@ -59,7 +67,9 @@ class CampaignError(ConfigError):
 
     def __init__(self, problems, *, file: str | None = None):
         self.problems = list(problems)
-        super().__init__(f"{len(self.problems)} problem(s) in the campaign file", file=file, problems=self.problems)
+        super().__init__(
+            f"{len(self.problems)} problem(s) in the campaign file", file=file, problems=self.problems
+        )
 
     def __str__(self) -> str:
         return "\n".join(str(p) for p in self.problems)

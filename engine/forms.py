@@ -9,6 +9,7 @@ Every property carries a Chinese `title`; error messages name the field by it, e
 `推荐意见：至少填写10个字`. A failing subschema may carry `x-errorMessage` to replace the generic
 message for `pattern`/`format` errors.
 """
+
 from __future__ import annotations
 
 import json
@@ -23,8 +24,15 @@ from jsonschema.exceptions import SchemaError, ValidationError
 from engine import paths
 from engine.errors import ConfigError, FormInvalid
 
-_TYPE_NAMES = {"string": "文本", "integer": "整数", "number": "数字", "boolean": "是或否",
-               "array": "列表", "object": "对象", "null": "空"}
+_TYPE_NAMES = {
+    "string": "文本",
+    "integer": "整数",
+    "number": "数字",
+    "boolean": "是或否",
+    "array": "列表",
+    "object": "对象",
+    "null": "空",
+}
 _ATTACHMENT_REF = "#/$defs/attachment"
 
 
@@ -76,8 +84,11 @@ def check_form_schema(schema: Any) -> list[str]:
     except SchemaError as exc:
         where = "/".join(str(p) for p in exc.absolute_path) or "(根)"
         return [f"{where}: {exc.message}"]
-    return [f"properties/{name}: 缺少中文 title" for name, sub in _properties(schema, schema).items()
-            if isinstance(sub, dict) and not sub.get("title")]
+    return [
+        f"properties/{name}: 缺少中文 title"
+        for name, sub in _properties(schema, schema).items()
+        if isinstance(sub, dict) and not sub.get("title")
+    ]
 
 
 def validate_form(schema: dict, data: dict) -> None:
@@ -108,8 +119,16 @@ def _describe(root: dict, error: ValidationError) -> list[tuple[str, str]]:
         missing = [name for name in value if isinstance(instance, dict) and name not in instance]
         return [(_join(parts + [name]), _missing(root, parts + [name])) for name in missing]
     path, label = _join(parts), _label(root, parts)
-    if instance in ("", None) and kind in ("minLength", "format", "pattern", "type", "oneOf", "enum",
-                                           "anyOf", "const"):
+    if instance in ("", None) and kind in (
+        "minLength",
+        "format",
+        "pattern",
+        "type",
+        "oneOf",
+        "enum",
+        "anyOf",
+        "const",
+    ):
         return [(path, _missing(root, parts))]
     message = _message(kind, value, instance, error.schema, _schema_at(root, parts))
     return [(path, f"{label}：{message}" if label else message)]
@@ -234,17 +253,17 @@ def _options(schema: dict) -> list[tuple[Any, str]]:
 class FormField:
     """One field to render. `fields` holds an object's sub-fields, or an array's item fields."""
 
-    name: str                    # dotted path in the data, e.g. `attachments.id_card`
-    title: str                   # Chinese label
-    type: str                    # JSON type: string, integer, number, boolean, array, object
-    widget: str                  # text, textarea, date, select, radio, checkbox, number, file, group, list
+    name: str  # dotted path in the data, e.g. `attachments.id_card`
+    title: str  # Chinese label
+    type: str  # JSON type: string, integer, number, boolean, array, object
+    widget: str  # text, textarea, date, select, radio, checkbox, number, file, group, list
     required: bool = False
-    options: tuple[tuple[Any, str], ...] = ()   # (value, title) for select/radio
-    help: str = ""               # ui:help
-    description: str = ""        # schema description (the pledge text for `pledge_confirmed`)
-    multiple: bool = False       # an array of attachments: several files
+    options: tuple[tuple[Any, str], ...] = ()  # (value, title) for select/radio
+    help: str = ""  # ui:help
+    description: str = ""  # schema description (the pledge text for `pledge_confirmed`)
+    multiple: bool = False  # an array of attachments: several files
     min_items: int = 0
-    ui_options: dict = field(default_factory=dict)   # ui:options, e.g. {"rows": 10}
+    ui_options: dict = field(default_factory=dict)  # ui:options, e.g. {"rows": 10}
     fields: tuple[FormField, ...] = ()
 
 
@@ -271,13 +290,22 @@ def _fields(root: dict, schema: dict, ui: dict, prefix: str) -> list[FormField]:
             multiple = _is_attachment(sub)
             if item.get("type") == "object":
                 children = tuple(_fields(root, item, sub_ui.get("items", {}) or {}, f"{path}.*."))
-        result.append(FormField(
-            name=path, title=sub.get("title", name), type=typ,
-            widget=sub_ui.get("ui:widget") or _default_widget(sub, typ, options, multiple),
-            required=name in required, options=options, help=sub_ui.get("ui:help", ""),
-            description=sub.get("description", ""), multiple=multiple,
-            min_items=sub.get("minItems", 0), ui_options=sub_ui.get("ui:options", {}) or {},
-            fields=children))
+        result.append(
+            FormField(
+                name=path,
+                title=sub.get("title", name),
+                type=typ,
+                widget=sub_ui.get("ui:widget") or _default_widget(sub, typ, options, multiple),
+                required=name in required,
+                options=options,
+                help=sub_ui.get("ui:help", ""),
+                description=sub.get("description", ""),
+                multiple=multiple,
+                min_items=sub.get("minItems", 0),
+                ui_options=sub_ui.get("ui:options", {}) or {},
+                fields=children,
+            )
+        )
     return result
 
 
@@ -303,5 +331,10 @@ def _default_widget(schema: dict, typ: str, options: tuple, multiple: bool) -> s
         return "select"
     if schema.get("format") == "date" or _any_date(schema):
         return "date"
-    return {"boolean": "checkbox", "integer": "number", "number": "number",
-            "object": "group", "array": "list"}.get(typ, "text")
+    return {
+        "boolean": "checkbox",
+        "integer": "number",
+        "number": "number",
+        "object": "group",
+        "array": "list",
+    }.get(typ, "text")

@@ -1,4 +1,5 @@
 """Where the shipped policy data lives (overridable for policy staff working on a copy)."""
+
 from __future__ import annotations
 
 import os

@@ -2,6 +2,7 @@
 
 Dates themselves live in the campaign file; this module says how they apply to an application.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -10,7 +11,13 @@ from datetime import datetime
 from calendars import default_calendar
 
 # Lanes of the BPMN pool and who works in them. A lane is a tier of the application's review chain.
-LANE_TIERS = {"申报人": "applicant", "单位": "unit", "二级审核": "tier2", "三级审核": "tier3", "评委会": "committee"}
+LANE_TIERS = {
+    "申报人": "applicant",
+    "单位": "unit",
+    "二级审核": "tier2",
+    "三级审核": "tier3",
+    "评委会": "committee",
+}
 
 # Every user task the process must have (DESIGN.md section 5), with its Chinese label.
 STAGE_LABELS = {

@@ -3,6 +3,7 @@
 Domain queries over a SpiffWorkflow instance (as spiff-example-cli's instance wrapper). Persistence,
 history and indexes wrap this (engine/store.py); this module never touches a database.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -93,7 +94,9 @@ class Application:
         # Keep a snapshot to undo a failed action in memory. A caller that throws the object away on any
         # error (the store's unit of work rolls back and reloads) may turn this off and save a serialization.
         self.reset_on_error = True
-        self._walk_cache = None  # (workflow, ready user tasks, waiting timers), dropped whenever the engine runs
+        self._walk_cache = (
+            None  # (workflow, ready user tasks, waiting timers), dropped whenever the engine runs
+        )
 
     # ---- lifecycle -------------------------------------------------------------------------
     @classmethod
@@ -105,16 +108,18 @@ class Application:
         workflow = BpmnWorkflow(deployment.spec, deployment.subprocess_specs)
         app = cls(deployment, workflow, clock)
         start = workflow.get_tasks(state=TaskState.READY)[0]
-        start.data.update({
-            "applicant_id": applicant_id,
-            "chain": {k: chain.get(k) for k in ("unit", "tier2", "tier3", "committee")},
-            "has_tier2": bool(chain.get("tier2")),
-            "return_stage": None,
-            "return_count": 0,
-            "notice_done": False,
-            "last_stage": None,
-            "reviews": [],
-        })
+        start.data.update(
+            {
+                "applicant_id": applicant_id,
+                "chain": {k: chain.get(k) for k in ("unit", "tier2", "tier3", "committee")},
+                "has_tier2": bool(chain.get("tier2")),
+                "return_stage": None,
+                "return_count": 0,
+                "notice_done": False,
+                "last_stage": None,
+                "reviews": [],
+            }
+        )
         app._run_engine()
         return app
 
@@ -257,7 +262,9 @@ class Application:
 
     def _reset(self, state_json: str):
         self._walk_cache = None
-        self.workflow = spiff.state_from_json(state_json, self.deployment.spec, self.deployment.subprocess_specs)
+        self.workflow = spiff.state_from_json(
+            state_json, self.deployment.spec, self.deployment.subprocess_specs
+        )
         self.workflow.script_engine = ClockedScriptEngine(self.deployment.campaign, self.clock)
 
     def _start_data(self) -> dict:
@@ -271,7 +278,8 @@ class Application:
                 if t.state == TaskState.READY and isinstance(t.task_spec, UserTask):
                     ready.append(t)
                 elif t.state == TaskState.WAITING and isinstance(
-                        getattr(t.task_spec, "event_definition", None), TimerEventDefinition):
+                    getattr(t.task_spec, "event_definition", None), TimerEventDefinition
+                ):
                     waiting.append(t)
             self._walk_cache = (self.workflow, ready, waiting)
         return self._walk_cache[1], self._walk_cache[2]
@@ -288,9 +296,13 @@ class Application:
                 return task
         status = self.status()
         if status.status in ("expired", "confirmed", "not_recommended"):
-            raise ActionRefused(f"该申请书已结束（{_STATUS_LABELS.get(status.status, status.status)}），不能再办理",
-                                stage=stage)
-        raise AlreadyHandled(f"「{rules.STAGE_LABELS.get(stage, stage)}」当前没有待办，可能已被处理", stage=stage)
+            raise ActionRefused(
+                f"该申请书已结束（{_STATUS_LABELS.get(status.status, status.status)}），不能再办理",
+                stage=stage,
+            )
+        raise AlreadyHandled(
+            f"「{rules.STAGE_LABELS.get(stage, stage)}」当前没有待办，可能已被处理", stage=stage
+        )
 
     def _describe(self, task) -> ReadyTask:
         stage = task.task_spec.name
@@ -302,9 +314,15 @@ class Application:
         deadline = self._boundary_deadline(task)
         if deadline is None:
             deadline = rules.stage_deadline(self.deployment.campaign, stage, return_stage)
-        return ReadyTask(stage, task.task_spec.bpmn_name or rules.STAGE_LABELS.get(stage, stage), lane, tier,
-                         self.chain.get(tier) if tier != "applicant" else None,
-                         rules.actionable_from(self.deployment.campaign, stage, return_stage), deadline)
+        return ReadyTask(
+            stage,
+            task.task_spec.bpmn_name or rules.STAGE_LABELS.get(stage, stage),
+            lane,
+            tier,
+            self.chain.get(tier) if tier != "applicant" else None,
+            rules.actionable_from(self.deployment.campaign, stage, return_stage),
+            deadline,
+        )
 
     def _boundary_deadline(self, task):
         """The due time of the interrupting timer attached to `task`, as the BPMN computed it."""
@@ -332,15 +350,23 @@ class Application:
             return
         allowed = rules.STAGE_ROLES.get(ready.stage, rules.DEFAULT_REVIEW_ROLES)
         if not (actor.roles_in(ready.org_id) & allowed):
-            raise NotPermitted(f"您不是本申请书当前审核单位的审核人员，不能办理「{ready.label}」", stage=ready.stage)
+            raise NotPermitted(
+                f"您不是本申请书当前审核单位的审核人员，不能办理「{ready.label}」", stage=ready.stage
+            )
 
     def _check_window(self, ready: ReadyTask, now: datetime):
         if ready.actionable_from and now < ready.actionable_from:
-            raise OutsideWindow(f"「{ready.label}」将于 {_fmt(ready.actionable_from, opening=True)} 开放，目前不能办理",
-                                stage=ready.stage, opens=ready.actionable_from)
+            raise OutsideWindow(
+                f"「{ready.label}」将于 {_fmt(ready.actionable_from, opening=True)} 开放，目前不能办理",
+                stage=ready.stage,
+                opens=ready.actionable_from,
+            )
         if ready.deadline and now >= ready.deadline:
-            raise OutsideWindow(f"「{ready.label}」已于 {_fmt(ready.deadline)} 截止，系统已关闭该环节",
-                                stage=ready.stage, deadline=ready.deadline)
+            raise OutsideWindow(
+                f"「{ready.label}」已于 {_fmt(ready.deadline)} 截止，系统已关闭该环节",
+                stage=ready.stage,
+                deadline=ready.deadline,
+            )
 
     def _apply(self, task, stage: str, actor: Actor, form_data: dict, now: datetime, org_id):
         for key in REVIEW_FIELDS:
@@ -349,15 +375,28 @@ class Application:
         task.data["last_stage"] = stage
         task.data[f"{stage}_completed_at"] = now.isoformat()
         if stage != "applicant_submit" and stage != "applicant_correct":
-            task.data["reviews"] = [*task.data.get("reviews", []), {
-                "stage": stage, "decision": form_data.get("decision"), "opinion": form_data.get("opinion"),
-                "reason": form_data.get("reason"), "org_id": org_id, "actor_id": actor.user_id,
-                "actor_name": actor.name, "at": now.isoformat()}]
+            task.data["reviews"] = [
+                *task.data.get("reviews", []),
+                {
+                    "stage": stage,
+                    "decision": form_data.get("decision"),
+                    "opinion": form_data.get("opinion"),
+                    "reason": form_data.get("reason"),
+                    "org_id": org_id,
+                    "actor_id": actor.user_id,
+                    "actor_name": actor.name,
+                    "at": now.isoformat(),
+                },
+            ]
 
     def _end_event(self) -> str:
         for task in self.workflow.get_tasks(state=TaskState.COMPLETED):
-            if isinstance(task.task_spec, EndEvent) and task.task_spec.name in self.deployment.spec.task_specs \
-                    and task.workflow is self.workflow and task.task_spec.bpmn_id:
+            if (
+                isinstance(task.task_spec, EndEvent)
+                and task.task_spec.name in self.deployment.spec.task_specs
+                and task.workflow is self.workflow
+                and task.task_spec.bpmn_id
+            ):
                 return task.task_spec.bpmn_id
         return ""
 

@@ -3,6 +3,7 @@
 Policy staff write these next to the BPMN to check an edit before deploying it (bpmn/scenarios/README.md).
 The runner uses the in-memory runtime on a simulated clock, firing every timer at its own due time.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -20,11 +21,24 @@ from .events import RecordedEvent
 from .paths import bpmn_dir
 from .runtime import Actor, Application
 
-TIER_OF_TYPE = {"district_dept": "tier2", "hr_agency": "tier2", "district_hr_office": "tier3",
-                "municipal_dept": "tier3", "committee": "committee"}
+TIER_OF_TYPE = {
+    "district_dept": "tier2",
+    "hr_agency": "tier2",
+    "district_hr_office": "tier3",
+    "municipal_dept": "tier3",
+    "committee": "committee",
+}
 STEP_KEYS = {"at", "actor", "application", "complete", "data", "data_file", "expect", "expect_error", "note"}
-EXPECT_KEYS = {"status", "stage", "waiting_org", "ready", "actionable_from", "deadline", "responsible_org",
-               "data"}
+EXPECT_KEYS = {
+    "status",
+    "stage",
+    "waiting_org",
+    "ready",
+    "actionable_from",
+    "deadline",
+    "responsible_org",
+    "data",
+}
 
 
 @dataclass
@@ -54,7 +68,9 @@ def parse_instant(value, *, where: str) -> datetime:
     try:
         parsed = datetime.fromisoformat(str(value))
     except ValueError:
-        raise ConfigError(f"时间格式错误：{value!r}（应为 2020-11-18T10:00+08:00 或 2020-11-18）", key=where) from None
+        raise ConfigError(
+            f"时间格式错误：{value!r}（应为 2020-11-18T10:00+08:00 或 2020-11-18）", key=where
+        ) from None
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=TZ)
 
 
@@ -73,8 +89,9 @@ class ScenarioRunner:
             self.doc = yaml.safe_load(self.path.read_text(encoding="utf-8")) or {}
         except yaml.YAMLError as exc:
             mark = getattr(exc, "problem_mark", None)
-            raise ConfigError(f"YAML 格式错误：{exc}", file=str(self.path),
-                              line=mark.line + 1 if mark else None) from exc
+            raise ConfigError(
+                f"YAML 格式错误：{exc}", file=str(self.path), line=mark.line + 1 if mark else None
+            ) from exc
         if not isinstance(self.doc, dict):
             raise ConfigError("场景文件应为一个映射（mapping）", file=str(self.path))
         self.deployment = build_deployment(read_sources(self.root, self._campaign_path()))
@@ -88,7 +105,9 @@ class ScenarioRunner:
 
     def _record(self, app_name: str, event_type: str, *, actor_id=None, org_id=None, stage=None, data=None):
         log = self.events.setdefault(app_name, [])
-        log.append(RecordedEvent(len(log) + 1, self.clock.now(), actor_id, org_id, event_type, stage, data or {}))
+        log.append(
+            RecordedEvent(len(log) + 1, self.clock.now(), actor_id, org_id, event_type, stage, data or {})
+        )
 
     def _campaign_path(self) -> Path | None:
         """A scenario's campaign: relative to the scenario file, else to the bpmn folder."""
@@ -109,7 +128,9 @@ class ScenarioRunner:
             orgs[key] = {**org, "id": 1000 + i, "key": key}
         for key, org in orgs.items():
             if org.get("parent") and org["parent"] not in orgs:
-                raise ConfigError(f"上级机构 {org['parent']!r} 未定义", file=str(self.path), key=f"orgs.{key}.parent")
+                raise ConfigError(
+                    f"上级机构 {org['parent']!r} 未定义", file=str(self.path), key=f"orgs.{key}.parent"
+                )
         return orgs
 
     def chain_for(self, unit_key: str) -> dict:
@@ -156,10 +177,16 @@ class ScenarioRunner:
         for name, person in self.people.items():
             if person.get("applicant"):
                 chain = self.chain_for(person["unit"])
-                self.apps[name] = Application.start(self.deployment, self.clock, applicant_id=self.person_ids[name],
-                                                    chain=chain)
-                self._record(name, "started", actor_id=self.person_ids[name], org_id=chain["unit"],
-                             data={"chain": chain})
+                self.apps[name] = Application.start(
+                    self.deployment, self.clock, applicant_id=self.person_ids[name], chain=chain
+                )
+                self._record(
+                    name,
+                    "started",
+                    actor_id=self.person_ids[name],
+                    org_id=chain["unit"],
+                    data={"chain": chain},
+                )
         results = []
         for i, step in enumerate(self.doc.get("steps") or [], start=1):
             results.append(self._step(i, step))
@@ -188,7 +215,10 @@ class ScenarioRunner:
             actor = self.actor(step.get("actor", app_name))
             data = dict(step.get("data") or {})
             if step.get("data_file"):
-                data = {**yaml.safe_load((self.path.parent / step["data_file"]).read_text(encoding="utf-8")), **data}
+                data = {
+                    **yaml.safe_load((self.path.parent / step["data_file"]).read_text(encoding="utf-8")),
+                    **data,
+                }
             try:
                 done = app.complete(step["complete"], actor, data)
             except ZhichengError as exc:
@@ -196,9 +226,14 @@ class ScenarioRunner:
             else:
                 for timer in done.fired:
                     self._record(app_name, "timer_fired", stage=timer.name)
-                self._record(app_name, "completed", actor_id=done.actor_id, org_id=done.org_id, stage=done.stage,
-                             data={"form": done.data, "actor_name": actor.name,
-                                   "status": app.status().status})
+                self._record(
+                    app_name,
+                    "completed",
+                    actor_id=done.actor_id,
+                    org_id=done.org_id,
+                    stage=done.stage,
+                    data={"form": done.data, "actor_name": actor.name, "status": app.status().status},
+                )
         expected_error = step.get("expect_error")
         if expected_error is not None:
             if error is None:

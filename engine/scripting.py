@@ -4,6 +4,7 @@ Timer expressions return aware ISO datetimes computed from the working-day calen
 The script engine also carries the clock, which our timers ask; it is not serialized, so it is attached
 to every workflow after loading.
 """
+
 from __future__ import annotations
 
 from datetime import date, datetime
@@ -16,8 +17,29 @@ from . import rules
 
 SAFE_BUILTINS = {
     name: __builtins__[name] if isinstance(__builtins__, dict) else getattr(__builtins__, name)
-    for name in ("True", "False", "None", "abs", "all", "any", "bool", "dict", "int", "len", "list",
-                 "max", "min", "round", "sorted", "str", "sum", "tuple", "set", "float", "isinstance")
+    for name in (
+        "True",
+        "False",
+        "None",
+        "abs",
+        "all",
+        "any",
+        "bool",
+        "dict",
+        "int",
+        "len",
+        "list",
+        "max",
+        "min",
+        "round",
+        "sorted",
+        "str",
+        "sum",
+        "tuple",
+        "set",
+        "float",
+        "isinstance",
+    )
 }
 
 

@@ -2,6 +2,7 @@
 
 Nothing here changes library globals; every customisation is a subclass registered in our own objects.
 """
+
 from __future__ import annotations
 
 import json
@@ -35,11 +36,14 @@ class ZhichengParser(SpiffBpmnParser):
     # keep Spiff's spec classes (the serializer knows them); only the event parsers change
     OVERRIDE_PARSER_CLASSES = {
         **SpiffBpmnParser.OVERRIDE_PARSER_CLASSES,
-        **{tag: (parser, SpiffBpmnParser.OVERRIDE_PARSER_CLASSES[tag][1]) for tag, parser in (
-            (full_tag("startEvent"), ClockedStartEventParser),
-            (full_tag("boundaryEvent"), ClockedBoundaryEventParser),
-            (full_tag("intermediateCatchEvent"), ClockedIntermediateCatchEventParser),
-        )},
+        **{
+            tag: (parser, SpiffBpmnParser.OVERRIDE_PARSER_CLASSES[tag][1])
+            for tag, parser in (
+                (full_tag("startEvent"), ClockedStartEventParser),
+                (full_tag("boundaryEvent"), ClockedBoundaryEventParser),
+                (full_tag("intermediateCatchEvent"), ClockedIntermediateCatchEventParser),
+            )
+        },
     }
 
 
@@ -71,9 +75,12 @@ def registry():
     config.pop(DurationTimerEventDefinition)
     config[BpmnWorkflow] = StateOnlyWorkflowConverter
     reg = BpmnWorkflowSerializer.configure(config)
-    TimerConditionalEventDefinitionConverter(ClockedTimeDateEventDefinition, reg, typename="TimeDateEventDefinition")
-    TimerConditionalEventDefinitionConverter(ClockedDurationTimerEventDefinition, reg,
-                                             typename="DurationTimerEventDefinition")
+    TimerConditionalEventDefinitionConverter(
+        ClockedTimeDateEventDefinition, reg, typename="TimeDateEventDefinition"
+    )
+    TimerConditionalEventDefinitionConverter(
+        ClockedDurationTimerEventDefinition, reg, typename="DurationTimerEventDefinition"
+    )
     return reg
 
 
@@ -84,8 +91,10 @@ def serializer() -> BpmnWorkflowSerializer:
 def spec_to_dict(spec, subprocess_specs) -> dict:
     """The deployment's specs as a JSON-able dict (stored once per deployment)."""
     reg = registry()
-    return {"spec": reg.convert(spec),
-            "subprocess_specs": {name: reg.convert(s) for name, s in subprocess_specs.items()}}
+    return {
+        "spec": reg.convert(spec),
+        "subprocess_specs": {name: reg.convert(s) for name, s in subprocess_specs.items()},
+    }
 
 
 def spec_from_dict(dct: dict):

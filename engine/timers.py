@@ -4,6 +4,7 @@ SpiffWorkflow 3.2's timer definitions compare against `datetime.now(timezone.utc
 register the subclasses in our parser and serializer (under the stock type names), so the library itself is
 never patched. The clock lives on the script engine, which is attached to every workflow after loading.
 """
+
 from __future__ import annotations
 
 from datetime import UTC, datetime

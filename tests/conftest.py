@@ -1,4 +1,5 @@
 """Shared fixtures. Database-backed tests run on SQLite and, when configured, on PostgreSQL."""
+
 from __future__ import annotations
 
 import os
@@ -10,10 +11,13 @@ POSTGRES_URL = os.environ.get("ZHICHENG_TEST_POSTGRES_URL")
 
 
 def _postgres_param():
-    reason = ("PostgreSQL tests skipped: set ZHICHENG_TEST_POSTGRES_URL "
-              "(e.g. postgresql+psycopg://postgres@127.0.0.1:5432/test); .ci/run sets it")
-    return pytest.param("postgres", marks=[pytest.mark.postgres,
-                                          pytest.mark.skipif(not POSTGRES_URL, reason=reason)])
+    reason = (
+        "PostgreSQL tests skipped: set ZHICHENG_TEST_POSTGRES_URL "
+        "(e.g. postgresql+psycopg://postgres@127.0.0.1:5432/test); .ci/run sets it"
+    )
+    return pytest.param(
+        "postgres", marks=[pytest.mark.postgres, pytest.mark.skipif(not POSTGRES_URL, reason=reason)]
+    )
 
 
 @pytest.fixture(params=["sqlite", _postgres_param()])

@@ -1,4 +1,5 @@
 """Thin Flask UI and CLI over the engine."""
+
 from __future__ import annotations
 
 from datetime import datetime

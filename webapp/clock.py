@@ -1,4 +1,5 @@
 """The engine clock the web app runs on (config ZHICHENG_CLOCK; SystemClock by default)."""
+
 from __future__ import annotations
 
 from flask import current_app

@@ -1,4 +1,5 @@
 """Configuration read from the environment; tests pass overrides to create_app."""
+
 from __future__ import annotations
 
 import os
@@ -11,7 +12,8 @@ class Config:
         self.INSTANCE_DIR = str(instance)
         self.SECRET_KEY = os.environ.get("ZHICHENG_SECRET_KEY", "dev-only-change-me")
         self.SQLALCHEMY_DATABASE_URI = os.environ.get(
-            "DATABASE_URL", f"sqlite:///{instance / 'zhicheng.sqlite'}")
+            "DATABASE_URL", f"sqlite:///{instance / 'zhicheng.sqlite'}"
+        )
         self.ZHICHENG_SANDBOX = os.environ.get("ZHICHENG_SANDBOX", "0") == "1"
         # A Clock object; None means SystemClock (create_app fills it in).
         self.ZHICHENG_CLOCK = None

@@ -1,4 +1,5 @@
 """Every mapping from an error to an HTTP status and a Chinese page lives here."""
+
 from __future__ import annotations
 
 from flask import Flask, flash, render_template
@@ -40,17 +41,25 @@ def register(app: Flask) -> None:
     @app.errorhandler(CSRFError)
     def csrf_error(exc):
         db.session.rollback()
-        return render_template("errors/error.html", code=400, title="安全校验失败",
-                               message="表单缺少安全令牌（CSRF）或令牌已失效。请返回上一页，刷新后重新提交。"), 400
+        return render_template(
+            "errors/error.html",
+            code=400,
+            title="安全校验失败",
+            message="表单缺少安全令牌（CSRF）或令牌已失效。请返回上一页，刷新后重新提交。",
+        ), 400
 
     @app.errorhandler(RequestEntityTooLarge)
     def too_large(exc):
         db.session.rollback()
         limit = app.config.get("MAX_CONTENT_LENGTH") or 0
-        return render_template("errors/error.html", code=413, title="上传内容过大",
-                               message=f"本次提交的文件总大小超过 {limit / 1048576:g} MB 的上限；"
-                                       f"单个文件不得超过 {app.config['UPLOAD_MAX_FILE_BYTES'] / 1048576:g} MB。"
-                                       "请压缩后重新上传。"), 413
+        return render_template(
+            "errors/error.html",
+            code=413,
+            title="上传内容过大",
+            message=f"本次提交的文件总大小超过 {limit / 1048576:g} MB 的上限；"
+            f"单个文件不得超过 {app.config['UPLOAD_MAX_FILE_BYTES'] / 1048576:g} MB。"
+            "请压缩后重新上传。",
+        ), 413
 
     @app.errorhandler(HTTPNotFound)
     @app.errorhandler(NotFound)
@@ -61,8 +70,9 @@ def register(app: Flask) -> None:
 
     @app.errorhandler(Forbidden)
     def forbidden(exc):
-        return render_template("errors/error.html", code=403, title="无权访问",
-                               message="您没有访问此页面的权限。"), 403
+        return render_template(
+            "errors/error.html", code=403, title="无权访问", message="您没有访问此页面的权限。"
+        ), 403
 
     @app.errorhandler(ActionRefused)
     def refused(exc: ActionRefused):
@@ -70,11 +80,16 @@ def register(app: Flask) -> None:
         flash(exc.message, "error")
         details = list(exc.errors.values()) if isinstance(exc, FormInvalid) else []
         # The message reaches the page through the flash area of base.html.
-        return render_template("errors/error.html", code=status_for(exc), title="操作未执行",
-                               message=None, details=details), status_for(exc)
+        return render_template(
+            "errors/error.html", code=status_for(exc), title="操作未执行", message=None, details=details
+        ), status_for(exc)
 
     @app.errorhandler(500)
     def server_error(exc):
         db.session.rollback()
-        return render_template("errors/error.html", code=500, title="系统错误",
-                               message="系统出现错误，请稍后重试；如持续出现请联系技术支持。"), 500
+        return render_template(
+            "errors/error.html",
+            code=500,
+            title="系统错误",
+            message="系统出现错误，请稍后重试；如持续出现请联系技术支持。",
+        ), 500

@@ -4,6 +4,7 @@ Browsers send every value as a string; `parse_request` converts by FormField.typ
 validates. Attachment fields come as a file input `<name>__file` plus hidden `<name>` inputs carrying
 the `sha256:…` refs of files already stored, so a form that fails validation keeps its uploads.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -90,8 +91,13 @@ def _parse(fields, form, files, prefix: str, parsed: Parsed) -> dict:
 
 
 def _parse_rows(f: FormField, name: str, form, files, parsed: Parsed) -> list[dict]:
-    indexes = sorted({int(k.split(".")[len(name.split("."))]) for k in form
-                      if k.startswith(f"{name}.") and k.split(".")[len(name.split("."))].isdigit()})
+    indexes = sorted(
+        {
+            int(k.split(".")[len(name.split("."))])
+            for k in form
+            if k.startswith(f"{name}.") and k.split(".")[len(name.split("."))].isdigit()
+        }
+    )
     rows = []
     for i in indexes:
         probe = Parsed()
@@ -167,7 +173,7 @@ def _known_ref(ref: str) -> bool:
     """A ref the browser sent back is kept only if those bytes are really stored here."""
     if not ref.startswith(REF_PREFIX) or len(ref) != len(REF_PREFIX) + 64:
         return False
-    digest = ref[len(REF_PREFIX):]
+    digest = ref[len(REF_PREFIX) :]
     if any(c not in "0123456789abcdef" for c in digest):
         return False
     return upload_path(current_app.config["UPLOAD_DIR"], digest).exists()
@@ -183,7 +189,9 @@ def attachment_refs(fields: list[FormField], data: dict | None) -> list[tuple[st
             if f.widget == "file":
                 value = values.get(f.name)
                 for i, ref in enumerate(value if isinstance(value, list) else [value] if value else []):
-                    title = f.title if not isinstance(value, list) or len(value) == 1 else f"{f.title}（{i + 1}）"
+                    title = (
+                        f.title if not isinstance(value, list) or len(value) == 1 else f"{f.title}（{i + 1}）"
+                    )
                     found.append((title, ref.removeprefix(REF_PREFIX)))
             elif f.type == "object":
                 walk(f.fields, f.title)
@@ -230,9 +238,15 @@ def complete_from_form(app_id: int, stage: str, schema: dict | None, parsed) -> 
             if schema is not None:
                 validate_form(schema, parsed.data)
             raise FormInvalid({})
-        services.complete_task(db.session, get_clock(), app_id, stage,
-                               queries.actor_for(db.session, current_user.id), parsed.data,
-                               expected_version=request.form.get("version", type=int))
+        services.complete_task(
+            db.session,
+            get_clock(),
+            app_id,
+            stage,
+            queries.actor_for(db.session, current_user.id),
+            parsed.data,
+            expected_version=request.form.get("version", type=int),
+        )
     except FormInvalid as exc:
         db.session.rollback()
         return {**exc.errors, **errors}

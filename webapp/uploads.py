@@ -5,6 +5,7 @@ and anything but PDF, JPEG or PNG is refused with a message naming the field. Ev
 recorded in the engine's `attachment` table (sha256, size, type, original name, uploader); downloads are
 served only for a sha256 the caller found referenced by an application the viewer may see.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -39,14 +40,19 @@ def upload_path(upload_dir: str | Path, sha256: str) -> Path:
     return Path(upload_dir) / sha256[:2] / sha256[2:]
 
 
-def store_bytes(data: bytes, upload_dir: str | Path, *, field: str, label: str,
-                max_bytes: int) -> StoredUpload:
+def store_bytes(
+    data: bytes, upload_dir: str | Path, *, field: str, label: str, max_bytes: int
+) -> StoredUpload:
     """Check and store bytes; idempotent for identical content. Raises FormInvalid naming the field."""
     if not data:
         raise FormInvalid({field: f"{label}：请选择要上传的文件"})
     if len(data) > max_bytes:
-        raise FormInvalid({field: f"{label}：文件大小 {len(data) / 1048576:.1f} MB，"
-                                  f"超过单个文件 {max_bytes / 1048576:g} MB 的上限，请压缩后重新上传"})
+        raise FormInvalid(
+            {
+                field: f"{label}：文件大小 {len(data) / 1048576:.1f} MB，"
+                f"超过单个文件 {max_bytes / 1048576:g} MB 的上限，请压缩后重新上传"
+            }
+        )
     kind = filetype.guess(data)
     mime = kind.mime if kind else None
     if mime not in ALLOWED_MIME:
@@ -72,9 +78,15 @@ def save_upload(storage: FileStorage | None, *, field: str, label: str) -> Store
     data = storage.stream.read(limit + 1) if storage is not None else b""
     stored = store_bytes(data, current_app.config["UPLOAD_DIR"], field=field, label=label, max_bytes=limit)
     uploader = current_user.id if current_user.is_authenticated else None
-    services.record_attachment(db.session, get_clock(), sha256=stored.sha256, size=stored.size, mime=stored.mime,
-                               original_name=Path(storage.filename or "").name or "upload",
-                               uploaded_by=uploader)
+    services.record_attachment(
+        db.session,
+        get_clock(),
+        sha256=stored.sha256,
+        size=stored.size,
+        mime=stored.mime,
+        original_name=Path(storage.filename or "").name or "upload",
+        uploaded_by=uploader,
+    )
     return stored
 
 

@@ -1,4 +1,5 @@
 """Account errors. All are ActionRefused, so the web maps them in one place."""
+
 from __future__ import annotations
 
 from datetime import datetime

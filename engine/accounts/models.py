@@ -1,4 +1,5 @@
 """Tables for accounts: organisations (the four-tier tree), users and their memberships."""
+
 from __future__ import annotations
 
 from datetime import UTC, datetime

@@ -2,6 +2,7 @@
 
 Functions flush but never commit: the caller owns the transaction (one unit of work per action).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -41,9 +42,23 @@ class OrgInfo:
 def org_info(org: Org) -> OrgInfo:
     """Plain data for one org row."""
     series = tuple(s.strip() for s in (org.series_codes or "").split(",") if s.strip())
-    return OrgInfo(org.id, org.type, TYPE_LABELS[org.type], org.name, org.credit_code, org.parent_id,
-                   org.district, series, org.contact_person, org.contact_phone, org.status,
-                   org.reject_reason, org.certificate_sha256, org.registered_by_id, org.created_at)
+    return OrgInfo(
+        org.id,
+        org.type,
+        TYPE_LABELS[org.type],
+        org.name,
+        org.credit_code,
+        org.parent_id,
+        org.district,
+        series,
+        org.contact_person,
+        org.contact_phone,
+        org.status,
+        org.reject_reason,
+        org.certificate_sha256,
+        org.registered_by_id,
+        org.created_at,
+    )
 
 
 def get_org(session: Session, org_id: int) -> OrgInfo:
@@ -61,13 +76,25 @@ def _org(session: Session, org_id: int | None, field: str | None = None) -> Org:
 
 
 def _is_admin(session: Session, user_id: int, org_id: int) -> bool:
-    return session.scalar(select(Membership.id).where(
-        Membership.user_id == user_id, Membership.org_id == org_id, Membership.role == "admin")) is not None
+    return (
+        session.scalar(
+            select(Membership.id).where(
+                Membership.user_id == user_id, Membership.org_id == org_id, Membership.role == "admin"
+            )
+        )
+        is not None
+    )
 
 
 def _add_membership(session: Session, user_id: int, org_id: int, role: str) -> None:
-    if session.scalar(select(Membership.id).where(Membership.user_id == user_id, Membership.org_id == org_id,
-                                                  Membership.role == role)) is None:
+    if (
+        session.scalar(
+            select(Membership.id).where(
+                Membership.user_id == user_id, Membership.org_id == org_id, Membership.role == role
+            )
+        )
+        is None
+    ):
         session.add(Membership(user_id=user_id, org_id=org_id, role=role))
         session.flush()
 
@@ -97,9 +124,20 @@ def _check_credit_code(session: Session, code: str, allow_org_id: int | None = N
         raise FormInvalid({"credit_code": f"统一社会信用代码：已由“{existing.name}”注册"})
 
 
-def register_org(session: Session, clock: Clock, *, actor_id: int, org_type: str, name: str,
-                 credit_code: str, parent_id: int | None, district: str | None, contact_person: str,
-                 contact_phone: str, certificate_sha256: str) -> OrgInfo:
+def register_org(
+    session: Session,
+    clock: Clock,
+    *,
+    actor_id: int,
+    org_type: str,
+    name: str,
+    credit_code: str,
+    parent_id: int | None,
+    district: str | None,
+    contact_person: str,
+    contact_phone: str,
+    certificate_sha256: str,
+) -> OrgInfo:
     """我的单位 → 单位注册: a pending org awaiting its parent admin's confirmation. Raises FormInvalid.
 
     A code whose earlier registration was rejected may be registered again (the row is reused).
@@ -110,7 +148,8 @@ def register_org(session: Session, clock: Clock, *, actor_id: int, org_type: str
         lambda: v.required(name, "name", "单位名称"),
         lambda: v.credit_code(credit_code),
         lambda: v.required(contact_person, "contact_person", "联系人", 50),
-        lambda: v.required(contact_phone, "contact_phone", "联系电话", 30))
+        lambda: v.required(contact_phone, "contact_phone", "联系电话", 30),
+    )
     if not certificate_sha256:
         raise FormInvalid({"certificate": "证照扫描件：必须上传"})
     parent = session.get(Org, parent_id) if parent_id is not None else None
@@ -156,11 +195,23 @@ def reject_org(session: Session, clock: Clock, *, actor_id: int, org_id: int, re
     return org_info(org)
 
 
-def create_preset_org(session: Session, clock: Clock, *, org_type: str, name: str, admin_username: str,
-                      admin_password: str, admin_real_name: str | None = None, parent_id: int | None = None,
-                      district: str | None = None, series_codes: str | None = None,
-                      credit_code: str | None = None, contact_person: str | None = None,
-                      contact_phone: str | None = None, actor_id: int | None = None) -> OrgInfo:
+def create_preset_org(
+    session: Session,
+    clock: Clock,
+    *,
+    org_type: str,
+    name: str,
+    admin_username: str,
+    admin_password: str,
+    admin_real_name: str | None = None,
+    parent_id: int | None = None,
+    district: str | None = None,
+    series_codes: str | None = None,
+    credit_code: str | None = None,
+    contact_person: str | None = None,
+    contact_phone: str | None = None,
+    actor_id: int | None = None,
+) -> OrgInfo:
     """Operator creates an active org (committee, HR office, …) with a preset admin account.
 
     actor_id None means the system (CLI). Raises NotPermitted or FormInvalid.
@@ -174,22 +225,46 @@ def create_preset_org(session: Session, clock: Clock, *, org_type: str, name: st
         _check_credit_code(session, credit_code)
     parent = session.get(Org, parent_id) if parent_id is not None else None
     district = _check_parent(org_type, parent, district)
-    org = Org(type=org_type, name=name, credit_code=credit_code or None, parent_id=parent_id,
-              district=district, series_codes=series_codes if org_type == "committee" else None,
-              contact_person=contact_person, contact_phone=contact_phone, status="active",
-              created_at=clock.now(), decided_at=clock.now())
+    org = Org(
+        type=org_type,
+        name=name,
+        credit_code=credit_code or None,
+        parent_id=parent_id,
+        district=district,
+        series_codes=series_codes if org_type == "committee" else None,
+        contact_person=contact_person,
+        contact_phone=contact_phone,
+        status="active",
+        created_at=clock.now(),
+        decided_at=clock.now(),
+    )
     session.add(org)
     session.flush()
-    admin = create_staff_user(session, clock, username=admin_username,
-                              real_name=admin_real_name or f"{name}管理员", password=admin_password)
+    admin = create_staff_user(
+        session,
+        clock,
+        username=admin_username,
+        real_name=admin_real_name or f"{name}管理员",
+        password=admin_password,
+    )
     _add_membership(session, admin.id, org.id, "admin")
     return org_info(org)
 
 
-def create_hr_agency(session: Session, clock: Clock, *, actor_id: int, office_id: int, name: str,
-                     admin_username: str, admin_password: str, admin_real_name: str | None = None,
-                     credit_code: str | None = None, contact_person: str | None = None,
-                     contact_phone: str | None = None) -> OrgInfo:
+def create_hr_agency(
+    session: Session,
+    clock: Clock,
+    *,
+    actor_id: int,
+    office_id: int,
+    name: str,
+    admin_username: str,
+    admin_password: str,
+    admin_real_name: str | None = None,
+    credit_code: str | None = None,
+    contact_person: str | None = None,
+    contact_phone: str | None = None,
+) -> OrgInfo:
     """A district HR office admin creates an HR agency under that office, with its admin account.
 
     Raises NotPermitted (not that office's admin) or FormInvalid.
@@ -197,14 +272,33 @@ def create_hr_agency(session: Session, clock: Clock, *, actor_id: int, office_id
     office = _org(session, office_id)
     if office.type != "district_hr_office" or not _is_admin(session, actor_id, office.id):
         raise NotPermitted(f"只有“{office.name}”的管理员可以在其下创建人事代理机构", org_id=office_id)
-    return create_preset_org(session, clock, org_type="hr_agency", name=name, admin_username=admin_username,
-                             admin_password=admin_password, admin_real_name=admin_real_name,
-                             parent_id=office.id, district=office.district, credit_code=credit_code,
-                             contact_person=contact_person, contact_phone=contact_phone)
+    return create_preset_org(
+        session,
+        clock,
+        org_type="hr_agency",
+        name=name,
+        admin_username=admin_username,
+        admin_password=admin_password,
+        admin_real_name=admin_real_name,
+        parent_id=office.id,
+        district=office.district,
+        credit_code=credit_code,
+        contact_person=contact_person,
+        contact_phone=contact_phone,
+    )
 
 
-def add_reviewer(session: Session, clock: Clock, *, actor_id: int, org_id: int, role: str,
-                 username: str, real_name: str | None = None, password: str | None = None) -> UserProfile:
+def add_reviewer(
+    session: Session,
+    clock: Clock,
+    *,
+    actor_id: int,
+    org_id: int,
+    role: str,
+    username: str,
+    real_name: str | None = None,
+    password: str | None = None,
+) -> UserProfile:
     """Org admin adds an existing user (by username / ID number) or creates one, as reviewer or desk.
 
     Raises NotPermitted (not that org's admin) or FormInvalid.
@@ -219,8 +313,9 @@ def add_reviewer(session: Session, clock: Clock, *, actor_id: int, org_id: int, 
     if user is None:
         if not password:
             raise FormInvalid({"password": "初始密码：该用户尚未注册，请填写姓名和初始密码以创建账户"})
-        user_id = create_staff_user(session, clock, username=username, real_name=real_name or "",
-                                    password=password).id
+        user_id = create_staff_user(
+            session, clock, username=username, real_name=real_name or "", password=password
+        ).id
     else:
         user_id = user.id
     _add_membership(session, user_id, org.id, role)
@@ -232,30 +327,39 @@ def list_pending_children(session: Session, *, actor_id: int, org_id: int) -> li
     org = _org(session, org_id)
     if not _is_admin(session, actor_id, org.id):
         raise NotPermitted(f"只有“{org.name}”的管理员可以查看待确认的绑定申请", org_id=org_id)
-    rows = session.scalars(select(Org).where(Org.parent_id == org.id, Org.status == "pending")
-                           .order_by(Org.created_at, Org.id))
+    rows = session.scalars(
+        select(Org).where(Org.parent_id == org.id, Org.status == "pending").order_by(Org.created_at, Org.id)
+    )
     return [org_info(o) for o in rows]
 
 
 def list_members(session: Session, org_id: int) -> list[tuple[int, str, str, str]]:
     """(user id, username, real name, role) of an org's members."""
-    rows = session.execute(select(User.id, User.username, User.real_name, Membership.role)
-                           .join(Membership, Membership.user_id == User.id)
-                           .where(Membership.org_id == org_id).order_by(Membership.role, User.id))
+    rows = session.execute(
+        select(User.id, User.username, User.real_name, Membership.role)
+        .join(Membership, Membership.user_id == User.id)
+        .where(Membership.org_id == org_id)
+        .order_by(Membership.role, User.id)
+    )
     return [tuple(r) for r in rows]
 
 
 def active_orgs_of_types(session: Session, types: tuple[str, ...]) -> list[OrgInfo]:
     """Active orgs of the given types (e.g. the parents a registrant may pick)."""
-    rows = session.scalars(select(Org).where(Org.type.in_(types), Org.status == "active")
-                           .order_by(Org.type, Org.district, Org.name))
+    rows = session.scalars(
+        select(Org)
+        .where(Org.type.in_(types), Org.status == "active")
+        .order_by(Org.type, Org.district, Org.name)
+    )
     return [org_info(o) for o in rows]
 
 
 def orgs_registered_by(session: Session, user_id: int) -> list[OrgInfo]:
     """Orgs a person registered, whatever their status (shown on 我的单位)."""
-    return [org_info(o) for o in session.scalars(select(Org).where(Org.registered_by_id == user_id)
-                                                 .order_by(Org.id))]
+    return [
+        org_info(o)
+        for o in session.scalars(select(Org).where(Org.registered_by_id == user_id).order_by(Org.id))
+    ]
 
 
 def _subtree_ids(session: Session, root_ids: set[int]) -> set[int]:

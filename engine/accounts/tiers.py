@@ -1,4 +1,5 @@
 """The org tree's rules (DESIGN.md §2): tier by type, allowed parents, and a unit's review chain."""
+
 from __future__ import annotations
 
 from sqlalchemy.orm import Session
@@ -6,8 +7,14 @@ from sqlalchemy.orm import Session
 from .errors import ChainIncomplete
 from .models import Org
 
-TIER = {"unit": 1, "district_dept": 2, "hr_agency": 2, "district_hr_office": 3, "municipal_dept": 3,
-        "committee": 4}
+TIER = {
+    "unit": 1,
+    "district_dept": 2,
+    "hr_agency": 2,
+    "district_hr_office": 3,
+    "municipal_dept": 3,
+    "committee": 4,
+}
 PARENT_TYPES: dict[str, tuple[str, ...]] = {
     "unit": ("district_dept", "hr_agency", "municipal_dept"),
     "district_dept": ("district_hr_office",),
@@ -16,9 +23,14 @@ PARENT_TYPES: dict[str, tuple[str, ...]] = {
     "municipal_dept": ("committee",),
     "committee": (),
 }
-TYPE_LABELS = {"unit": "单位", "district_dept": "区县主管部门", "hr_agency": "区县人事代理机构",
-               "district_hr_office": "区县人事（职改）部门", "municipal_dept": "市级主管部门",
-               "committee": "评委会"}
+TYPE_LABELS = {
+    "unit": "单位",
+    "district_dept": "区县主管部门",
+    "hr_agency": "区县人事代理机构",
+    "district_hr_office": "区县人事（职改）部门",
+    "municipal_dept": "市级主管部门",
+    "committee": "评委会",
+}
 # Parent and child must be in the same district for these child types.
 SAME_DISTRICT = ("district_dept", "hr_agency")
 # Types a person may register under 我的单位 → 单位注册; the others are created by the operator or HR offices.
@@ -42,16 +54,20 @@ def review_chain(session: Session, unit_id: int) -> dict[str, int | None]:
     node = unit
     while node.type != "committee":
         if node.status != "active":
-            raise ChainIncomplete(f"“{node.name}”尚未确认绑定（状态：{node.status}），审核链不完整",
-                                  org_id=node.id)
+            raise ChainIncomplete(
+                f"“{node.name}”尚未确认绑定（状态：{node.status}），审核链不完整", org_id=node.id
+            )
         parent = session.get(Org, node.parent_id) if node.parent_id else None
         if parent is None:
-            raise ChainIncomplete(f"“{node.name}”没有上级单位，审核链不完整；请联系上级单位确认绑定",
-                                  org_id=node.id)
+            raise ChainIncomplete(
+                f"“{node.name}”没有上级单位，审核链不完整；请联系上级单位确认绑定", org_id=node.id
+            )
         if parent.type not in PARENT_TYPES[node.type]:
             raise ChainIncomplete(
                 f"“{node.name}”（{TYPE_LABELS[node.type]}）的上级“{parent.name}”是"
-                f"{TYPE_LABELS[parent.type]}，不符合层级要求", org_id=node.id)
+                f"{TYPE_LABELS[parent.type]}，不符合层级要求",
+                org_id=node.id,
+            )
         key = {2: "tier2", 3: "tier3", 4: "committee"}[TIER[parent.type]]
         chain[key] = parent.id
         node = parent

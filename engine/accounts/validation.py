@@ -1,4 +1,5 @@
 """Field checks for accounts. Each raises FormInvalid({field: "中文字段名：原因"}) and returns the clean value."""
+
 from __future__ import annotations
 
 import re

@@ -7,6 +7,7 @@ campaign file), `events` (seq, at, actor_id, org_id, event_type, stage, data, pr
 `verify_bundle` needs no database: it rebuilds the deployment, checks its hash and the event chain,
 replays the events and compares the result with the stored state.
 """
+
 from __future__ import annotations
 
 import json
@@ -41,20 +42,41 @@ def export_bundle(session: Session, app_id: int) -> dict:
     if row is None:
         raise NotFound(f"申请书（编号 {app_id}）不存在")
     deployment = session.get(DeploymentRow, row.deployment_id)
-    events = session.scalars(select(HistoryEvent).where(HistoryEvent.application_id == app_id)
-                             .order_by(HistoryEvent.seq))
+    events = session.scalars(
+        select(HistoryEvent).where(HistoryEvent.application_id == app_id).order_by(HistoryEvent.seq)
+    )
     state = session.scalar(select(WorkflowState.state_json).where(WorkflowState.application_id == app_id))
     return {
         "format": FORMAT,
-        "application": {"id": row.id, "campaign_id": row.campaign_id, "status": row.status, "stage": row.stage,
-                        "applicant_id": row.applicant_id, "unit_id": row.unit_id},
+        "application": {
+            "id": row.id,
+            "campaign_id": row.campaign_id,
+            "status": row.status,
+            "stage": row.stage,
+            "applicant_id": row.applicant_id,
+            "unit_id": row.unit_id,
+        },
         "deployment": {"id": deployment.id, "sources": json.loads(deployment.sources_json)},
-        "events": [{"seq": e.seq, "at": e.at.isoformat(), "actor_id": e.actor_id, "org_id": e.org_id,
-                    "event_type": e.event_type, "stage": e.stage, "data": json.loads(e.data_json),
-                    "prev_hash": e.prev_hash, "hash": e.hash} for e in events],
+        "events": [
+            {
+                "seq": e.seq,
+                "at": e.at.isoformat(),
+                "actor_id": e.actor_id,
+                "org_id": e.org_id,
+                "event_type": e.event_type,
+                "stage": e.stage,
+                "data": json.loads(e.data_json),
+                "prev_hash": e.prev_hash,
+                "hash": e.hash,
+            }
+            for e in events
+        ],
         "state": state,
-        "versions": {"spiffworkflow": _version("SpiffWorkflow"), "holidays": _version("holidays"),
-                     "zhicheng": _version("zhicheng")},
+        "versions": {
+            "spiffworkflow": _version("SpiffWorkflow"),
+            "holidays": _version("holidays"),
+            "zhicheng": _version("zhicheng"),
+        },
     }
 
 
@@ -72,15 +94,26 @@ def verify_bundle(bundle: dict) -> list[str]:
     for expected_seq, e in enumerate(bundle["events"], start=1):
         at = datetime.fromisoformat(e["at"])
         data_json = history.canonical_json(e["data"])
-        recomputed = history.event_hash(application_id=app_id, seq=e["seq"], at=at, actor_id=e["actor_id"],
-                                        org_id=e["org_id"], event_type=e["event_type"], stage=e["stage"],
-                                        data_json=data_json, prev_hash=e["prev_hash"])
+        recomputed = history.event_hash(
+            application_id=app_id,
+            seq=e["seq"],
+            at=at,
+            actor_id=e["actor_id"],
+            org_id=e["org_id"],
+            event_type=e["event_type"],
+            stage=e["stage"],
+            data_json=data_json,
+            prev_hash=e["prev_hash"],
+        )
         if e["seq"] != expected_seq or e["prev_hash"] != prev or recomputed != e["hash"]:
             problems.append(f"哈希链断裂：第 {e['seq']} 条记录")
             return problems
         prev = e["hash"]
-        events.append(RecordedEvent(e["seq"], at, e["actor_id"], e["org_id"], e["event_type"], e["stage"], e["data"],
-                                    e["hash"]))
+        events.append(
+            RecordedEvent(
+                e["seq"], at, e["actor_id"], e["org_id"], e["event_type"], e["stage"], e["data"], e["hash"]
+            )
+        )
     try:
         deployment = build_deployment(sources)
     except ZhichengError as exc:

@@ -2,6 +2,7 @@
 
 Shown on the applicant's progress page, the reviewer's task page and the auditor's views; no JavaScript.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -16,8 +17,18 @@ NS = {
     "di": "http://www.omg.org/spec/DD/20100524/DI",
 }
 SVG = "http://www.w3.org/2000/svg"
-TASKS = {"task", "userTask", "scriptTask", "serviceTask", "manualTask", "sendTask", "receiveTask",
-         "businessRuleTask", "callActivity", "subProcess"}
+TASKS = {
+    "task",
+    "userTask",
+    "scriptTask",
+    "serviceTask",
+    "manualTask",
+    "sendTask",
+    "receiveTask",
+    "businessRuleTask",
+    "callActivity",
+    "subProcess",
+}
 EVENTS = {"startEvent", "endEvent", "intermediateCatchEvent", "intermediateThrowEvent", "boundaryEvent"}
 GATEWAYS = {"exclusiveGateway", "parallelGateway", "inclusiveGateway", "eventBasedGateway"}
 
@@ -56,8 +67,15 @@ def parse_diagram(bpmn_text: str) -> tuple[tuple[Shape, ...], tuple[Edge, ...]]:
             continue
         kind = etree.QName(el).localname
         timer = el.find("bpmn:timerEventDefinition", NS) is not None
-        shapes.append(Shape(el.get("id"), kind, el.get("name") or "", *(float(bounds.get(k)) for k in
-                                                                         ("x", "y", "width", "height")), timer))
+        shapes.append(
+            Shape(
+                el.get("id"),
+                kind,
+                el.get("name") or "",
+                *(float(bounds.get(k)) for k in ("x", "y", "width", "height")),
+                timer,
+            )
+        )
     for di in root.iterfind(".//bpmndi:BPMNEdge", NS):
         el = elements.get(di.get("bpmnElement"))
         if el is None:
@@ -67,8 +85,9 @@ def parse_diagram(bpmn_text: str) -> tuple[tuple[Shape, ...], tuple[Edge, ...]]:
     return tuple(shapes), tuple(edges)
 
 
-def render_svg(bpmn_text: str, *, current: set[str] = frozenset(), done: set[str] = frozenset(),
-               title: str = "流程图") -> str:
+def render_svg(
+    bpmn_text: str, *, current: set[str] = frozenset(), done: set[str] = frozenset(), title: str = "流程图"
+) -> str:
     """SVG of the diagram; `current` ids are highlighted, `done` ids (and flows between them) marked."""
     shapes, edges = parse_diagram(bpmn_text)
     if not shapes:
@@ -77,14 +96,30 @@ def render_svg(bpmn_text: str, *, current: set[str] = frozenset(), done: set[str
     min_y = min(s.y for s in shapes) - 10
     max_x = max(s.x + s.w for s in shapes) + 10
     max_y = max(s.y + s.h for s in shapes) + 30
-    svg = etree.Element(f"{{{SVG}}}svg", nsmap={None: SVG}, attrib={
-        "viewBox": f"{min_x:.0f} {min_y:.0f} {max_x - min_x:.0f} {max_y - min_y:.0f}",
-        "class": "bpmn-diagram", "role": "img", "font-family": "sans-serif"})
+    svg = etree.Element(
+        f"{{{SVG}}}svg",
+        nsmap={None: SVG},
+        attrib={
+            "viewBox": f"{min_x:.0f} {min_y:.0f} {max_x - min_x:.0f} {max_y - min_y:.0f}",
+            "class": "bpmn-diagram",
+            "role": "img",
+            "font-family": "sans-serif",
+        },
+    )
     etree.SubElement(svg, "title").text = title
     defs = etree.SubElement(svg, "defs")
     for mid, color in (("arrow", "#555"), ("arrow-done", "#2e7d32")):
-        marker = etree.SubElement(defs, "marker", id=mid, viewBox="0 0 10 10", refX="10", refY="5",
-                                  markerWidth="7", markerHeight="7", orient="auto-start-reverse")
+        marker = etree.SubElement(
+            defs,
+            "marker",
+            id=mid,
+            viewBox="0 0 10 10",
+            refX="10",
+            refY="5",
+            markerWidth="7",
+            markerHeight="7",
+            orient="auto-start-reverse",
+        )
         etree.SubElement(marker, "path", d="M0,0 L10,5 L0,10 z", fill=color)
     by_id = {s.id: s for s in shapes}
     for shape in shapes:  # pools and lanes first, underneath everything
@@ -103,13 +138,29 @@ def render_svg(bpmn_text: str, *, current: set[str] = frozenset(), done: set[str
 
 def _container(svg, s: Shape):
     g = etree.SubElement(svg, "g", attrib={"class": f"bpmn-{s.kind}", "data-element-id": s.id})
-    etree.SubElement(g, "rect", x=_n(s.x), y=_n(s.y), width=_n(s.w), height=_n(s.h), fill="none",
-                     stroke="#999", attrib={"stroke-width": "1"})
+    etree.SubElement(
+        g,
+        "rect",
+        x=_n(s.x),
+        y=_n(s.y),
+        width=_n(s.w),
+        height=_n(s.h),
+        fill="none",
+        stroke="#999",
+        attrib={"stroke-width": "1"},
+    )
     label_x, label_y = s.x + 15, s.y + s.h / 2
-    etree.SubElement(g, "line", x1=_n(s.x + 30), y1=_n(s.y), x2=_n(s.x + 30), y2=_n(s.y + s.h), stroke="#999") \
-        if s.kind == "participant" else None
-    text = etree.SubElement(g, "text", x=_n(label_x), y=_n(label_y), transform=f"rotate(-90 {_n(label_x)} {_n(label_y)})",
-                            attrib={"text-anchor": "middle", "font-size": "13", "fill": "#333"})
+    etree.SubElement(
+        g, "line", x1=_n(s.x + 30), y1=_n(s.y), x2=_n(s.x + 30), y2=_n(s.y + s.h), stroke="#999"
+    ) if s.kind == "participant" else None
+    text = etree.SubElement(
+        g,
+        "text",
+        x=_n(label_x),
+        y=_n(label_y),
+        transform=f"rotate(-90 {_n(label_x)} {_n(label_y)})",
+        attrib={"text-anchor": "middle", "font-size": "13", "fill": "#333"},
+    )
     text.text = s.name
 
 
@@ -117,80 +168,158 @@ def _edge(svg, e: Edge, travelled: bool):
     if len(e.points) < 2:
         return
     color = "#2e7d32" if travelled else "#555"
-    g = etree.SubElement(svg, "g", attrib={"class": "bpmn-flow" + (" done" if travelled else ""),
-                                           "data-element-id": e.id})
-    etree.SubElement(g, "polyline", points=" ".join(f"{x:.0f},{y:.0f}" for x, y in e.points), fill="none",
-                     stroke=color, attrib={"stroke-width": "2.5" if travelled else "1.2",
-                                           "marker-end": "url(#arrow-done)" if travelled else "url(#arrow)"})
+    g = etree.SubElement(
+        svg, "g", attrib={"class": "bpmn-flow" + (" done" if travelled else ""), "data-element-id": e.id}
+    )
+    etree.SubElement(
+        g,
+        "polyline",
+        points=" ".join(f"{x:.0f},{y:.0f}" for x, y in e.points),
+        fill="none",
+        stroke=color,
+        attrib={
+            "stroke-width": "2.5" if travelled else "1.2",
+            "marker-end": "url(#arrow-done)" if travelled else "url(#arrow)",
+        },
+    )
     if e.name:
         (x1, y1), (x2, y2) = e.points[0], e.points[1]
-        t = etree.SubElement(g, "text", x=_n((x1 + x2) / 2 + 4), y=_n((y1 + y2) / 2 - 4),
-                             attrib={"font-size": "10", "fill": "#666"})
+        t = etree.SubElement(
+            g,
+            "text",
+            x=_n((x1 + x2) / 2 + 4),
+            y=_n((y1 + y2) / 2 - 4),
+            attrib={"font-size": "10", "fill": "#666"},
+        )
         t.text = e.name
 
 
-STATE_STYLE = {"current": ("#fff3e0", "#e65100", "3"), "done": ("#e8f5e9", "#2e7d32", "2"), "": ("#fff", "#333", "1.2")}
+STATE_STYLE = {
+    "current": ("#fff3e0", "#e65100", "3"),
+    "done": ("#e8f5e9", "#2e7d32", "2"),
+    "": ("#fff", "#333", "1.2"),
+}
 
 
 def _node(svg, s: Shape, state: str, by_id):
     fill, stroke, width = STATE_STYLE[state]
-    g = etree.SubElement(svg, "g", attrib={"class": f"bpmn-{s.kind}" + (f" {state}" if state else ""),
-                                           "data-element-id": s.id})
+    g = etree.SubElement(
+        svg, "g", attrib={"class": f"bpmn-{s.kind}" + (f" {state}" if state else ""), "data-element-id": s.id}
+    )
     cx, cy = s.x + s.w / 2, s.y + s.h / 2
     if s.kind in TASKS:
-        etree.SubElement(g, "rect", x=_n(s.x), y=_n(s.y), width=_n(s.w), height=_n(s.h), rx="10", fill=fill,
-                         stroke=stroke, attrib={"stroke-width": width})
+        etree.SubElement(
+            g,
+            "rect",
+            x=_n(s.x),
+            y=_n(s.y),
+            width=_n(s.w),
+            height=_n(s.h),
+            rx="10",
+            fill=fill,
+            stroke=stroke,
+            attrib={"stroke-width": width},
+        )
         if s.kind == "userTask":
             etree.SubElement(g, "circle", cx=_n(s.x + 12), cy=_n(s.y + 12), r="5", fill="none", stroke=stroke)
         if s.kind == "scriptTask":
-            etree.SubElement(g, "path", d=f"M{_n(s.x + 8)},{_n(s.y + 6)} h10 M{_n(s.x + 8)},{_n(s.y + 11)} h10 "
-                                            f"M{_n(s.x + 8)},{_n(s.y + 16)} h10", stroke=stroke)
+            etree.SubElement(
+                g,
+                "path",
+                d=f"M{_n(s.x + 8)},{_n(s.y + 6)} h10 M{_n(s.x + 8)},{_n(s.y + 11)} h10 "
+                f"M{_n(s.x + 8)},{_n(s.y + 16)} h10",
+                stroke=stroke,
+            )
         _wrapped(g, s.name, cx, cy, max_chars=max(4, int(s.w // 13)))
     elif s.kind in EVENTS:
         r = s.w / 2
         stroke_w = "4" if s.kind == "endEvent" else width
-        etree.SubElement(g, "circle", cx=_n(cx), cy=_n(cy), r=_n(r), fill=fill, stroke=stroke,
-                         attrib={"stroke-width": stroke_w})
+        etree.SubElement(
+            g,
+            "circle",
+            cx=_n(cx),
+            cy=_n(cy),
+            r=_n(r),
+            fill=fill,
+            stroke=stroke,
+            attrib={"stroke-width": stroke_w},
+        )
         if s.kind in ("intermediateCatchEvent", "boundaryEvent", "intermediateThrowEvent"):
             etree.SubElement(g, "circle", cx=_n(cx), cy=_n(cy), r=_n(r - 3), fill="none", stroke=stroke)
         if s.timer:  # a clock face
             etree.SubElement(g, "circle", cx=_n(cx), cy=_n(cy), r=_n(r - 8), fill="#fff", stroke=stroke)
-            etree.SubElement(g, "path", d=f"M{_n(cx)},{_n(cy - r + 10)} L{_n(cx)},{_n(cy)} L{_n(cx + 5)},{_n(cy + 2)}",
-                             stroke=stroke, fill="none")
+            etree.SubElement(
+                g,
+                "path",
+                d=f"M{_n(cx)},{_n(cy - r + 10)} L{_n(cx)},{_n(cy)} L{_n(cx + 5)},{_n(cy + 2)}",
+                stroke=stroke,
+                fill="none",
+            )
         _label_below(g, s)
     elif s.kind in GATEWAYS:
         pts = f"{_n(cx)},{_n(s.y)} {_n(s.x + s.w)},{_n(cy)} {_n(cx)},{_n(s.y + s.h)} {_n(s.x)},{_n(cy)}"
         etree.SubElement(g, "polygon", points=pts, fill=fill, stroke=stroke, attrib={"stroke-width": width})
         if s.kind == "exclusiveGateway":
             d = 8
-            etree.SubElement(g, "path", d=f"M{_n(cx - d)},{_n(cy - d)} L{_n(cx + d)},{_n(cy + d)} "
-                                          f"M{_n(cx + d)},{_n(cy - d)} L{_n(cx - d)},{_n(cy + d)}",
-                             stroke=stroke, attrib={"stroke-width": "2.5"})
+            etree.SubElement(
+                g,
+                "path",
+                d=f"M{_n(cx - d)},{_n(cy - d)} L{_n(cx + d)},{_n(cy + d)} "
+                f"M{_n(cx + d)},{_n(cy - d)} L{_n(cx - d)},{_n(cy + d)}",
+                stroke=stroke,
+                attrib={"stroke-width": "2.5"},
+            )
         elif s.kind == "parallelGateway":
-            etree.SubElement(g, "path", d=f"M{_n(cx - 10)},{_n(cy)} h20 M{_n(cx)},{_n(cy - 10)} v20", stroke=stroke,
-                             attrib={"stroke-width": "2.5"})
+            etree.SubElement(
+                g,
+                "path",
+                d=f"M{_n(cx - 10)},{_n(cy)} h20 M{_n(cx)},{_n(cy - 10)} v20",
+                stroke=stroke,
+                attrib={"stroke-width": "2.5"},
+            )
         _label_below(g, s)
     else:
-        etree.SubElement(g, "rect", x=_n(s.x), y=_n(s.y), width=_n(s.w), height=_n(s.h), fill="none",
-                         stroke="#bbb", attrib={"stroke-dasharray": "4 2"})
+        etree.SubElement(
+            g,
+            "rect",
+            x=_n(s.x),
+            y=_n(s.y),
+            width=_n(s.w),
+            height=_n(s.h),
+            fill="none",
+            stroke="#bbb",
+            attrib={"stroke-dasharray": "4 2"},
+        )
     title = etree.SubElement(g, "title")
-    title.text = f"{s.name or s.id}（{s.id}）" + {"current": " · 当前位置", "done": " · 已经过"}.get(state, "")
+    title.text = f"{s.name or s.id}（{s.id}）" + {"current": " · 当前位置", "done": " · 已经过"}.get(
+        state, ""
+    )
 
 
 def _wrapped(g, text: str, cx: float, cy: float, max_chars: int):
-    lines = [text[i:i + max_chars] for i in range(0, len(text), max_chars)] or [""]
+    lines = [text[i : i + max_chars] for i in range(0, len(text), max_chars)] or [""]
     top = cy - (len(lines) - 1) * 7
     for i, line in enumerate(lines):
-        t = etree.SubElement(g, "text", x=_n(cx), y=_n(top + i * 14 + 4),
-                             attrib={"text-anchor": "middle", "font-size": "12", "fill": "#222"})
+        t = etree.SubElement(
+            g,
+            "text",
+            x=_n(cx),
+            y=_n(top + i * 14 + 4),
+            attrib={"text-anchor": "middle", "font-size": "12", "fill": "#222"},
+        )
         t.text = line
 
 
 def _label_below(g, s: Shape):
     if not s.name:
         return
-    t = etree.SubElement(g, "text", x=_n(s.x + s.w / 2), y=_n(s.y + s.h + 13),
-                         attrib={"text-anchor": "middle", "font-size": "10", "fill": "#444"})
+    t = etree.SubElement(
+        g,
+        "text",
+        x=_n(s.x + s.w / 2),
+        y=_n(s.y + s.h + 13),
+        attrib={"text-anchor": "middle", "font-size": "10", "fill": "#444"},
+    )
     t.text = s.name
 
 

@@ -1,4 +1,5 @@
 """The auditor's read side: search within a scope, an application's timeline with data diffs, replay steps."""
+
 from __future__ import annotations
 
 import copy
@@ -84,21 +85,41 @@ def _scope_ids(session: Session, root_id: int) -> set[int]:
     return ids
 
 
-def search(session: Session, viewer_id: int, *, applicant: str | None = None, org_id: int | None = None,
-           status: str | None = None, stage: str | None = None, date_from: date | None = None,
-           date_to: date | None = None, limit: int = 200) -> list[AuditRow]:
+def search(
+    session: Session,
+    viewer_id: int,
+    *,
+    applicant: str | None = None,
+    org_id: int | None = None,
+    status: str | None = None,
+    stage: str | None = None,
+    date_from: date | None = None,
+    date_to: date | None = None,
+    limit: int = 200,
+) -> list[AuditRow]:
     """Applications in the auditor's scope matching the filters, newest first. Raises NotPermitted."""
     user = _require_auditor(session, viewer_id)
     q = select(ApplicationRow, Org.name).join(Org, Org.id == ApplicationRow.unit_id)
     if user.auditor_scope_org_id is not None and not user.is_operator:
         scope = _scope_ids(session, user.auditor_scope_org_id)
-        q = q.where(or_(ApplicationRow.unit_id.in_(scope), ApplicationRow.tier2_id.in_(scope),
-                        ApplicationRow.tier3_id.in_(scope)))
+        q = q.where(
+            or_(
+                ApplicationRow.unit_id.in_(scope),
+                ApplicationRow.tier2_id.in_(scope),
+                ApplicationRow.tier3_id.in_(scope),
+            )
+        )
     if applicant:
         q = q.where(ApplicationRow.applicant_name.contains(applicant.strip()))
     if org_id:
-        q = q.where(or_(ApplicationRow.unit_id == org_id, ApplicationRow.tier2_id == org_id,
-                        ApplicationRow.tier3_id == org_id, ApplicationRow.committee_id == org_id))
+        q = q.where(
+            or_(
+                ApplicationRow.unit_id == org_id,
+                ApplicationRow.tier2_id == org_id,
+                ApplicationRow.tier3_id == org_id,
+                ApplicationRow.committee_id == org_id,
+            )
+        )
     if status:
         q = q.where(ApplicationRow.status == status)
     if stage:
@@ -106,11 +127,24 @@ def search(session: Session, viewer_id: int, *, applicant: str | None = None, or
     if date_from:
         q = q.where(ApplicationRow.created_at >= datetime.combine(date_from, datetime.min.time(), TZ))
     if date_to:
-        q = q.where(ApplicationRow.created_at < datetime.combine(date_to + timedelta(days=1), datetime.min.time(), TZ))
+        q = q.where(
+            ApplicationRow.created_at < datetime.combine(date_to + timedelta(days=1), datetime.min.time(), TZ)
+        )
     rows = session.execute(q.order_by(ApplicationRow.id.desc()).limit(limit)).all()
-    return [AuditRow(r.id, r.applicant_name, r.status, STATUS_LABELS.get(r.status, r.status), r.stage,
-                     rules.STAGE_LABELS.get(r.stage or "", r.stage or ""), unit, r.created_at, r.deployment_id)
-            for r, unit in rows]
+    return [
+        AuditRow(
+            r.id,
+            r.applicant_name,
+            r.status,
+            STATUS_LABELS.get(r.status, r.status),
+            r.stage,
+            rules.STAGE_LABELS.get(r.stage or "", r.stage or ""),
+            unit,
+            r.created_at,
+            r.deployment_id,
+        )
+        for r, unit in rows
+    ]
 
 
 def _diff(before: dict, after: dict) -> list[tuple[str, object, object]]:
@@ -137,7 +171,9 @@ def _attachments(data: dict) -> list[str]:
 
 def _names(session: Session, ids: set) -> tuple[dict, dict]:
     ids = {i for i in ids if i}
-    users = dict(session.execute(select(User.id, User.real_name).where(User.id.in_(ids))).all()) if ids else {}
+    users = (
+        dict(session.execute(select(User.id, User.real_name).where(User.id.in_(ids))).all()) if ids else {}
+    )
     orgs = dict(session.execute(select(Org.id, Org.name).where(Org.id.in_(ids))).all()) if ids else {}
     return users, orgs
 
@@ -161,13 +197,25 @@ def _replayed(session: Session, app_id: int, viewer_id: int):
     entries, before = [], {}
     for event, status, data, _ in snapshots:
         form = event.data.get("form", {}) if event.event_type == "completed" else {}
-        entries.append(TimelineEntry(
-            event.seq, event.at, event.event_type, EVENT_LABELS.get(event.event_type, event.event_type), event.stage,
-            rules.STAGE_LABELS.get(event.stage or "", event.stage or ""),
-            users.get(event.actor_id, "系统" if event.actor_id is None else str(event.actor_id)),
-            orgs.get(event.org_id, ""), form.get("decision"), form.get("opinion"), form.get("reason"),
-            STATUS_LABELS.get(status.status, status.status), _diff(before, data), _attachments(form),
-            event.hash))
+        entries.append(
+            TimelineEntry(
+                event.seq,
+                event.at,
+                event.event_type,
+                EVENT_LABELS.get(event.event_type, event.event_type),
+                event.stage,
+                rules.STAGE_LABELS.get(event.stage or "", event.stage or ""),
+                users.get(event.actor_id, "系统" if event.actor_id is None else str(event.actor_id)),
+                orgs.get(event.org_id, ""),
+                form.get("decision"),
+                form.get("opinion"),
+                form.get("reason"),
+                STATUS_LABELS.get(status.status, status.status),
+                _diff(before, data),
+                _attachments(form),
+                event.hash,
+            )
+        )
         before = data
     return row, deployment, entries, snapshots
 
@@ -185,8 +233,15 @@ def replay_step(session: Session, app_id: int, viewer_id: int, step: int) -> Rep
     event, status, data, (current, done) = snapshots[step - 1]
     bpmn = next(text for name, text in deployment.sources.items() if name.endswith(".bpmn"))
     svg = render_svg(bpmn, current=current, done=done, title=f"第 {step} 步后的流程位置")
-    return ReplayStep(step, len(snapshots), entries[step - 1], STATUS_LABELS.get(status.status, status.status),
-                      status.stage, {k: v for k, v in data.items() if k not in _NOISE}, svg)
+    return ReplayStep(
+        step,
+        len(snapshots),
+        entries[step - 1],
+        STATUS_LABELS.get(status.status, status.status),
+        status.stage,
+        {k: v for k, v in data.items() if k not in _NOISE},
+        svg,
+    )
 
 
 def diagram_for(session: Session, clock, app_id: int, viewer_id: int) -> str:

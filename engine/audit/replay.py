@@ -3,6 +3,7 @@
 Task ids are random and Spiff's `last_state_change` is wall-clock, so states are compared in a canonical
 form: the task tree in order, each task's spec name, state, data and timer values.
 """
+
 from __future__ import annotations
 
 import json
@@ -32,8 +33,14 @@ def canonical_state(app: Application) -> list:
 
     def walk(task):
         internal = {k: v for k, v in task.internal_data.items() if k in ("event_value", "event_fired")}
-        out.append([task.task_spec.name, int(task.state), json.loads(json.dumps(task.data, sort_keys=True,
-                                                                                default=str)), internal])
+        out.append(
+            [
+                task.task_spec.name,
+                int(task.state),
+                json.loads(json.dumps(task.data, sort_keys=True, default=str)),
+                internal,
+            ]
+        )
         for child in task.children:
             walk(child)
 
@@ -41,7 +48,9 @@ def canonical_state(app: Application) -> list:
     return out
 
 
-def replay(deployment, events: list[RecordedEvent], on_step=None) -> tuple[Application | None, Divergence | None]:
+def replay(
+    deployment, events: list[RecordedEvent], on_step=None
+) -> tuple[Application | None, Divergence | None]:
     """Re-run `events` from the start; return the application and the first divergence, if any.
 
     `on_step(event, app)` is called after each event is applied (for timelines and step-by-step views).
@@ -63,7 +72,9 @@ def replay(deployment, events: list[RecordedEvent], on_step=None) -> tuple[Appli
             return app, Divergence(event.seq, "记录时间早于前一条记录")
         try:
             if event.event_type == "completed":
-                memberships = frozenset((event.org_id, role) for role in REPLAY_ROLES) if event.org_id else frozenset()
+                memberships = (
+                    frozenset((event.org_id, role) for role in REPLAY_ROLES) if event.org_id else frozenset()
+                )
                 actor = Actor(event.actor_id, memberships, event.data.get("actor_name", ""))
                 app.complete(event.stage, actor, dict(event.data.get("form", {})))
             elif event.event_type == "timer_fired":

@@ -1,4 +1,5 @@
 """`audit verify`: the hash chain, then a replay compared with the stored state and indexes."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -44,7 +45,9 @@ def verify_application(session: Session, app_id: int) -> VerifyResult:
     if divergence:
         result.problems.append(str(divergence))
         return result
-    state_json = session.scalar(select(WorkflowState.state_json).where(WorkflowState.application_id == app_id))
+    state_json = session.scalar(
+        select(WorkflowState.state_json).where(WorkflowState.application_id == app_id)
+    )
     try:
         stored = Application.restore(deployment, state_json, replayed.clock)
     except Exception as exc:  # a tampered state may not even load
@@ -54,17 +57,24 @@ def verify_application(session: Session, app_id: int) -> VerifyResult:
     if diff:
         result.problems.append(str(diff))
     status = replayed.status()
-    for name, want, got in (("状态", status.status, row.status), ("环节", status.stage, row.stage),
-                            ("等待机构", status.waiting_org, row.waiting_org_id),
-                            ("截止时间", status.deadline, row.deadline),
-                            ("责任机构", status.responsible_org, row.responsible_org_id)):
+    for name, want, got in (
+        ("状态", status.status, row.status),
+        ("环节", status.stage, row.stage),
+        ("等待机构", status.waiting_org, row.waiting_org_id),
+        ("截止时间", status.deadline, row.deadline),
+        ("责任机构", status.responsible_org, row.responsible_org_id),
+    ):
         if want != got:
             result.problems.append(str(Divergence(None, f"申请书索引的{name}为 {got}，重放结果为 {want}")))
-    items = sorted((w.stage, w.org_id, w.deadline) for w in
-                   session.scalars(select(WorkItem).where(WorkItem.application_id == app_id)))
+    items = sorted(
+        (w.stage, w.org_id, w.deadline)
+        for w in session.scalars(select(WorkItem).where(WorkItem.application_id == app_id))
+    )
     expected = sorted((t.stage, t.org_id, t.deadline) for t in replayed.ready_tasks())
     if items != expected:
-        result.problems.append(str(Divergence(None, f"待办索引与重放结果不一致：存储 {items}，重放 {expected}")))
+        result.problems.append(
+            str(Divergence(None, f"待办索引与重放结果不一致：存储 {items}，重放 {expected}"))
+        )
     return result
 
 

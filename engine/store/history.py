@@ -3,6 +3,7 @@
 Each event's hash is sha256 over a canonical JSON of its fields plus the previous event's hash, so editing,
 inserting or deleting an event breaks every later link. Events are written in the action's transaction.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -25,12 +26,30 @@ def canonical_json(value) -> str:
     return json.dumps(value, sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=str)
 
 
-def event_hash(*, application_id: int, seq: int, at: datetime, actor_id, org_id, event_type: str,
-               stage, data_json: str, prev_hash: str) -> str:
+def event_hash(
+    *,
+    application_id: int,
+    seq: int,
+    at: datetime,
+    actor_id,
+    org_id,
+    event_type: str,
+    stage,
+    data_json: str,
+    prev_hash: str,
+) -> str:
     """sha256 hex of the canonical event fields and the previous hash."""
-    fields = {"application_id": application_id, "seq": seq, "at": at.astimezone(UTC).isoformat(),
-              "actor_id": actor_id, "org_id": org_id, "event_type": event_type, "stage": stage,
-              "data": data_json, "prev_hash": prev_hash}
+    fields = {
+        "application_id": application_id,
+        "seq": seq,
+        "at": at.astimezone(UTC).isoformat(),
+        "actor_id": actor_id,
+        "org_id": org_id,
+        "event_type": event_type,
+        "stage": stage,
+        "data": data_json,
+        "prev_hash": prev_hash,
+    }
     return hashlib.sha256(canonical_json(fields).encode("utf-8")).hexdigest()
 
 
@@ -45,19 +64,48 @@ class ChainCheck:
     reason: str = ""
 
 
-def append(session: Session, application_id: int, *, at: datetime, event_type: str, actor_id=None,
-           org_id=None, stage=None, data: dict | None = None) -> HistoryEvent:
+def append(
+    session: Session,
+    application_id: int,
+    *,
+    at: datetime,
+    event_type: str,
+    actor_id=None,
+    org_id=None,
+    stage=None,
+    data: dict | None = None,
+) -> HistoryEvent:
     """Add the next event of an application's chain to the session (the caller's unit of work commits)."""
-    last = session.execute(select(HistoryEvent.seq, HistoryEvent.hash)
-                           .where(HistoryEvent.application_id == application_id)
-                           .order_by(HistoryEvent.seq.desc()).limit(1)).first()
+    last = session.execute(
+        select(HistoryEvent.seq, HistoryEvent.hash)
+        .where(HistoryEvent.application_id == application_id)
+        .order_by(HistoryEvent.seq.desc())
+        .limit(1)
+    ).first()
     seq, prev = (last[0] + 1, last[1]) if last else (1, GENESIS)
     data_json = canonical_json(data or {})
-    event = HistoryEvent(application_id=application_id, seq=seq, at=at, actor_id=actor_id, org_id=org_id,
-                         event_type=event_type, stage=stage, data_json=data_json, prev_hash=prev,
-                         hash=event_hash(application_id=application_id, seq=seq, at=at, actor_id=actor_id,
-                                         org_id=org_id, event_type=event_type, stage=stage,
-                                         data_json=data_json, prev_hash=prev))
+    event = HistoryEvent(
+        application_id=application_id,
+        seq=seq,
+        at=at,
+        actor_id=actor_id,
+        org_id=org_id,
+        event_type=event_type,
+        stage=stage,
+        data_json=data_json,
+        prev_hash=prev,
+        hash=event_hash(
+            application_id=application_id,
+            seq=seq,
+            at=at,
+            actor_id=actor_id,
+            org_id=org_id,
+            event_type=event_type,
+            stage=stage,
+            data_json=data_json,
+            prev_hash=prev,
+        ),
+    )
     session.add(event)
     session.flush()
     return event
@@ -65,25 +113,43 @@ def append(session: Session, application_id: int, *, at: datetime, event_type: s
 
 def events(session: Session, application_id: int) -> list[EventView]:
     """An application's events in order."""
-    rows = session.scalars(select(HistoryEvent).where(HistoryEvent.application_id == application_id)
-                           .order_by(HistoryEvent.seq))
-    return [EventView(r.seq, r.at, r.actor_id, r.org_id, r.event_type, r.stage, json.loads(r.data_json), r.hash)
-            for r in rows]
+    rows = session.scalars(
+        select(HistoryEvent).where(HistoryEvent.application_id == application_id).order_by(HistoryEvent.seq)
+    )
+    return [
+        EventView(r.seq, r.at, r.actor_id, r.org_id, r.event_type, r.stage, json.loads(r.data_json), r.hash)
+        for r in rows
+    ]
 
 
 def verify_chain(session: Session, application_id: int) -> ChainCheck:
     """Recompute every hash of an application's chain; report the first event that does not match."""
-    rows = list(session.scalars(select(HistoryEvent).where(HistoryEvent.application_id == application_id)
-                                .order_by(HistoryEvent.seq)))
+    rows = list(
+        session.scalars(
+            select(HistoryEvent)
+            .where(HistoryEvent.application_id == application_id)
+            .order_by(HistoryEvent.seq)
+        )
+    )
     prev = GENESIS
     for expected_seq, row in enumerate(rows, start=1):
         if row.seq != expected_seq:
             return ChainCheck(application_id, False, len(rows), row.seq, f"缺少第 {expected_seq} 条记录")
         if row.prev_hash != prev:
-            return ChainCheck(application_id, False, len(rows), row.seq, "前一条记录的哈希不符（记录被删除或替换）")
-        recomputed = event_hash(application_id=row.application_id, seq=row.seq, at=row.at, actor_id=row.actor_id,
-                                org_id=row.org_id, event_type=row.event_type, stage=row.stage,
-                                data_json=row.data_json, prev_hash=row.prev_hash)
+            return ChainCheck(
+                application_id, False, len(rows), row.seq, "前一条记录的哈希不符（记录被删除或替换）"
+            )
+        recomputed = event_hash(
+            application_id=row.application_id,
+            seq=row.seq,
+            at=row.at,
+            actor_id=row.actor_id,
+            org_id=row.org_id,
+            event_type=row.event_type,
+            stage=row.stage,
+            data_json=row.data_json,
+            prev_hash=row.prev_hash,
+        )
         if recomputed != row.hash:
             return ChainCheck(application_id, False, len(rows), row.seq, "记录内容与哈希不符（记录被修改）")
         prev = row.hash

@@ -3,6 +3,7 @@ list, actors, deployments.
 
 Nothing here deserializes a workflow: pages read the application row, work items and history only.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -22,9 +23,17 @@ from . import history
 from .tables import ApplicationRow, Attachment, DeploymentRow, WorkItem
 
 INBOX_VIEWS = ("all", "actionable", "not_open", "due_soon", "lapsed")
-STATUS_LABELS = {"draft": "草稿", "submitted": "已提交", "in_review": "审核中", "public_notice": "公示中",
-                 "returned": "退回补正", "accepted": "已受理", "confirmed": "已完成现场确认",
-                 "expired": "逾期失效", "not_recommended": "不予上报"}
+STATUS_LABELS = {
+    "draft": "草稿",
+    "submitted": "已提交",
+    "in_review": "审核中",
+    "public_notice": "公示中",
+    "returned": "退回补正",
+    "accepted": "已受理",
+    "confirmed": "已完成现场确认",
+    "expired": "逾期失效",
+    "not_recommended": "不予上报",
+}
 
 
 @dataclass(frozen=True)
@@ -67,9 +76,11 @@ class ApplicationView:
     actionable_from: datetime | None
     version: int
     chain: dict
-    ready: list[dict] = field(default_factory=list)     # open work items: stage, org_id, actionable_from, deadline
-    reviews: list[dict] = field(default_factory=list)   # every opinion and return reason, in order
-    declaration: dict = field(default_factory=dict)     # the latest submitted declaration
+    ready: list[dict] = field(
+        default_factory=list
+    )  # open work items: stage, org_id, actionable_from, deadline
+    reviews: list[dict] = field(default_factory=list)  # every opinion and return reason, in order
+    declaration: dict = field(default_factory=dict)  # the latest submitted declaration
     timeline: list[history.EventView] = field(default_factory=list)
 
 
@@ -82,7 +93,9 @@ def actor_for(session: Session, user_id: int) -> Actor:
     return Actor(user.id, frozenset((org, role) for org, role in members), user.real_name)
 
 
-def check_scope(session: Session, row: ApplicationRow, user_id: int, memberships: set[int] | None = None) -> None:
+def check_scope(
+    session: Session, row: ApplicationRow, user_id: int, memberships: set[int] | None = None
+) -> None:
     """Raise NotFound unless the user may see this application (DESIGN: never leak its existence).
 
     Allowed: the applicant; members of a chain org that holds it now or acted on it before; operators; auditors
@@ -97,14 +110,22 @@ def check_scope(session: Session, row: ApplicationRow, user_id: int, memberships
     if mine:
         if row.waiting_org_id in mine:
             return
-        acted = session.scalar(select(history.HistoryEvent.id).where(
-            history.HistoryEvent.application_id == row.id, history.HistoryEvent.org_id.in_(mine),
-            history.HistoryEvent.event_type == "completed").limit(1))
+        acted = session.scalar(
+            select(history.HistoryEvent.id)
+            .where(
+                history.HistoryEvent.application_id == row.id,
+                history.HistoryEvent.org_id.in_(mine),
+                history.HistoryEvent.event_type == "completed",
+            )
+            .limit(1)
+        )
         if acted is not None:
             return
     user = session.get(User, user_id)
-    if user is not None and (user.is_operator or (user.is_auditor and (
-            user.auditor_scope_org_id is None or user.auditor_scope_org_id in chain))):
+    if user is not None and (
+        user.is_operator
+        or (user.is_auditor and (user.auditor_scope_org_id is None or user.auditor_scope_org_id in chain))
+    ):
         return
     raise NotFound(f"申请书（编号 {row.id}）不存在", application_id=row.id)
 
@@ -128,20 +149,50 @@ def build_view(session: Session, app_id: int) -> ApplicationView:
         if ev.stage in ("applicant_submit", "applicant_correct"):
             declaration = form
         else:
-            reviews.append({"stage": ev.stage, "stage_label": rules.STAGE_LABELS.get(ev.stage, ev.stage),
-                            "decision": form.get("decision"), "opinion": form.get("opinion"),
-                            "reason": form.get("reason"), "org_id": ev.org_id, "actor_id": ev.actor_id,
-                            "actor_name": ev.data.get("actor_name", ""), "at": ev.at})
-    ready = [{"stage": w.stage, "tier": w.tier, "org_id": w.org_id, "actionable_from": w.actionable_from,
-              "deadline": w.deadline}
-             for w in session.scalars(select(WorkItem).where(WorkItem.application_id == app_id))]
+            reviews.append(
+                {
+                    "stage": ev.stage,
+                    "stage_label": rules.STAGE_LABELS.get(ev.stage, ev.stage),
+                    "decision": form.get("decision"),
+                    "opinion": form.get("opinion"),
+                    "reason": form.get("reason"),
+                    "org_id": ev.org_id,
+                    "actor_id": ev.actor_id,
+                    "actor_name": ev.data.get("actor_name", ""),
+                    "at": ev.at,
+                }
+            )
+    ready = [
+        {
+            "stage": w.stage,
+            "tier": w.tier,
+            "org_id": w.org_id,
+            "actionable_from": w.actionable_from,
+            "deadline": w.deadline,
+        }
+        for w in session.scalars(select(WorkItem).where(WorkItem.application_id == app_id))
+    ]
     return ApplicationView(
-        row.id, row.applicant_id, row.applicant_name, row.campaign_id, row.deployment_id, row.status,
-        STATUS_LABELS.get(row.status, row.status), row.stage, rules.STAGE_LABELS.get(row.stage or "", row.stage or ""),
-        _contact(session, row.waiting_org_id), _contact(session, row.responsible_org_id), row.deadline,
-        row.actionable_from, row.version,
+        row.id,
+        row.applicant_id,
+        row.applicant_name,
+        row.campaign_id,
+        row.deployment_id,
+        row.status,
+        STATUS_LABELS.get(row.status, row.status),
+        row.stage,
+        rules.STAGE_LABELS.get(row.stage or "", row.stage or ""),
+        _contact(session, row.waiting_org_id),
+        _contact(session, row.responsible_org_id),
+        row.deadline,
+        row.actionable_from,
+        row.version,
         {"unit": row.unit_id, "tier2": row.tier2_id, "tier3": row.tier3_id, "committee": row.committee_id},
-        ready, reviews, declaration, timeline)
+        ready,
+        reviews,
+        declaration,
+        timeline,
+    )
 
 
 def application_view(session: Session, app_id: int, viewer: int) -> ApplicationView:
@@ -155,25 +206,42 @@ def application_view(session: Session, app_id: int, viewer: int) -> ApplicationV
 
 def applications_for_applicant(session: Session, user_id: int) -> list[WorkItemView]:
     """An applicant's own applications, newest first."""
-    rows = session.scalars(select(ApplicationRow).where(ApplicationRow.applicant_id == user_id)
-                           .order_by(ApplicationRow.id.desc()))
+    rows = session.scalars(
+        select(ApplicationRow)
+        .where(ApplicationRow.applicant_id == user_id)
+        .order_by(ApplicationRow.id.desc())
+    )
     return [_item(r, r.stage, r.waiting_org_id, r.actionable_from, r.deadline) for r in rows]
 
 
 def _item(row: ApplicationRow, stage, org_id, actionable_from, deadline) -> WorkItemView:
-    return WorkItemView(row.id, row.applicant_name, row.series, row.title_sought, stage,
-                        rules.STAGE_LABELS.get(stage or "", stage or ""), row.status, org_id, actionable_from,
-                        deadline, row.version)
+    return WorkItemView(
+        row.id,
+        row.applicant_name,
+        row.series,
+        row.title_sought,
+        stage,
+        rules.STAGE_LABELS.get(stage or "", stage or ""),
+        row.status,
+        org_id,
+        actionable_from,
+        deadline,
+        row.version,
+    )
 
 
 def _due_soon_limit(now: datetime, working_days: int) -> datetime:
     cal = default_calendar()
-    return cal.end_of_day(cal.nth_working_day_after(cal.local_date(now), working_days)) if working_days else now
+    return (
+        cal.end_of_day(cal.nth_working_day_after(cal.local_date(now), working_days)) if working_days else now
+    )
 
 
 def _filters(view: str, now: datetime, due_within_working_days: int):
-    open_now = and_(or_(WorkItem.actionable_from.is_(None), WorkItem.actionable_from <= now),
-                    or_(WorkItem.deadline.is_(None), WorkItem.deadline > now))
+    open_now = and_(
+        or_(WorkItem.actionable_from.is_(None), WorkItem.actionable_from <= now),
+        or_(WorkItem.deadline.is_(None), WorkItem.deadline > now),
+    )
     if view == "all":
         return []
     if view == "actionable":
@@ -185,32 +253,56 @@ def _filters(view: str, now: datetime, due_within_working_days: int):
     raise FormInvalid({"view": f"列表：未知的视图 {view}（可用：{'、'.join(INBOX_VIEWS)}）"})
 
 
-def inbox(session: Session, clock: Clock, org_id: int, *, view: str = "all", due_within_working_days: int = 3,
-          page: int = 1, per_page: int = 50) -> list[WorkItemView]:
+def inbox(
+    session: Session,
+    clock: Clock,
+    org_id: int,
+    *,
+    view: str = "all",
+    due_within_working_days: int = 3,
+    page: int = 1,
+    per_page: int = 50,
+) -> list[WorkItemView]:
     """One org's work, soonest deadline first; `lapsed` lists applications that expired at this org."""
     now = clock.now()
     offset = max(page - 1, 0) * per_page
     if view == "lapsed":
-        rows = session.scalars(select(ApplicationRow).where(ApplicationRow.responsible_org_id == org_id,
-                                                            ApplicationRow.status == "expired")
-                               .order_by(ApplicationRow.updated_at.desc(), ApplicationRow.id)
-                               .offset(offset).limit(per_page))
+        rows = session.scalars(
+            select(ApplicationRow)
+            .where(ApplicationRow.responsible_org_id == org_id, ApplicationRow.status == "expired")
+            .order_by(ApplicationRow.updated_at.desc(), ApplicationRow.id)
+            .offset(offset)
+            .limit(per_page)
+        )
         return [_item(r, r.stage, org_id, None, None) for r in rows]
-    query = (select(WorkItem, ApplicationRow).join(ApplicationRow, ApplicationRow.id == WorkItem.application_id)
-             .where(WorkItem.org_id == org_id, *_filters(view, now, due_within_working_days))
-             .order_by(WorkItem.deadline, WorkItem.id).offset(offset).limit(per_page))
+    query = (
+        select(WorkItem, ApplicationRow)
+        .join(ApplicationRow, ApplicationRow.id == WorkItem.application_id)
+        .where(WorkItem.org_id == org_id, *_filters(view, now, due_within_working_days))
+        .order_by(WorkItem.deadline, WorkItem.id)
+        .offset(offset)
+        .limit(per_page)
+    )
     return [_item(app, w.stage, w.org_id, w.actionable_from, w.deadline) for w, app in session.execute(query)]
 
 
-def inbox_counts(session: Session, clock: Clock, org_id: int, due_within_working_days: int = 3) -> dict[str, int]:
+def inbox_counts(
+    session: Session, clock: Clock, org_id: int, due_within_working_days: int = 3
+) -> dict[str, int]:
     """How many items each inbox view holds for an org."""
     now = clock.now()
     counts = {}
     for view in INBOX_VIEWS[:-1]:
-        counts[view] = session.scalar(select(func.count(WorkItem.id)).where(
-            WorkItem.org_id == org_id, *_filters(view, now, due_within_working_days)))
-    counts["lapsed"] = session.scalar(select(func.count(ApplicationRow.id)).where(
-        ApplicationRow.responsible_org_id == org_id, ApplicationRow.status == "expired"))
+        counts[view] = session.scalar(
+            select(func.count(WorkItem.id)).where(
+                WorkItem.org_id == org_id, *_filters(view, now, due_within_working_days)
+            )
+        )
+    counts["lapsed"] = session.scalar(
+        select(func.count(ApplicationRow.id)).where(
+            ApplicationRow.responsible_org_id == org_id, ApplicationRow.status == "expired"
+        )
+    )
     return counts
 
 
@@ -222,26 +314,48 @@ class NoticeItem:
     applicant_name: str
     series: str | None
     title_sought: str | None
-    notice_ends: datetime           # 24:00 of the notice's last working day (the application's deadline)
-    last_day: date                  # that last working day, local
-    working_days_left: int          # working days of notice still to run after today (0 on the last day)
-    reporting_opens: date           # the first day 上报主管部门 is accepted
+    notice_ends: datetime  # 24:00 of the notice's last working day (the application's deadline)
+    last_day: date  # that last working day, local
+    working_days_left: int  # working days of notice still to run after today (0 on the last day)
+    reporting_opens: date  # the first day 上报主管部门 is accepted
 
 
 def in_notice(session: Session, clock: Clock, org_id: int) -> list[NoticeItem]:
     """Applications of unit `org_id` in their public notice, soonest end first (rows only, no workflow)."""
     cal = default_calendar()
     today = cal.local_date(clock.now())
-    rows = session.execute(select(ApplicationRow.id, ApplicationRow.applicant_name, ApplicationRow.series,
-                                  ApplicationRow.title_sought, ApplicationRow.deadline)
-                           .where(ApplicationRow.unit_id == org_id, ApplicationRow.status == "public_notice",
-                                  ApplicationRow.deadline.is_not(None))
-                           .order_by(ApplicationRow.deadline, ApplicationRow.id))
+    rows = session.execute(
+        select(
+            ApplicationRow.id,
+            ApplicationRow.applicant_name,
+            ApplicationRow.series,
+            ApplicationRow.title_sought,
+            ApplicationRow.deadline,
+        )
+        .where(
+            ApplicationRow.unit_id == org_id,
+            ApplicationRow.status == "public_notice",
+            ApplicationRow.deadline.is_not(None),
+        )
+        .order_by(ApplicationRow.deadline, ApplicationRow.id)
+    )
     items = []
     for app_id, name, series, title, ends in rows:
-        last_day = cal.local_date(ends - timedelta(microseconds=1))  # an end at 24:00 belongs to the day before
-        items.append(NoticeItem(app_id, name, series, title, ends, last_day,
-                                max(cal.working_days_between(today, last_day), 0), cal.local_date(ends)))
+        last_day = cal.local_date(
+            ends - timedelta(microseconds=1)
+        )  # an end at 24:00 belongs to the day before
+        items.append(
+            NoticeItem(
+                app_id,
+                name,
+                series,
+                title,
+                ends,
+                last_day,
+                max(cal.working_days_between(today, last_day), 0),
+                cal.local_date(ends),
+            )
+        )
     return items
 
 
@@ -267,19 +381,37 @@ class PinnedApplication:
 
 def deployments(session: Session) -> list[DeploymentSummary]:
     """Every deployment, newest first, with how many applications run on it (no spec or sources loaded)."""
-    counts = (select(ApplicationRow.deployment_id, func.count(ApplicationRow.id).label("n"))
-              .group_by(ApplicationRow.deployment_id).subquery())
-    rows = session.execute(select(DeploymentRow.id, DeploymentRow.campaign_id, DeploymentRow.created_at,
-                                  DeploymentRow.is_current, func.coalesce(counts.c.n, 0))
-                           .outerjoin(counts, counts.c.deployment_id == DeploymentRow.id)
-                           .order_by(DeploymentRow.created_at.desc(), DeploymentRow.is_current.desc(), DeploymentRow.id))
+    counts = (
+        select(ApplicationRow.deployment_id, func.count(ApplicationRow.id).label("n"))
+        .group_by(ApplicationRow.deployment_id)
+        .subquery()
+    )
+    rows = session.execute(
+        select(
+            DeploymentRow.id,
+            DeploymentRow.campaign_id,
+            DeploymentRow.created_at,
+            DeploymentRow.is_current,
+            func.coalesce(counts.c.n, 0),
+        )
+        .outerjoin(counts, counts.c.deployment_id == DeploymentRow.id)
+        .order_by(DeploymentRow.created_at.desc(), DeploymentRow.is_current.desc(), DeploymentRow.id)
+    )
     return [DeploymentSummary(i, c, at, bool(cur), n) for i, c, at, cur, n in rows]
 
 
 def pinned_applications(session: Session, limit: int = 500) -> list[PinnedApplication]:
     """The newest applications with the deployment each runs on."""
-    rows = session.execute(select(ApplicationRow.id, ApplicationRow.applicant_name, ApplicationRow.status,
-                                  ApplicationRow.deployment_id).order_by(ApplicationRow.id.desc()).limit(limit))
+    rows = session.execute(
+        select(
+            ApplicationRow.id,
+            ApplicationRow.applicant_name,
+            ApplicationRow.status,
+            ApplicationRow.deployment_id,
+        )
+        .order_by(ApplicationRow.id.desc())
+        .limit(limit)
+    )
     return [PinnedApplication(i, name, st, STATUS_LABELS.get(st, st), dep) for i, name, st, dep in rows]
 
 
@@ -296,5 +428,8 @@ class AttachmentInfo:
 def attachment(session: Session, sha256: str) -> AttachmentInfo | None:
     """The upload record of stored bytes, or None (no scope check: callers check the sha256 is referenced)."""
     row = session.get(Attachment, sha256)
-    return AttachmentInfo(row.sha256, row.size, row.mime, row.original_name, row.uploaded_by_id,
-                          row.created_at) if row else None
+    return (
+        AttachmentInfo(row.sha256, row.size, row.mime, row.original_name, row.uploaded_by_id, row.created_at)
+        if row
+        else None
+    )

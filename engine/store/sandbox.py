@@ -1,4 +1,5 @@
 """The demo's simulated engine clock, kept in one database row so the web and worker processes share it."""
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -35,6 +36,8 @@ class DbSandboxClock:
             if row is None:
                 session.add(SandboxClockRow(id=1, now=instant))
             elif instant < row.now:
-                raise ActionRefused(f"模拟时钟不能倒退：当前为 {row.now.isoformat()}，不能设为 {instant.isoformat()}")
+                raise ActionRefused(
+                    f"模拟时钟不能倒退：当前为 {row.now.isoformat()}，不能设为 {instant.isoformat()}"
+                )
             else:
                 row.now = instant

@@ -5,6 +5,7 @@ Functions take a SQLAlchemy Session and a Clock plus primitives and return plain
 back) the session themselves. Queries for pages (inboxes, the application view) are in `queries`, the timer
 sweep in `worker`.
 """
+
 from __future__ import annotations
 
 import json
@@ -55,7 +56,9 @@ class DeploymentInfo:
     created_at: datetime
 
 
-def deploy(session: Session, clock: Clock, sources: dict[str, str], actor_id: int | None = None) -> DeploymentInfo:
+def deploy(
+    session: Session, clock: Clock, sources: dict[str, str], actor_id: int | None = None
+) -> DeploymentInfo:
     """Store a deployment once by content hash and make it current for its campaign.
 
     Raises ConfigError (BPMN/forms/campaign do not parse) or CampaignError (the campaign lint finds errors).
@@ -68,15 +71,23 @@ def deploy(session: Session, clock: Clock, sources: dict[str, str], actor_id: in
         row = session.get(DeploymentRow, deployment.id)
         created = row is None
         if created:
-            row = DeploymentRow(id=deployment.id, campaign_id=deployment.campaign.id,
-                                process_id=deployment.process_id,
-                                spec_json=json.dumps(deployment.spec_json, ensure_ascii=False),
-                                sources_json=json.dumps(deployment.sources, ensure_ascii=False),
-                                deployed_by_id=actor_id, created_at=clock.now(), is_current=True)
+            row = DeploymentRow(
+                id=deployment.id,
+                campaign_id=deployment.campaign.id,
+                process_id=deployment.process_id,
+                spec_json=json.dumps(deployment.spec_json, ensure_ascii=False),
+                sources_json=json.dumps(deployment.sources, ensure_ascii=False),
+                deployed_by_id=actor_id,
+                created_at=clock.now(),
+                is_current=True,
+            )
             session.add(row)
-        session.execute(update(DeploymentRow).where(DeploymentRow.campaign_id == deployment.campaign.id)
-                        .values(is_current=DeploymentRow.id == deployment.id)
-                        .execution_options(synchronize_session=False))
+        session.execute(
+            update(DeploymentRow)
+            .where(DeploymentRow.campaign_id == deployment.campaign.id)
+            .values(is_current=DeploymentRow.id == deployment.id)
+            .execution_options(synchronize_session=False)
+        )
         session.flush()
         info = DeploymentInfo(row.id, row.campaign_id, created, True, row.created_at)
         uow.commit()
@@ -114,14 +125,22 @@ def window_text(campaign: Campaign, stage: str) -> str:
 
 def _duplicate(existing: int | None) -> ActionRefused:
     which = f"（编号 {existing}）" if existing is not None else ""
-    return ActionRefused(f"您在本批次已有一份未办结的申请书{which}，不能重复申报；请在「我的申请书」中继续办理",
-                         application_id=existing)
+    return ActionRefused(
+        f"您在本批次已有一份未办结的申请书{which}，不能重复申报；请在「我的申请书」中继续办理",
+        application_id=existing,
+    )
 
 
 def _open_application(session: Session, applicant_id: int, campaign_id: str) -> int | None:
-    return session.scalar(select(ApplicationRow.id).where(
-        ApplicationRow.applicant_id == applicant_id, ApplicationRow.campaign_id == campaign_id,
-        ApplicationRow.status.not_in(ENDED_STATUSES)).limit(1))
+    return session.scalar(
+        select(ApplicationRow.id)
+        .where(
+            ApplicationRow.applicant_id == applicant_id,
+            ApplicationRow.campaign_id == campaign_id,
+            ApplicationRow.status.not_in(ENDED_STATUSES),
+        )
+        .limit(1)
+    )
 
 
 def start_application(session: Session, clock: Clock, applicant_id: int, unit_id: int) -> int:
@@ -136,9 +155,12 @@ def start_application(session: Session, clock: Clock, applicant_id: int, unit_id
         deployment = current_deployment(session)
         campaign, now = deployment.campaign, clock.now()
         if not campaign.opens_at("applicant_submit") <= now < campaign.deadline("applicant_submit"):
-            raise OutsideWindow(f"现在不能开始申报：{window_text(campaign, 'applicant_submit')}",
-                                stage="applicant_submit", opens=campaign.opens_at("applicant_submit"),
-                                deadline=campaign.deadline("applicant_submit"))
+            raise OutsideWindow(
+                f"现在不能开始申报：{window_text(campaign, 'applicant_submit')}",
+                stage="applicant_submit",
+                opens=campaign.opens_at("applicant_submit"),
+                deadline=campaign.deadline("applicant_submit"),
+            )
         user = session.get(User, applicant_id)
         if user is None:
             raise NotFound(f"用户（编号 {applicant_id}）不存在", user_id=applicant_id)
@@ -147,11 +169,20 @@ def start_application(session: Session, clock: Clock, applicant_id: int, unit_id
             raise _duplicate(existing)
         chain = review_chain(session, unit_id)
         app = Application.start(deployment, clock, applicant_id=applicant_id, chain=chain)
-        row = ApplicationRow(applicant_id=applicant_id, campaign_id=campaign.id,
-                             deployment_id=deployment.id, unit_id=chain["unit"], tier2_id=chain["tier2"],
-                             tier3_id=chain["tier3"], committee_id=chain["committee"], version=1,
-                             applicant_name=user.real_name, created_at=now, updated_at=now,
-                             **summary_fields(app))
+        row = ApplicationRow(
+            applicant_id=applicant_id,
+            campaign_id=campaign.id,
+            deployment_id=deployment.id,
+            unit_id=chain["unit"],
+            tier2_id=chain["tier2"],
+            tier3_id=chain["tier3"],
+            committee_id=chain["committee"],
+            version=1,
+            applicant_name=user.real_name,
+            created_at=now,
+            updated_at=now,
+            **summary_fields(app),
+        )
         session.add(row)
         try:
             session.flush()
@@ -162,9 +193,16 @@ def start_application(session: Session, clock: Clock, applicant_id: int, unit_id
             raise _duplicate(_open_application(session, applicant_id, campaign.id)) from None
         write_state(session, row.id, app, new=True)
         write_indexes(session, row.id, app)
-        history.append(session, row.id, at=now, event_type="started", actor_id=applicant_id,
-                       org_id=chain["unit"], stage=row.stage,
-                       data={"chain": chain, "deployment_id": deployment.id})
+        history.append(
+            session,
+            row.id,
+            at=now,
+            event_type="started",
+            actor_id=applicant_id,
+            org_id=chain["unit"],
+            stage=row.stage,
+            data={"chain": chain, "deployment_id": deployment.id},
+        )
         app_id = row.id
         uow.commit()
     return app_id
@@ -191,13 +229,29 @@ def record_timers(session: Session, app_id: int, app: Application, fired, now: d
     """One history event per fired timer."""
     status = app.status()
     for timer in fired:
-        history.append(session, app_id, at=now, event_type="timer_fired", stage=timer.name,
-                       data={"due_at": timer.due_at.isoformat(), "status": status.status,
-                             "responsible_org": status.responsible_org})
+        history.append(
+            session,
+            app_id,
+            at=now,
+            event_type="timer_fired",
+            stage=timer.name,
+            data={
+                "due_at": timer.due_at.isoformat(),
+                "status": status.status,
+                "responsible_org": status.responsible_org,
+            },
+        )
 
 
-def complete_task(session: Session, clock: Clock, app_id: int, stage: str, actor: Actor, data: dict,
-                  expected_version: int | None = None) -> ApplicationView:
+def complete_task(
+    session: Session,
+    clock: Clock,
+    app_id: int,
+    stage: str,
+    actor: Actor,
+    data: dict,
+    expected_version: int | None = None,
+) -> ApplicationView:
     """Complete the ready task at `stage` of an application as `actor`; return the application afterwards.
 
     Raises NotFound (no such application, or outside the actor's scope), AlreadyHandled (someone acted first:
@@ -207,8 +261,15 @@ def complete_task(session: Session, clock: Clock, app_id: int, stage: str, actor
     return build_view(session, app_id)
 
 
-def perform_task(session: Session, clock: Clock, app_id: int, stage: str, actor: Actor, data: dict,
-                 expected_version: int | None = None) -> int:
+def perform_task(
+    session: Session,
+    clock: Clock,
+    app_id: int,
+    stage: str,
+    actor: Actor,
+    data: dict,
+    expected_version: int | None = None,
+) -> int:
     """complete_task without building the view (simulation, benchmarks); returns the new version."""
     with UnitOfWork(session) as uow:
         row, app = load(session, app_id, clock)
@@ -223,13 +284,27 @@ def perform_task(session: Session, clock: Clock, app_id: int, stage: str, actor:
         write_indexes(session, app_id, app)
         record_timers(session, app_id, app, completion.fired, now)
         if stage in APPLICANT_STAGES:  # submitted: the draft has become the declaration
-            session.execute(delete(Draft).where(Draft.application_id == app_id)
-                            .execution_options(synchronize_session=False))
+            session.execute(
+                delete(Draft)
+                .where(Draft.application_id == app_id)
+                .execution_options(synchronize_session=False)
+            )
         status = app.status()
-        history.append(session, app_id, at=now, event_type="completed", actor_id=actor.user_id,
-                       org_id=completion.org_id, stage=stage,
-                       data={"form": completion.data, "actor_name": actor.name, "status": status.status,
-                             "next_stage": status.stage})
+        history.append(
+            session,
+            app_id,
+            at=now,
+            event_type="completed",
+            actor_id=actor.user_id,
+            org_id=completion.org_id,
+            stage=stage,
+            data={
+                "form": completion.data,
+                "actor_name": actor.name,
+                "status": status.status,
+                "next_stage": status.stage,
+            },
+        )
         uow.commit()
     return new_version
 
@@ -262,8 +337,11 @@ def save_draft(session: Session, clock: Clock, app_id: int, user_id: int, data: 
         raise FormInvalid({"draft": message}, message=message)
     with UnitOfWork(session) as uow:
         _own_application(session, app_id, user_id)
-        waiting = session.scalar(select(WorkItem.stage).where(
-            WorkItem.application_id == app_id, WorkItem.stage.in_(APPLICANT_STAGES)).limit(1))
+        waiting = session.scalar(
+            select(WorkItem.stage)
+            .where(WorkItem.application_id == app_id, WorkItem.stage.in_(APPLICANT_STAGES))
+            .limit(1)
+        )
         if waiting is None:
             raise ActionRefused("申请书已提交，当前不需要您填写，草稿未保存", application_id=app_id)
         now = clock.now()
@@ -285,17 +363,35 @@ def load_draft(session: Session, app_id: int, user_id: int) -> DraftView | None:
     return DraftView(app_id, json.loads(draft.data_json), draft.saved_at, draft.saved_by_id)
 
 
-def record_attachment(session: Session, clock: Clock, *, sha256: str, size: int, mime: str, original_name: str,
-                      uploaded_by: int | None) -> bool:
+def record_attachment(
+    session: Session,
+    clock: Clock,
+    *,
+    sha256: str,
+    size: int,
+    mime: str,
+    original_name: str,
+    uploaded_by: int | None,
+) -> bool:
     """Record stored upload bytes by content hash; True if new. Idempotent: the first upload's row is kept.
 
     Two requests uploading the same bytes at once both succeed (INSERT … ON CONFLICT DO NOTHING).
     """
-    values = {"sha256": sha256, "size": size, "mime": mime, "original_name": original_name[:255],
-              "uploaded_by_id": uploaded_by, "created_at": clock.now()}
+    values = {
+        "sha256": sha256,
+        "size": size,
+        "mime": mime,
+        "original_name": original_name[:255],
+        "uploaded_by_id": uploaded_by,
+        "created_at": clock.now(),
+    }
     insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
     with UnitOfWork(session) as uow:
-        created = session.scalar(insert(Attachment).values(**values).on_conflict_do_nothing()
-                                 .returning(Attachment.sha256)) is not None
+        created = (
+            session.scalar(
+                insert(Attachment).values(**values).on_conflict_do_nothing().returning(Attachment.sha256)
+            )
+            is not None
+        )
         uow.commit()
     return created

@@ -5,6 +5,7 @@ applicant, then walks the clock through the campaign twice a day, firing timers 
 at a random moment of their window: returns at each tier, lapses, municipal units without tier 2, not
 recommended, no-shows at the onsite desk.
 """
+
 from __future__ import annotations
 
 import random
@@ -30,8 +31,13 @@ from .tables import ApplicationRow, WorkItem
 START = datetime(2020, 11, 17, 9, tzinfo=TZ)
 END = datetime(2020, 12, 27, 9, tzinfo=TZ)
 OPINION = "经审核符合申报条件，同意推荐。"
-CONFIRM = {"decision": "approve", "review_form_copies": 2, "notice_form_copies": 15, "fee_paid": True,
-           "receipt_number": "CQ2020-0001"}
+CONFIRM = {
+    "decision": "approve",
+    "review_form_copies": 2,
+    "notice_form_copies": 15,
+    "fee_paid": True,
+    "receipt_number": "CQ2020-0001",
+}
 
 
 @dataclass
@@ -48,14 +54,21 @@ class SimulationReport:
 @dataclass
 class _Tree:
     units: list[int]
-    staff: dict[int, Actor]          # org id -> its reviewer (unit: admin; committee: reviewer)
+    staff: dict[int, Actor]  # org id -> its reviewer (unit: admin; committee: reviewer)
     desk: Actor
     applicants: list[tuple[int, int]]  # (user id, unit id)
 
 
 def _org(session, now, name, org_type, parent=None):
-    org = Org(type=org_type, name=name, parent_id=parent, status="active", contact_person=f"{name}联系人",
-              contact_phone="023-60000000", created_at=now)
+    org = Org(
+        type=org_type,
+        name=name,
+        parent_id=parent,
+        status="active",
+        contact_person=f"{name}联系人",
+        contact_phone="023-60000000",
+        created_at=now,
+    )
     session.add(org)
     session.flush()
     return org.id
@@ -85,41 +98,64 @@ def ensure_tree(session, clock, applicants: int, prefix: str = "sim") -> _Tree:
         for m in range(2):
             _org(session, now, f"{prefix}市级主管部门{m}", "municipal_dept", committee)
         session.flush()
-        parents = list(session.scalars(select(Org.id).where(
-            Org.name.like(f"{prefix}%"), Org.type.in_(("district_dept", "hr_agency", "municipal_dept")))))
+        parents = list(
+            session.scalars(
+                select(Org.id).where(
+                    Org.name.like(f"{prefix}%"),
+                    Org.type.in_(("district_dept", "hr_agency", "municipal_dept")),
+                )
+            )
+        )
         for u in range(40):
             _org(session, now, f"{prefix}单位{u}", "unit", parents[u % len(parents)])
-        for org_id, org_type in session.execute(select(Org.id, Org.type).where(
-                Org.name.like(f"{prefix}%"), Org.type != "committee")).all():
-            _user(session, now, f"{prefix}-staff-{org_id}", f"审核员{org_id}", org_id,
-                  "admin" if org_type == "unit" else "reviewer")
+        for org_id, org_type in session.execute(
+            select(Org.id, Org.type).where(Org.name.like(f"{prefix}%"), Org.type != "committee")
+        ).all():
+            _user(
+                session,
+                now,
+                f"{prefix}-staff-{org_id}",
+                f"审核员{org_id}",
+                org_id,
+                "admin" if org_type == "unit" else "reviewer",
+            )
     units = list(session.scalars(select(Org.id).where(Org.name.like(f"{prefix}单位%")).order_by(Org.id)))
     have = session.scalar(select(func.count(User.id)).where(User.username.like(f"{prefix}-app-%")))
     for i in range(have, applicants):
         _user(session, now, f"{prefix}-app-{i:06d}", f"申报人{i}")
     session.commit()
     staff, desk = {}, None
-    rows = session.execute(select(Membership.user_id, Membership.org_id, Membership.role, User.real_name)
-                           .join(User, User.id == Membership.user_id).where(User.username.like(f"{prefix}-%")))
+    rows = session.execute(
+        select(Membership.user_id, Membership.org_id, Membership.role, User.real_name)
+        .join(User, User.id == Membership.user_id)
+        .where(User.username.like(f"{prefix}-%"))
+    )
     for user_id, org_id, role, name in rows:
         actor = Actor(user_id, frozenset({(org_id, role)}), name)
         if role == "desk":
             desk = actor
         else:
             staff[org_id] = actor
-    people = session.scalars(select(User.id).where(User.username.like(f"{prefix}-app-%"))
-                             .order_by(User.username).limit(applicants))
+    people = session.scalars(
+        select(User.id).where(User.username.like(f"{prefix}-app-%")).order_by(User.username).limit(applicants)
+    )
     return _Tree(units, staff, desk, [(uid, units[i % len(units)]) for i, uid in enumerate(people)])
 
 
 def _plan(rng: random.Random) -> tuple[str, str | None]:
     """(what happens, at which stage) for one applicant."""
     r = rng.random()
-    for limit, plan in ((0.04, ("lapse", "applicant_submit")), (0.12, ("return", "unit_review")),
-                        (0.17, ("return", "tier2_review")), (0.21, ("return", "tier3_review")),
-                        (0.24, ("return", "committee_review")), (0.27, ("not_recommend", "unit_report")),
-                        (0.29, ("lapse", "tier2_review")), (0.31, ("lapse", "tier3_review")),
-                        (0.34, ("lapse", "onsite_confirm"))):
+    for limit, plan in (
+        (0.04, ("lapse", "applicant_submit")),
+        (0.12, ("return", "unit_review")),
+        (0.17, ("return", "tier2_review")),
+        (0.21, ("return", "tier3_review")),
+        (0.24, ("return", "committee_review")),
+        (0.27, ("not_recommend", "unit_report")),
+        (0.29, ("lapse", "tier2_review")),
+        (0.31, ("lapse", "tier3_review")),
+        (0.34, ("lapse", "onsite_confirm")),
+    ):
         if r < limit:
             return plan
     return ("straight", None)
@@ -134,14 +170,23 @@ def _form(stage: str, plan, returned: set, app_id: int, declaration: dict) -> di
     if stage == at_stage and app_id not in returned:
         if kind == "return":
             returned.add(app_id)
-            return {"decision": "return", "opinion": "材料不完整，请补正。", "reason": "业绩证明材料缺少盖章页，请补正后重新提交。"}
+            return {
+                "decision": "return",
+                "opinion": "材料不完整，请补正。",
+                "reason": "业绩证明材料缺少盖章页，请补正后重新提交。",
+            }
         if kind == "not_recommend":
-            return {"decision": "not_recommend", "opinion": "公示期间收到实名异议，经核实不予上报。",
-                    "reason": "公示期间收到实名异议，经核实不予上报。"}
+            return {
+                "decision": "not_recommend",
+                "opinion": "公示期间收到实名异议，经核实不予上报。",
+                "reason": "公示期间收到实名异议，经核实不予上报。",
+            }
     return {"decision": "approve", "opinion": OPINION}
 
 
-def simulate(session_factory, applicants: int, seed: int = 2020, on_step=None, prefix: str = "sim") -> SimulationReport:
+def simulate(
+    session_factory, applicants: int, seed: int = 2020, on_step=None, prefix: str = "sim"
+) -> SimulationReport:
     """Run the 2020 campaign for `applicants` people; `on_step(done, total)` reports progress."""
     rng = random.Random(seed)
     clock = SimulatedClock(START)
@@ -175,8 +220,11 @@ def simulate(session_factory, applicants: int, seed: int = 2020, on_step=None, p
     clock.set(END + timedelta(days=1))
     report.timers_fired += len(worker.tick(session_factory, clock).fired)
     with session_factory() as session:
-        for status, count in session.execute(select(ApplicationRow.status, func.count()).where(
-                ApplicationRow.id.in_(apps)).group_by(ApplicationRow.status)):
+        for status, count in session.execute(
+            select(ApplicationRow.status, func.count())
+            .where(ApplicationRow.id.in_(apps))
+            .group_by(ApplicationRow.status)
+        ):
             report.outcomes[status] = count
     report.seconds = time.perf_counter() - began
     return report
@@ -187,12 +235,21 @@ def _act(session_factory, clock, rng, tree, plans, returned, declaration, report
     last_chance = now + timedelta(hours=12)
     with session_factory() as session:
         open_items = session.execute(
-            select(WorkItem.application_id, WorkItem.stage, WorkItem.org_id, WorkItem.deadline,
-                   ApplicationRow.applicant_id, ApplicationRow.version)
+            select(
+                WorkItem.application_id,
+                WorkItem.stage,
+                WorkItem.org_id,
+                WorkItem.deadline,
+                ApplicationRow.applicant_id,
+                ApplicationRow.version,
+            )
             .join(ApplicationRow, ApplicationRow.id == WorkItem.application_id)
-            .where(WorkItem.application_id.between(min(apps), max(apps)),
-                   or_(WorkItem.actionable_from.is_(None), WorkItem.actionable_from <= now),
-                   and_(WorkItem.deadline > now))).all()
+            .where(
+                WorkItem.application_id.between(min(apps), max(apps)),
+                or_(WorkItem.actionable_from.is_(None), WorkItem.actionable_from <= now),
+                and_(WorkItem.deadline > now),
+            )
+        ).all()
         for app_id, stage, org_id, deadline, applicant_id, version in open_items:
             kind, at_stage = plans.get(app_id, ("straight", None))
             if kind == "lapse" and stage == at_stage:
@@ -206,11 +263,15 @@ def _act(session_factory, clock, rng, tree, plans, returned, declaration, report
             else:
                 actor = tree.staff[org_id]
             try:
-                services.perform_task(session, clock, app_id, stage, actor,
-                                       _form(stage, plans[app_id], returned, app_id, declaration),
-                                       expected_version=version)
+                services.perform_task(
+                    session,
+                    clock,
+                    app_id,
+                    stage,
+                    actor,
+                    _form(stage, plans[app_id], returned, app_id, declaration),
+                    expected_version=version,
+                )
                 report.actions += 1
             except ActionRefused:
                 report.refused += 1
-
-

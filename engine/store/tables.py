@@ -3,6 +3,7 @@
 Inboxes, deadlines and sweeps read `application`, `work_item` and `due_timer` only; `workflow_state`
 (SpiffWorkflow instance state, without the spec) is read when a single application is acted on.
 """
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -54,8 +55,14 @@ class ApplicationRow(Base):
         Index("ix_application_applicant_campaign", "applicant_id", "campaign_id"),
         Index("ix_application_responsible_status", "responsible_org_id", "status"),
         # One open application per applicant and campaign, held by the database under concurrency.
-        Index(ONE_OPEN_INDEX, "applicant_id", "campaign_id", unique=True,
-              postgresql_where=OPEN_APPLICATION, sqlite_where=OPEN_APPLICATION),
+        Index(
+            ONE_OPEN_INDEX,
+            "applicant_id",
+            "campaign_id",
+            unique=True,
+            postgresql_where=OPEN_APPLICATION,
+            sqlite_where=OPEN_APPLICATION,
+        ),
         Index("ix_application_status_unit", "status", "unit_id"),  # the units' 公示中 lists
     )
 

@@ -1,4 +1,5 @@
 """One unit of work per action: commit explicitly, roll back on any other way out."""
+
 from __future__ import annotations
 
 from sqlalchemy.orm import Session

@@ -5,6 +5,7 @@ split the work; on SQLite writers are serialized anyway. The version check of ev
 never fire twice, and a worker killed mid-batch loses nothing: uncommitted work stays due. A failing
 application is retried with exponential backoff and parked with an incident after `max_attempts`.
 """
+
 from __future__ import annotations
 
 import time
@@ -30,16 +31,19 @@ BACKOFF = timedelta(seconds=30)
 class TickReport:
     fired: list[tuple[int, str, datetime]] = field(default_factory=list)  # (application, timer, due at)
     applications: int = 0
-    skipped: int = 0        # claimed by another worker, or changed under us (retried next tick)
+    skipped: int = 0  # claimed by another worker, or changed under us (retried next tick)
     failed: list[tuple[int, str]] = field(default_factory=list)
     incidents: list[int] = field(default_factory=list)
 
 
 def due_applications(session: Session, now: datetime, batch: int) -> list[int]:
     """Applications with a timer due at `now`, oldest due first (reads the index only)."""
-    rows = session.execute(select(DueTimer.application_id, DueTimer.next_attempt_at)
-                           .where(DueTimer.next_attempt_at <= now)
-                           .order_by(DueTimer.next_attempt_at).limit(batch * 3))
+    rows = session.execute(
+        select(DueTimer.application_id, DueTimer.next_attempt_at)
+        .where(DueTimer.next_attempt_at <= now)
+        .order_by(DueTimer.next_attempt_at)
+        .limit(batch * 3)
+    )
     seen: dict[int, None] = {}
     for app_id, _ in rows:
         seen.setdefault(app_id)
@@ -56,8 +60,11 @@ def fire_one(session: Session, clock: Clock, app_id: int, report: TickReport) ->
         if session.scalar(claim) is None:
             report.skipped += 1
             return
-        due = session.scalar(select(DueTimer.id).where(DueTimer.application_id == app_id,
-                                                       DueTimer.next_attempt_at <= now).limit(1))
+        due = session.scalar(
+            select(DueTimer.id)
+            .where(DueTimer.application_id == app_id, DueTimer.next_attempt_at <= now)
+            .limit(1)
+        )
         if due is None:  # another worker fired it between our read and our claim
             report.skipped += 1
             return
@@ -74,17 +81,30 @@ def fire_one(session: Session, clock: Clock, app_id: int, report: TickReport) ->
     report.fired.extend((app_id, t.name, t.due_at) for t in fired)
 
 
-def _record_failure(session: Session, now: datetime, app_id: int, error: str, max_attempts: int,
-                    backoff: timedelta, report: TickReport) -> None:
+def _record_failure(
+    session: Session,
+    now: datetime,
+    app_id: int,
+    error: str,
+    max_attempts: int,
+    backoff: timedelta,
+    report: TickReport,
+) -> None:
     with UnitOfWork(session) as uow:
-        timers = list(session.scalars(select(DueTimer).where(DueTimer.application_id == app_id,
-                                                             DueTimer.next_attempt_at <= now)))
+        timers = list(
+            session.scalars(
+                select(DueTimer).where(DueTimer.application_id == app_id, DueTimer.next_attempt_at <= now)
+            )
+        )
         attempts = max((t.attempts for t in timers), default=0) + 1
         parked = attempts >= max_attempts
         next_at = None if parked else now + backoff * (2 ** (attempts - 1))
-        session.execute(update(DueTimer).where(DueTimer.id.in_([t.id for t in timers]))
-                        .values(attempts=attempts, next_attempt_at=next_at)
-                        .execution_options(synchronize_session=False))
+        session.execute(
+            update(DueTimer)
+            .where(DueTimer.id.in_([t.id for t in timers]))
+            .values(attempts=attempts, next_attempt_at=next_at)
+            .execution_options(synchronize_session=False)
+        )
         if parked:
             session.add(Incident(application_id=app_id, error=error[:4000], at=now, resolved=False))
             report.incidents.append(app_id)
@@ -92,8 +112,15 @@ def _record_failure(session: Session, now: datetime, app_id: int, error: str, ma
     report.failed.append((app_id, error))
 
 
-def tick(session_factory, clock: Clock, batch: int = 500, *, max_attempts: int = MAX_ATTEMPTS,
-         backoff: timedelta = BACKOFF, limit: int | None = None) -> TickReport:
+def tick(
+    session_factory,
+    clock: Clock,
+    batch: int = 500,
+    *,
+    max_attempts: int = MAX_ATTEMPTS,
+    backoff: timedelta = BACKOFF,
+    limit: int | None = None,
+) -> TickReport:
     """Fire every timer due at the clock's now (up to `limit` applications); report what fired."""
     report = TickReport()
     done: set[int] = set()
@@ -112,13 +139,22 @@ def tick(session_factory, clock: Clock, batch: int = 500, *, max_attempts: int =
                     report.skipped += 1  # a person acted at the same moment; it is retried next tick
                 except Exception as exc:  # noqa: BLE001 - any failure is recorded, never looped on
                     session.rollback()
-                    _record_failure(session, now, app_id, f"{type(exc).__name__}: {exc}", max_attempts,
-                                    backoff, report)
+                    _record_failure(
+                        session, now, app_id, f"{type(exc).__name__}: {exc}", max_attempts, backoff, report
+                    )
     return report
 
 
-def run_worker(session_factory, clock: Clock, *, interval: float = 5.0, once: bool = False, batch: int = 100,
-               on_report=None, should_stop=lambda: False) -> None:
+def run_worker(
+    session_factory,
+    clock: Clock,
+    *,
+    interval: float = 5.0,
+    once: bool = False,
+    batch: int = 100,
+    on_report=None,
+    should_stop=lambda: False,
+) -> None:
     """Tick forever (or once), sleeping `interval` seconds when nothing was due."""
     while not should_stop():
         report = tick(session_factory, clock, batch)

@@ -3,6 +3,7 @@
 Nothing here talks to the app's code: the test drives the UI only. Files are made in memory (a 2x2 PNG, a
 one-page PDF) and handed to Playwright as buffers; identity numbers get their real check characters.
 """
+
 from __future__ import annotations
 
 import re
@@ -18,20 +19,35 @@ from stdnum.cn import ric, uscc
 
 REPO = Path(__file__).resolve().parents[2]
 ARTIFACTS = REPO / "test-artifacts"
-CONTEXT_OPTIONS = {"locale": "zh-CN", "timezone_id": "Asia/Shanghai", "viewport": {"width": 1280, "height": 800}}
+CONTEXT_OPTIONS = {
+    "locale": "zh-CN",
+    "timezone_id": "Asia/Shanghai",
+    "viewport": {"width": 1280, "height": 800},
+}
 TIMEOUT_MS = 10_000
 
 
 # ---- files ---------------------------------------------------------------------------------------------
 
+
 def tiny_png(rgb: tuple[int, int, int] = (200, 30, 30)) -> bytes:
     """A valid 2x2 RGB PNG (signature, IHDR, IDAT, IEND with their CRCs)."""
+
     def chunk(kind: bytes, data: bytes) -> bytes:
-        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+        return (
+            struct.pack(">I", len(data))
+            + kind
+            + data
+            + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+        )
 
     rows = b"".join(b"\x00" + bytes(rgb) * 2 for _ in range(2))  # filter byte 0 per row
-    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", 2, 2, 8, 2, 0, 0, 0))
-            + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b""))
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", struct.pack(">IIBBBBB", 2, 2, 8, 2, 0, 0, 0))
+        + chunk(b"IDAT", zlib.compress(rows))
+        + chunk(b"IEND", b"")
+    )
 
 
 def tiny_pdf(text: str = "zhicheng e2e") -> bytes:
@@ -65,6 +81,7 @@ def upload(name: str, data: bytes) -> dict:
 
 # ---- identity numbers ----------------------------------------------------------------------------------
 
+
 def resident_id(body17: str) -> str:
     """A GB 11643 resident ID: 17 digits plus the computed check character.
 
@@ -81,6 +98,7 @@ def credit_code(body17: str) -> str:
 
 
 # ---- PDFs ----------------------------------------------------------------------------------------------
+
 
 def norm(text: str) -> str:
     """NFKC without whitespace: the CJK fonts' ToUnicode maps give some ideographs as Kangxi radicals
@@ -103,6 +121,7 @@ def assert_pdf_has(text: str, *needles: str) -> None:
 
 
 # ---- people, each in their own browser context --------------------------------------------------------
+
 
 @dataclass
 class Cast:
@@ -157,8 +176,9 @@ class Cast:
         if failed and self.last in self.pages:
             try:
                 ARTIFACTS.mkdir(exist_ok=True)
-                self.pages[self.last].screenshot(path=ARTIFACTS / f"campaign-FAILED-{self.last}.png",
-                                                 full_page=True)
+                self.pages[self.last].screenshot(
+                    path=ARTIFACTS / f"campaign-FAILED-{self.last}.png", full_page=True
+                )
             except Exception as exc:  # the page may be what broke; the test's own failure matters more
                 print(f"no failure screenshot: {exc}")
         for page in self.pages.values():

@@ -5,6 +5,7 @@
 `test-artifacts/<test>.failed.png` behind when the test fails; `artifact(suffix)` names a file there for
 the running test. Everything collected here is marked `e2e`.
 """
+
 from __future__ import annotations
 
 import os
@@ -24,12 +25,19 @@ REPO = E2E_DIR.parents[1]
 ARTIFACTS = REPO / "test-artifacts"
 CHROMIUM = os.environ.get("ZHICHENG_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
-    "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-    "--disable-sync", "--no-first-run", "--disable-quic",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
 ]
-MISSING_BROWSER = ("e2e skipped: {what} (run `make test`, which installs Debian's chromium and "
-                   "fonts-noto-cjk, or `apt-get install chromium fonts-noto-cjk`; Playwright's own "
-                   "browser download cannot work here)")
+MISSING_BROWSER = (
+    "e2e skipped: {what} (run `make test`, which installs Debian's chromium and "
+    "fonts-noto-cjk, or `apt-get install chromium fonts-noto-cjk`; Playwright's own "
+    "browser download cannot work here)"
+)
 # Registration is open on the 2020 campaign: 2020-10-21 10:00 Beijing.
 START = datetime(2020, 10, 21, 2, 0, tzinfo=UTC)
 TIMEOUT_MS = 10_000  # a local page that takes longer is a failure, not a slow pass
@@ -71,7 +79,9 @@ def browser():
     try:
         from playwright.sync_api import sync_playwright
     except ImportError:
-        pytest.skip(MISSING_BROWSER.format(what="the playwright package is not installed (pip install -e '.[dev]')"))
+        pytest.skip(
+            MISSING_BROWSER.format(what="the playwright package is not installed (pip install -e '.[dev]')")
+        )
     pw = sync_playwright().start()
     try:
         chromium = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
@@ -86,8 +96,9 @@ def browser():
 @pytest.fixture
 def page(browser, request):
     """A page in a fresh context (zh-CN, 1280x800); a failing test leaves a full-page screenshot."""
-    context = browser.new_context(locale="zh-CN", timezone_id="Asia/Shanghai",
-                                  viewport={"width": 1280, "height": 800})
+    context = browser.new_context(
+        locale="zh-CN", timezone_id="Asia/Shanghai", viewport={"width": 1280, "height": 800}
+    )
     context.set_default_timeout(TIMEOUT_MS)
     page = context.new_page()
     try:
@@ -129,14 +140,16 @@ def live_server(tmp_path_factory, live_server_config):
 
     tmp = tmp_path_factory.mktemp("live")
     clock = SimulatedClock(START)
-    app = create_app({
-        "SECRET_KEY": "e2e",
-        "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp / 'e2e.sqlite'}",
-        "UPLOAD_DIR": str(tmp / "uploads"),
-        "ZHICHENG_SANDBOX": True,
-        "ZHICHENG_CLOCK": clock,
-        **live_server_config,
-    })
+    app = create_app(
+        {
+            "SECRET_KEY": "e2e",
+            "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp / 'e2e.sqlite'}",
+            "UPLOAD_DIR": str(tmp / "uploads"),
+            "ZHICHENG_SANDBOX": True,
+            "ZHICHENG_CLOCK": clock,
+            **live_server_config,
+        }
+    )
     with app.app_context():
         Base.metadata.create_all(db.engine)
     server = make_server("127.0.0.1", 0, app, threaded=True)

@@ -3,6 +3,7 @@
 bpmn-js is pinned in tests/e2e/bpmnjs/package.json; `npm ci` installs it there when node_modules is missing
 (`make test` does it before pytest). The rendered diagram is saved as test-artifacts/bpmn-<name>.png and .svg.
 """
+
 from __future__ import annotations
 
 import fcntl
@@ -24,8 +25,17 @@ ARTIFACTS = REPO / "test-artifacts"
 
 BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
 # Everything a process draws as a shape or an edge; laneSet, documentation, extensions etc. are not.
-NOT_DRAWN = {"laneSet", "childLaneSet", "flowNodeRef", "documentation", "extensionElements", "ioSpecification", "property",
-             "dataInputAssociation", "dataOutputAssociation"}
+NOT_DRAWN = {
+    "laneSet",
+    "childLaneSet",
+    "flowNodeRef",
+    "documentation",
+    "extensionElements",
+    "ioSpecification",
+    "property",
+    "dataInputAssociation",
+    "dataOutputAssociation",
+}
 
 IMPORT_JS = """async (xml) => {
   const viewer = new BpmnJS({ container: '#canvas' });
@@ -63,26 +73,39 @@ def _ensure_bpmnjs() -> None:
         return
     npm = shutil.which("npm")
     if npm is None:
-        pytest.skip(f"bpmn-js check skipped: npm not found, and {VIEWER.relative_to(REPO)} is missing "
-                    f"(install Node.js and npm, or run `npm ci` in {BPMNJS.relative_to(REPO)})")
+        pytest.skip(
+            f"bpmn-js check skipped: npm not found, and {VIEWER.relative_to(REPO)} is missing "
+            f"(install Node.js and npm, or run `npm ci` in {BPMNJS.relative_to(REPO)})"
+        )
     with open(BPMNJS / ".npm-ci.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         if VIEWER.is_file():
             return
-        done = subprocess.run([npm, "ci", "--no-audit", "--no-fund", "--loglevel=error"], cwd=BPMNJS,
-                              capture_output=True, text=True, timeout=300)
+        done = subprocess.run(
+            [npm, "ci", "--no-audit", "--no-fund", "--loglevel=error"],
+            cwd=BPMNJS,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
     if done.returncode != 0 or not VIEWER.is_file():
-        pytest.skip(f"bpmn-js check skipped: `npm ci` in {BPMNJS.relative_to(REPO)} failed "
-                    f"(is the npm registry reachable?): {done.stderr.strip()[-500:]}")
+        pytest.skip(
+            f"bpmn-js check skipped: `npm ci` in {BPMNJS.relative_to(REPO)} failed "
+            f"(is the npm registry reachable?): {done.stderr.strip()[-500:]}"
+        )
 
 
 def drawn_ids(path: Path) -> list[str]:
     """Ids of every flow node, sequence flow, lane and participant in the file: each must be drawn."""
     tree = etree.parse(str(path))
     ids = []
-    for parent in tree.iter(f"{{{BPMN_NS}}}process", f"{{{BPMN_NS}}}subProcess",
-                            f"{{{BPMN_NS}}}collaboration", f"{{{BPMN_NS}}}laneSet",
-                            f"{{{BPMN_NS}}}childLaneSet"):
+    for parent in tree.iter(
+        f"{{{BPMN_NS}}}process",
+        f"{{{BPMN_NS}}}subProcess",
+        f"{{{BPMN_NS}}}collaboration",
+        f"{{{BPMN_NS}}}laneSet",
+        f"{{{BPMN_NS}}}childLaneSet",
+    ):
         for child in parent:
             if not isinstance(child.tag, str) or etree.QName(child).namespace != BPMN_NS:
                 continue
@@ -99,8 +122,10 @@ def test_there_are_diagrams_to_check():
 @pytest.mark.parametrize("diagram", DIAGRAMS, ids=[d.stem for d in DIAGRAMS])
 def test_diagram_opens_in_bpmn_js(page, diagram):
     _ensure_bpmnjs()
-    page.set_content('<!doctype html><html lang="zh-CN"><head><meta charset="utf-8"></head>'
-                     '<body style="margin:0"><div id="canvas" style="width:100vw;height:100vh"></div></body></html>')
+    page.set_content(
+        '<!doctype html><html lang="zh-CN"><head><meta charset="utf-8"></head>'
+        '<body style="margin:0"><div id="canvas" style="width:100vw;height:100vh"></div></body></html>'
+    )
     page.add_style_tag(path=DIST / "assets" / "diagram-js.css")
     page.add_style_tag(path=DIST / "assets" / "bpmn-js.css")
     page.add_script_tag(path=VIEWER)

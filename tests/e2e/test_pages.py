@@ -1,4 +1,5 @@
 """The public pages in a real Chromium: Chinese text renders, nothing scrolls sideways, every field has a label."""
+
 from __future__ import annotations
 
 import pytest
@@ -39,7 +40,8 @@ def test_portal_renders_campaign_title_in_chinese(page, live_server, artifact):
     h1 = cdp.send("DOM.querySelector", {"nodeId": root, "selector": "h1"})["nodeId"]
     fonts = cdp.send("CSS.getPlatformFontsForNode", {"nodeId": h1})["fonts"]
     assert any("CJK" in f["familyName"] or "SC" in f["familyName"].split() for f in fonts), (
-        f"the title is not drawn with a CJK font (install fonts-noto-cjk): {fonts}")
+        f"the title is not drawn with a CJK font (install fonts-noto-cjk): {fonts}"
+    )
     page.screenshot(path=artifact(".png"), full_page=True)
 
 
@@ -49,8 +51,7 @@ def test_page_has_no_horizontal_scroll(page, live_server, path, width):
     page.set_viewport_size({"width": width, "height": 844})
     assert page.goto(live_server(path)).status == 200
     result = page.evaluate(OVERFLOW_JS)
-    assert result["scrollWidth"] <= result["clientWidth"], (
-        f"{path} scrolls sideways at {width}px: {result}")
+    assert result["scrollWidth"] <= result["clientWidth"], f"{path} scrolls sideways at {width}px: {result}"
 
 
 @pytest.mark.parametrize("path", FORM_PAGES)
@@ -67,7 +68,9 @@ def test_register_and_log_in_with_the_keyboard_only(page, live_server):
     for value in ("键盘用户", "500116197503100051", "13800138001", "keyboard123", "keyboard123"):
         page.keyboard.type(value)
         page.keyboard.press("Tab")
-    focused = page.evaluate("() => document.activeElement.tagName + ':' + (document.activeElement.type || '')")
+    focused = page.evaluate(
+        "() => document.activeElement.tagName + ':' + (document.activeElement.type || '')"
+    )
     assert focused.startswith("BUTTON") or focused == "INPUT:submit", focused
     with page.expect_navigation():
         page.keyboard.press("Enter")

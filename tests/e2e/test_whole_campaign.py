@@ -10,6 +10,7 @@ the deployment, every account and org this test needs, and every action go throu
 Screenshots: test-artifacts/campaign-NN-*.png; print views: test-artifacts/campaign-*.pdf; step timings:
 test-artifacts/campaign-timings.txt.
 """
+
 from __future__ import annotations
 
 import re
@@ -36,8 +37,12 @@ NEW_PASSWORD = "Kaohe2020x"
 
 APPLICANT = {"name": "欧阳明远", "id": resident_id("50011619780512003"), "mobile": "13912345678"}
 ORG_ADMIN = {"name": "邓晓梅", "id": resident_id("50011619820304004"), "mobile": "13887654321"}
-UNIT = {"name": "重庆江津几江桥梁工程有限公司", "code": credit_code("91500116MA60K7T3X"),
-        "contact": "邓晓梅", "phone": "023-47521234"}
+UNIT = {
+    "name": "重庆江津几江桥梁工程有限公司",
+    "code": credit_code("91500116MA60K7T3X"),
+    "contact": "邓晓梅",
+    "phone": "023-47521234",
+}
 PARENT = "江津区住房和城乡建设委员会"  # district_dept in the demo tree; its admin is jj_dept_admin
 TIER3 = "江津区人力资源和社会保障局（区职改办）"
 COMMITTEE = "重庆市正高级工程师评审委员会"
@@ -80,6 +85,7 @@ def cast(browser, demo_tree, request):
 
 
 # ---- small UI steps ----------------------------------------------------------------------------------
+
 
 def flash_ok(page: Page, text: str) -> None:
     """The page after an action says `text` in a success message and shows no error."""
@@ -136,8 +142,15 @@ def decide(page: Page, decision: str, opinion: str = OPINION, reason: str | None
     submit(page, page.get_by_role("button", name="提交", exact=True))
 
 
-def review(cast: Cast, who: str, org_name: str, stage_label: str, decision: str = "approve",
-           reason: str | None = None, shot: str | None = None) -> Page:
+def review(
+    cast: Cast,
+    who: str,
+    org_name: str,
+    stage_label: str,
+    decision: str = "approve",
+    reason: str | None = None,
+    shot: str | None = None,
+) -> Page:
     page = open_task(cast, who, org_name, stage_label)
     if shot:
         cast.shot(who, shot)
@@ -171,6 +184,7 @@ def data_of(page: Page, label: str):
 
 
 # ---- the campaign ----------------------------------------------------------------------------------------
+
 
 def test_whole_campaign_through_the_ui(cast: Cast, demo_tree):
     # 10-21 (registration window): the operator deploys the 2020 campaign on the checked deploy page.
@@ -250,8 +264,10 @@ def test_whole_campaign_through_the_ui(cast: Cast, demo_tree):
     page.set_input_files("#f-attachments-id_card", upload("身份证.png", tiny_png()))
     page.set_input_files("#f-attachments-diploma", upload("毕业证.pdf", tiny_pdf("diploma")))
     page.set_input_files("#f-attachments-title_certificate", upload("职称证.pdf", tiny_pdf("title")))
-    page.set_input_files("#f-attachments-achievement_evidence",
-                         [upload("获奖证书.png", tiny_png((10, 160, 60))), upload("论文.pdf", tiny_pdf("paper"))])
+    page.set_input_files(
+        "#f-attachments-achievement_evidence",
+        [upload("获奖证书.png", tiny_png((10, 160, 60))), upload("论文.pdf", tiny_pdf("paper"))],
+    )
     page.check("#f-pledge_confirmed")
     cast.shot("applicant", "04-declaration-filled")
     submit(page, page.get_by_role("button", name="确认承诺并提交"))
@@ -263,7 +279,9 @@ def test_whole_campaign_through_the_ui(cast: Cast, demo_tree):
     expect(status_of(page, "联系人")).to_have_text(UNIT["contact"])
     expect(status_of(page, "联系电话")).to_have_text(UNIT["phone"])
     expect(data_of(page, "业绩成果佐证材料").get_by_role("link")).to_have_count(2)
-    id_card = page.request.get(cast.url(data_of(page, "身份证复印件").get_by_role("link").get_attribute("href")))
+    id_card = page.request.get(
+        cast.url(data_of(page, "身份证复印件").get_by_role("link").get_attribute("href"))
+    )
     assert id_card.ok and id_card.headers["content-type"] == "image/png" and id_card.body() == tiny_png()
     cast.shot("applicant", "05-progress-waiting-on-unit")
     cast.step("declaration with uploads, pledge, submit")
@@ -296,8 +314,15 @@ def test_whole_campaign_through_the_ui(cast: Cast, demo_tree):
 
     # Tier 3 (the district HR office) returns it with a reason.
     cast.login("jj_hr", "jj_hr_admin", PASSWORD)
-    review(cast, "jj_hr", TIER3, "区县职改部门/市级主管部门审核", decision="return", reason=RETURN_REASON,
-           shot="09-tier3-return")
+    review(
+        cast,
+        "jj_hr",
+        TIER3,
+        "区县职改部门/市级主管部门审核",
+        decision="return",
+        reason=RETURN_REASON,
+        shot="09-tier3-return",
+    )
     cast.step("tier 3 return")
 
     # The applicant sees the reason, corrects the declaration, adds the missing evidence and resubmits.
@@ -311,7 +336,9 @@ def test_whole_campaign_through_the_ui(cast: Cast, demo_tree):
     expect(page.locator(".notice[role=note]")).to_contain_text(RETURN_REASON)
     expect(page.locator("#f-title_sought")).to_have_value("正高级工程师（土木建筑）")  # the submitted data
     page.fill("#f-achievements", CORRECTED)
-    page.set_input_files("#f-attachments-achievement_evidence", upload("竣工验收证明.pdf", tiny_pdf("acceptance")))
+    page.set_input_files(
+        "#f-attachments-achievement_evidence", upload("竣工验收证明.pdf", tiny_pdf("acceptance"))
+    )
     if not page.is_checked("#f-pledge_confirmed"):
         page.check("#f-pledge_confirmed")
     cast.shot("applicant", "11-correction")
@@ -345,8 +372,14 @@ def test_whole_campaign_through_the_ui(cast: Cast, demo_tree):
     cast.shot("applicant", "14-review-form")
     text = print_pdf(page, "review-form")
     # the corrected declaration is what is printed, with the approving opinions
-    assert_pdf_has(text, APPLICANT["name"], "2020年度正高级工程师职称评审表", "本表一式2份", "验收证明已补充上传",
-                   OPINION)
+    assert_pdf_has(
+        text,
+        APPLICANT["name"],
+        "2020年度正高级工程师职称评审表",
+        "本表一式2份",
+        "验收证明已补充上传",
+        OPINION,
+    )
     page = progress(cast, app_id)
     with page.expect_navigation():
         page.get_by_role("link", name="打印公示表（15份）").click()

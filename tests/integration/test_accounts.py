@@ -1,4 +1,5 @@
 """Account and org-tree use cases against SQLite and (when configured) PostgreSQL."""
+
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
@@ -42,24 +43,60 @@ def clock():
 @pytest.fixture
 def tree(session, clock):
     """A committee, the Jiangjin HR office under it, and a municipal dept; all preset."""
-    committee = acc.create_preset_org(session, clock, org_type="committee", name="正高级工程师评委会",
-                                      admin_username="committee", admin_password=PW, series_codes="ENG,ECO")
-    office = acc.create_preset_org(session, clock, org_type="district_hr_office", name="江津区职改办",
-                                   admin_username="jj_office", admin_password=PW, parent_id=committee.id,
-                                   district="江津区")
-    other = acc.create_preset_org(session, clock, org_type="district_hr_office", name="渝北区职改办",
-                                  admin_username="yb_office", admin_password=PW, parent_id=committee.id,
-                                  district="渝北区")
-    muni = acc.create_preset_org(session, clock, org_type="municipal_dept", name="市经信委",
-                                 admin_username="muni", admin_password=PW, parent_id=committee.id)
-    return {"committee": committee, "office": office, "other_office": other, "muni": muni,
-            "ids": {u: acc.authenticate(session, clock, u, PW).id
-                    for u in ("committee", "jj_office", "yb_office", "muni")}}
+    committee = acc.create_preset_org(
+        session,
+        clock,
+        org_type="committee",
+        name="正高级工程师评委会",
+        admin_username="committee",
+        admin_password=PW,
+        series_codes="ENG,ECO",
+    )
+    office = acc.create_preset_org(
+        session,
+        clock,
+        org_type="district_hr_office",
+        name="江津区职改办",
+        admin_username="jj_office",
+        admin_password=PW,
+        parent_id=committee.id,
+        district="江津区",
+    )
+    other = acc.create_preset_org(
+        session,
+        clock,
+        org_type="district_hr_office",
+        name="渝北区职改办",
+        admin_username="yb_office",
+        admin_password=PW,
+        parent_id=committee.id,
+        district="渝北区",
+    )
+    muni = acc.create_preset_org(
+        session,
+        clock,
+        org_type="municipal_dept",
+        name="市经信委",
+        admin_username="muni",
+        admin_password=PW,
+        parent_id=committee.id,
+    )
+    return {
+        "committee": committee,
+        "office": office,
+        "other_office": other,
+        "muni": muni,
+        "ids": {
+            u: acc.authenticate(session, clock, u, PW).id
+            for u in ("committee", "jj_office", "yb_office", "muni")
+        },
+    }
 
 
 def person(session, clock, id_number=ID_A, name="张三"):
-    return acc.register_person(session, clock, real_name=name, id_number=id_number, mobile="13800138000",
-                               password=PW, password2=PW)
+    return acc.register_person(
+        session, clock, real_name=name, id_number=id_number, mobile="13800138000", password=PW, password2=PW
+    )
 
 
 def test_register_person_then_login_by_id_number(session, clock):
@@ -68,12 +105,15 @@ def test_register_person_then_login_by_id_number(session, clock):
     assert acc.authenticate(session, clock, ID_A, PW).id == p.id
 
 
-@pytest.mark.parametrize("field,kwargs", [
-    ("id_number", {"id_number": "500116198001011231"}),
-    ("mobile", {"mobile": "12800138000"}),
-    ("password", {"password": "abcdefgh", "password2": "abcdefgh"}),
-    ("password2", {"password2": "other1234"}),
-])
+@pytest.mark.parametrize(
+    "field,kwargs",
+    [
+        ("id_number", {"id_number": "500116198001011231"}),
+        ("mobile", {"mobile": "12800138000"}),
+        ("password", {"password": "abcdefgh", "password2": "abcdefgh"}),
+        ("password2", {"password2": "other1234"}),
+    ],
+)
 def test_register_person_refuses_bad_field(session, clock, field, kwargs):
     data = {"real_name": "张三", "id_number": ID_A, "mobile": "13800138000", "password": PW, "password2": PW}
     with pytest.raises(FormInvalid) as exc:
@@ -116,9 +156,19 @@ def test_change_password_checks_old_and_policy(session, clock):
 
 def _register_dept_and_unit(session, clock, tree):
     boss = person(session, clock, ID_B, "王五")
-    dept = acc.register_org(session, clock, actor_id=boss.id, org_type="district_dept", name="江津区经信委",
-                            credit_code=CODE_DEPT, parent_id=tree["office"].id, district=None,
-                            contact_person="王五", contact_phone="023-47536971", certificate_sha256=SHA)
+    dept = acc.register_org(
+        session,
+        clock,
+        actor_id=boss.id,
+        org_type="district_dept",
+        name="江津区经信委",
+        credit_code=CODE_DEPT,
+        parent_id=tree["office"].id,
+        district=None,
+        contact_person="王五",
+        contact_phone="023-47536971",
+        certificate_sha256=SHA,
+    )
     return boss, dept
 
 
@@ -126,8 +176,9 @@ def test_binding_confirmed_by_parent_admin_makes_registrant_admin(session, clock
     boss, dept = _register_dept_and_unit(session, clock, tree)
     assert dept.status == "pending" and dept.district == "江津区" and dept.registered_by_id == boss.id
     office_admin = tree["ids"]["jj_office"]
-    assert [o.id for o in acc.list_pending_children(session, actor_id=office_admin,
-                                                    org_id=tree["office"].id)] == [dept.id]
+    assert [
+        o.id for o in acc.list_pending_children(session, actor_id=office_admin, org_id=tree["office"].id)
+    ] == [dept.id]
     assert acc.confirm_org(session, clock, actor_id=office_admin, org_id=dept.id).status == "active"
     assert acc.user_profile(session, boss.id).roles_in(dept.id) == {"admin"}
     with pytest.raises(AlreadyHandled):
@@ -150,9 +201,19 @@ def test_reject_needs_reason_and_code_can_be_registered_again(session, clock, tr
         acc.reject_org(session, clock, actor_id=office_admin, org_id=dept.id, reason=" ")
     rejected = acc.reject_org(session, clock, actor_id=office_admin, org_id=dept.id, reason="证照不清晰")
     assert rejected.status == "rejected" and rejected.reject_reason == "证照不清晰"
-    again = acc.register_org(session, clock, actor_id=boss.id, org_type="district_dept", name="江津区经信委",
-                             credit_code=CODE_DEPT, parent_id=tree["office"].id, district="江津区",
-                             contact_person="王五", contact_phone="123", certificate_sha256=SHA)
+    again = acc.register_org(
+        session,
+        clock,
+        actor_id=boss.id,
+        org_type="district_dept",
+        name="江津区经信委",
+        credit_code=CODE_DEPT,
+        parent_id=tree["office"].id,
+        district="江津区",
+        contact_person="王五",
+        contact_phone="123",
+        certificate_sha256=SHA,
+    )
     assert again.id == dept.id and again.status == "pending" and again.reject_reason is None
 
 
@@ -160,19 +221,48 @@ def test_duplicate_credit_code_and_bad_parent_refused(session, clock, tree):
     boss, _dept = _register_dept_and_unit(session, clock, tree)
     with pytest.raises(FormInvalid) as exc:
         acc.register_org(
-            session, clock, actor_id=boss.id, org_type="district_dept", name="重复", credit_code=CODE_DEPT,
-            parent_id=tree["office"].id, district=None, contact_person="a", contact_phone="1",
-            certificate_sha256=SHA)
+            session,
+            clock,
+            actor_id=boss.id,
+            org_type="district_dept",
+            name="重复",
+            credit_code=CODE_DEPT,
+            parent_id=tree["office"].id,
+            district=None,
+            contact_person="a",
+            contact_phone="1",
+            certificate_sha256=SHA,
+        )
     assert "credit_code" in exc.value.errors
     with pytest.raises(FormInvalid) as exc:
-        acc.register_org(session, clock, actor_id=boss.id, org_type="unit", name="某厂", credit_code=CODE_UNIT,
-                         parent_id=tree["committee"].id, district=None, contact_person="a",
-                         contact_phone="1", certificate_sha256=SHA)
+        acc.register_org(
+            session,
+            clock,
+            actor_id=boss.id,
+            org_type="unit",
+            name="某厂",
+            credit_code=CODE_UNIT,
+            parent_id=tree["committee"].id,
+            district=None,
+            contact_person="a",
+            contact_phone="1",
+            certificate_sha256=SHA,
+        )
     assert "parent_id" in exc.value.errors
     with pytest.raises(FormInvalid) as exc:
-        acc.register_org(session, clock, actor_id=boss.id, org_type="unit", name="某厂",
-                         credit_code="91500116MA5U000007", parent_id=tree["muni"].id, district=None,
-                         contact_person="a", contact_phone="1", certificate_sha256=SHA)
+        acc.register_org(
+            session,
+            clock,
+            actor_id=boss.id,
+            org_type="unit",
+            name="某厂",
+            credit_code="91500116MA5U000007",
+            parent_id=tree["muni"].id,
+            district=None,
+            contact_person="a",
+            contact_phone="1",
+            certificate_sha256=SHA,
+        )
     assert "校验位" in exc.value.errors["credit_code"]
 
 
@@ -180,28 +270,65 @@ def test_review_chain_through_district_and_municipal(session, clock, tree):
     boss, dept = _register_dept_and_unit(session, clock, tree)
     acc.confirm_org(session, clock, actor_id=tree["ids"]["jj_office"], org_id=dept.id)
     owner = person(session, clock, ID_C, "赵六")
-    unit = acc.register_org(session, clock, actor_id=owner.id, org_type="unit", name="某机械厂",
-                            credit_code=CODE_UNIT, parent_id=dept.id, district="江津区",
-                            contact_person="赵六", contact_phone="1", certificate_sha256=SHA)
+    unit = acc.register_org(
+        session,
+        clock,
+        actor_id=owner.id,
+        org_type="unit",
+        name="某机械厂",
+        credit_code=CODE_UNIT,
+        parent_id=dept.id,
+        district="江津区",
+        contact_person="赵六",
+        contact_phone="1",
+        certificate_sha256=SHA,
+    )
     with pytest.raises(ChainIncomplete):
         acc.review_chain(session, unit.id)
     acc.confirm_org(session, clock, actor_id=boss.id, org_id=unit.id)
-    assert acc.review_chain(session, unit.id) == {"unit": unit.id, "tier2": dept.id,
-                                                  "tier3": tree["office"].id, "committee": tree["committee"].id}
-    muni_unit = acc.create_preset_org(session, clock, org_type="unit", name="市属研究院",
-                                      admin_username="inst", admin_password=PW, parent_id=tree["muni"].id)
-    assert acc.review_chain(session, muni_unit.id) == {"unit": muni_unit.id, "tier2": None,
-                                                       "tier3": tree["muni"].id,
-                                                       "committee": tree["committee"].id}
+    assert acc.review_chain(session, unit.id) == {
+        "unit": unit.id,
+        "tier2": dept.id,
+        "tier3": tree["office"].id,
+        "committee": tree["committee"].id,
+    }
+    muni_unit = acc.create_preset_org(
+        session,
+        clock,
+        org_type="unit",
+        name="市属研究院",
+        admin_username="inst",
+        admin_password=PW,
+        parent_id=tree["muni"].id,
+    )
+    assert acc.review_chain(session, muni_unit.id) == {
+        "unit": muni_unit.id,
+        "tier2": None,
+        "tier3": tree["muni"].id,
+        "committee": tree["committee"].id,
+    }
 
 
 def test_hr_agency_only_by_that_offices_admin(session, clock, tree):
     with pytest.raises(NotPermitted):
-        acc.create_hr_agency(session, clock, actor_id=tree["ids"]["yb_office"], office_id=tree["office"].id,
-                             name="江津区人才中心", admin_username="jj_agency", admin_password=PW)
-    agency = acc.create_hr_agency(session, clock, actor_id=tree["ids"]["jj_office"],
-                                  office_id=tree["office"].id, name="江津区人才中心",
-                                  admin_username="jj_agency", admin_password=PW)
+        acc.create_hr_agency(
+            session,
+            clock,
+            actor_id=tree["ids"]["yb_office"],
+            office_id=tree["office"].id,
+            name="江津区人才中心",
+            admin_username="jj_agency",
+            admin_password=PW,
+        )
+    agency = acc.create_hr_agency(
+        session,
+        clock,
+        actor_id=tree["ids"]["jj_office"],
+        office_id=tree["office"].id,
+        name="江津区人才中心",
+        admin_username="jj_agency",
+        admin_password=PW,
+    )
     assert (agency.type, agency.status, agency.district) == ("hr_agency", "active", "江津区")
     admin = acc.authenticate(session, clock, "jj_agency", PW)
     assert admin.roles_in(agency.id) == {"admin"}
@@ -212,12 +339,21 @@ def test_add_reviewer_existing_or_new(session, clock, tree):
     office_id, admin = tree["office"].id, tree["ids"]["jj_office"]
     with pytest.raises(NotPermitted):
         acc.add_reviewer(session, clock, actor_id=p.id, org_id=office_id, role="reviewer", username=ID_A)
-    assert acc.add_reviewer(session, clock, actor_id=admin, org_id=office_id, role="reviewer",
-                            username=ID_A).roles_in(office_id) == {"reviewer"}
+    assert acc.add_reviewer(
+        session, clock, actor_id=admin, org_id=office_id, role="reviewer", username=ID_A
+    ).roles_in(office_id) == {"reviewer"}
     with pytest.raises(FormInvalid):
         acc.add_reviewer(session, clock, actor_id=admin, org_id=office_id, role="desk", username="newbie")
-    new = acc.add_reviewer(session, clock, actor_id=admin, org_id=office_id, role="desk", username="newbie",
-                           real_name="小李", password=PW)
+    new = acc.add_reviewer(
+        session,
+        clock,
+        actor_id=admin,
+        org_id=office_id,
+        role="desk",
+        username="newbie",
+        real_name="小李",
+        password=PW,
+    )
     assert new.roles_in(office_id) == {"desk"}
     assert {m[1] for m in acc.list_members(session, office_id)} == {"jj_office", ID_A, "newbie"}
 
@@ -225,8 +361,9 @@ def test_add_reviewer_existing_or_new(session, clock, tree):
 def test_orgs_visible_to_subtree_and_operator(session, clock, tree):
     ids = {o.id for o in acc.orgs_visible_to(session, tree["ids"]["jj_office"])}
     assert ids == {tree["office"].id}
-    op = acc.create_staff_user(session, clock, username="operator", real_name="运维", password=PW,
-                               is_operator=True)
+    op = acc.create_staff_user(
+        session, clock, username="operator", real_name="运维", password=PW, is_operator=True
+    )
     assert len(acc.orgs_visible_to(session, op.id)) == 4
     assert len(acc.orgs_visible_to(session, tree["ids"]["committee"])) == 4
     assert [d for d, _ in acc.org_tree(session)] == [0, 1, 1, 1]
@@ -234,5 +371,12 @@ def test_orgs_visible_to_subtree_and_operator(session, clock, tree):
 
 def test_preset_by_non_operator_refused(session, clock, tree):
     with pytest.raises(NotPermitted):
-        acc.create_preset_org(session, clock, org_type="committee", name="x", admin_username="x",
-                              admin_password=PW, actor_id=tree["ids"]["jj_office"])
+        acc.create_preset_org(
+            session,
+            clock,
+            org_type="committee",
+            name="x",
+            admin_username="x",
+            admin_password=PW,
+            actor_id=tree["ids"]["jj_office"],
+        )

@@ -1,4 +1,5 @@
 """Audit: replay verifies untouched histories and catches each kind of tampering; bundles verify offline."""
+
 from __future__ import annotations
 
 import json
@@ -17,8 +18,9 @@ from engine.store import services
 from engine.store.tables import HistoryEvent, WorkflowState
 from engine.store.worker import tick
 
-DECLARATION = yaml.safe_load((Path(__file__).resolve().parents[2] / "bpmn/scenarios/data/declaration.yaml")
-                             .read_text(encoding="utf-8"))
+DECLARATION = yaml.safe_load(
+    (Path(__file__).resolve().parents[2] / "bpmn/scenarios/data/declaration.yaml").read_text(encoding="utf-8")
+)
 APPROVE = {"decision": "approve", "opinion": "经审核符合申报条件，同意推荐。"}
 
 
@@ -34,13 +36,22 @@ def app_id(session_factory, world, clock):
     with session_factory() as s:
         app_id = services.start_application(s, clock, u["alice"], world.orgs["unit_a"])
         clock.set(at(11, 18))
-        services.complete_task(s, clock, app_id, "applicant_submit", Actor(u["alice"], name="alice"), dict(DECLARATION))
+        services.complete_task(
+            s, clock, app_id, "applicant_submit", Actor(u["alice"], name="alice"), dict(DECLARATION)
+        )
         clock.set(at(11, 19))
-        services.complete_task(s, clock, app_id, "unit_review", unit,
-                               {"decision": "return", "opinion": "材料不完整，请补正后提交。", "reason": "缺学位证书"})
+        services.complete_task(
+            s,
+            clock,
+            app_id,
+            "unit_review",
+            unit,
+            {"decision": "return", "opinion": "材料不完整，请补正后提交。", "reason": "缺学位证书"},
+        )
         clock.set(at(11, 20))
-        services.complete_task(s, clock, app_id, "applicant_correct", Actor(u["alice"], name="alice"),
-                               dict(DECLARATION))
+        services.complete_task(
+            s, clock, app_id, "applicant_correct", Actor(u["alice"], name="alice"), dict(DECLARATION)
+        )
         clock.set(at(11, 20, 15, 30))
         services.complete_task(s, clock, app_id, "unit_review", unit, dict(APPROVE))
     clock.set(at(11, 28, 9))  # the notice (ends 24:00 11-27) has run: the tick fires it
@@ -57,8 +68,11 @@ def test_untouched_history_verifies(session_factory, app_id):
 
 def test_edited_event_data_is_detected(session_factory, app_id):
     with session_factory() as s:
-        s.execute(update(HistoryEvent).where(HistoryEvent.application_id == app_id, HistoryEvent.seq == 3)
-                  .values(data_json=HistoryEvent.data_json + " "))
+        s.execute(
+            update(HistoryEvent)
+            .where(HistoryEvent.application_id == app_id, HistoryEvent.seq == 3)
+            .values(data_json=HistoryEvent.data_json + " ")
+        )
         s.commit()
         result = verify_application(s, app_id)
     assert not result.ok and "第 3 条记录" in result.problems[0]
@@ -77,7 +91,9 @@ def test_edited_workflow_state_is_detected(session_factory, app_id):
         state = s.scalar(select(WorkflowState.state_json).where(WorkflowState.application_id == app_id))
         tampered = state.replace("缺学位证书", "无")
         assert tampered != state
-        s.execute(update(WorkflowState).where(WorkflowState.application_id == app_id).values(state_json=tampered))
+        s.execute(
+            update(WorkflowState).where(WorkflowState.application_id == app_id).values(state_json=tampered)
+        )
         s.commit()
         result = verify_application(s, app_id)
     assert not result.ok and "不一致" in result.problems[0]
@@ -168,8 +184,11 @@ def test_audit_verify_cli_exit_codes(session_factory, app_id, database_url, monk
     assert result.exit_code == 0, result.output
     assert "1 份通过，0 份不一致" in result.output
     with session_factory() as s:
-        s.execute(update(HistoryEvent).where(HistoryEvent.application_id == app_id, HistoryEvent.seq == 2)
-                  .values(stage="unit_report"))
+        s.execute(
+            update(HistoryEvent)
+            .where(HistoryEvent.application_id == app_id, HistoryEvent.seq == 2)
+            .values(stage="unit_report")
+        )
         s.commit()
     result = runner.invoke(cli, ["audit", "verify", str(app_id)])
     assert result.exit_code == 1

@@ -1,4 +1,5 @@
 """`zhicheng demo --no-serve` sets up a fresh sandbox; running it again works."""
+
 from __future__ import annotations
 
 from click.testing import CliRunner
@@ -14,8 +15,17 @@ def test_demo_sets_up_twice(tmp_path, monkeypatch):
         result = CliRunner().invoke(cli, ["demo", "--no-serve"])
         assert result.exit_code == 0, result.output
         assert "cq-2020-senior" in result.output
-        for role in ("申报人", "单位管理员", "区县主管部门", "区县人事代理机构", "区县职改部门", "市级主管部门",
-                     "评委会工作人员", "评委会现场确认", "审计人员"):
+        for role in (
+            "申报人",
+            "单位管理员",
+            "区县主管部门",
+            "区县人事代理机构",
+            "区县职改部门",
+            "市级主管部门",
+            "评委会工作人员",
+            "评委会现场确认",
+            "审计人员",
+        ):
             assert role in result.output
     assert (tmp_path / "demo.sqlite").exists()
 

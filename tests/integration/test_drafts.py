@@ -1,4 +1,5 @@
 """Drafts in the store: the applicant's own, on the engine clock, refused once submitted, dropped on submission."""
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -13,8 +14,9 @@ from engine.errors import ActionRefused, FormInvalid, NotFound
 from engine.store import queries, services
 from engine.store.tables import Draft
 
-DECLARATION = yaml.safe_load((Path(__file__).resolve().parents[2] / "bpmn/scenarios/data/declaration.yaml")
-                             .read_text(encoding="utf-8"))
+DECLARATION = yaml.safe_load(
+    (Path(__file__).resolve().parents[2] / "bpmn/scenarios/data/declaration.yaml").read_text(encoding="utf-8")
+)
 APPROVE = {"decision": "approve", "opinion": "经审核符合申报条件，同意推荐。"}
 
 
@@ -35,7 +37,9 @@ def test_draft_round_trip_on_the_engine_clock_and_replaced(session_factory, cloc
         saved = services.save_draft(session, clock, app_id, alice, {"title_sought": "正高级工程师"})
         assert (saved.saved_at, saved.saved_by_id) == (at(11, 18, 9), alice)
         clock.set(at(11, 19, 15))
-        services.save_draft(session, clock, app_id, alice, {"title_sought": "正高级工程师（水利）", "years_in_field": 20})
+        services.save_draft(
+            session, clock, app_id, alice, {"title_sought": "正高级工程师（水利）", "years_in_field": 20}
+        )
     with session_factory() as session:
         draft = services.load_draft(session, app_id, alice)
         assert draft.data == {"title_sought": "正高级工程师（水利）", "years_in_field": 20}
@@ -63,8 +67,9 @@ def test_submission_drops_the_draft_and_later_saves_are_refused(session_factory,
         app_id = _start(session, clock, world)
         services.save_draft(session, clock, app_id, alice, {"specialty": "土木工程"})
         clock.set(at(11, 20))
-        services.complete_task(session, clock, app_id, "applicant_submit", queries.actor_for(session, alice),
-                               DECLARATION)
+        services.complete_task(
+            session, clock, app_id, "applicant_submit", queries.actor_for(session, alice), DECLARATION
+        )
         assert services.load_draft(session, app_id, alice) is None
         with pytest.raises(ActionRefused, match="已提交"):
             services.save_draft(session, clock, app_id, alice, {"specialty": "改"})
@@ -76,11 +81,17 @@ def test_returned_application_takes_drafts_again(session_factory, clock, world):
     with session_factory() as session:
         app_id = _start(session, clock, world)
         clock.set(at(11, 20))
-        services.complete_task(session, clock, app_id, "applicant_submit", queries.actor_for(session, alice),
-                               DECLARATION)
-        services.complete_task(session, clock, app_id, "unit_review",
-                               queries.actor_for(session, world.users["unit_a_admin"]),
-                               {**APPROVE, "decision": "return", "reason": "缺学位证书"})
+        services.complete_task(
+            session, clock, app_id, "applicant_submit", queries.actor_for(session, alice), DECLARATION
+        )
+        services.complete_task(
+            session,
+            clock,
+            app_id,
+            "unit_review",
+            queries.actor_for(session, world.users["unit_a_admin"]),
+            {**APPROVE, "decision": "return", "reason": "缺学位证书"},
+        )
         saved = services.save_draft(session, clock, app_id, alice, {"specialty": "补正中"})
         assert services.load_draft(session, app_id, alice) == saved
 
@@ -89,5 +100,7 @@ def test_oversized_draft_is_refused(session_factory, clock, world):
     with session_factory() as session:
         app_id = _start(session, clock, world)
         with pytest.raises(FormInvalid, match="草稿过大"):
-            services.save_draft(session, clock, app_id, world.users["alice"], {"achievements": "长" * 100_000})
+            services.save_draft(
+                session, clock, app_id, world.users["alice"], {"achievements": "长" * 100_000}
+            )
         assert services.load_draft(session, app_id, world.users["alice"]) is None

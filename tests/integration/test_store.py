@@ -1,4 +1,5 @@
 """The persisted engine: round trip, one unit of work per action, optimistic locking, scope checks."""
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -21,8 +22,9 @@ from engine.store.tables import (
 )
 from engine.store.uow import UnitOfWork
 
-DECLARATION = yaml.safe_load((Path(__file__).resolve().parents[2] / "bpmn/scenarios/data/declaration.yaml")
-                             .read_text(encoding="utf-8"))
+DECLARATION = yaml.safe_load(
+    (Path(__file__).resolve().parents[2] / "bpmn/scenarios/data/declaration.yaml").read_text(encoding="utf-8")
+)
 APPROVE = {"decision": "approve", "opinion": "经审核符合申报条件，同意推荐。"}
 
 
@@ -37,26 +39,34 @@ def _actor(session, world, name):
 def _submitted(session, clock, world, applicant="alice", unit="unit_a") -> int:
     app_id = services.start_application(session, clock, world.users[applicant], world.orgs[unit])
     clock.set(at(11, 20))
-    services.complete_task(session, clock, app_id, "applicant_submit", _actor(session, world, applicant),
-                           DECLARATION)
+    services.complete_task(
+        session, clock, app_id, "applicant_submit", _actor(session, world, applicant), DECLARATION
+    )
     return app_id
 
 
 def _counts(session) -> dict:
-    return {t.__tablename__: session.scalar(select(func.count()).select_from(t))
-            for t in (ApplicationRow, WorkflowState, WorkItem, DueTimer, HistoryEvent)}
+    return {
+        t.__tablename__: session.scalar(select(func.count()).select_from(t))
+        for t in (ApplicationRow, WorkflowState, WorkItem, DueTimer, HistoryEvent)
+    }
 
 
 def test_round_trip_start_complete_tick(session_factory, clock, world):
     with session_factory() as session:
         app_id = _submitted(session, clock, world)
         view = queries.application_view(session, app_id, world.users["alice"])
-        assert (view.status, view.stage, view.waiting_org.id) == ("submitted", "unit_review", world.orgs["unit_a"])
+        assert (view.status, view.stage, view.waiting_org.id) == (
+            "submitted",
+            "unit_review",
+            world.orgs["unit_a"],
+        )
         assert view.waiting_org.contact_phone == "023-12345678"
         assert view.declaration["title_sought"] == "正高级工程师"
         clock.set(at(11, 26, 16))
-        view = services.complete_task(session, clock, app_id, "unit_review",
-                                      _actor(session, world, "unit_a_admin"), APPROVE)
+        view = services.complete_task(
+            session, clock, app_id, "unit_review", _actor(session, world, "unit_a_admin"), APPROVE
+        )
         assert view.status == "public_notice" and view.ready == []
         assert queries.inbox_counts(session, clock, world.orgs["unit_a"])["all"] == 0
     clock.set(at(12, 4, 9))
@@ -64,8 +74,9 @@ def test_round_trip_start_complete_tick(session_factory, clock, world):
     assert [(a, name) for a, name, _ in report.fired] == [(app_id, "public_notice")]
     with session_factory() as session:
         items = queries.inbox(session, clock, world.orgs["unit_a"], view="actionable")
-        assert [(i.application_id, i.stage, i.series) for i in items] == [(app_id, "unit_report",
-                                                                            "senior_engineer_full")]
+        assert [(i.application_id, i.stage, i.series) for i in items] == [
+            (app_id, "unit_report", "senior_engineer_full")
+        ]
         view = queries.application_view(session, app_id, world.users["unit_a_admin"])
         assert [e.event_type for e in view.timeline] == ["started", "completed", "completed", "timer_fired"]
         assert view.reviews[0]["opinion"] == APPROVE["opinion"]
@@ -74,7 +85,9 @@ def test_round_trip_start_complete_tick(session_factory, clock, world):
 
 def test_inbox_views_not_open_due_soon_and_lapsed(session_factory, clock, world):
     with session_factory() as session:
-        bob = services.start_application(session, clock, world.users["bob"], world.orgs["unit_b"])  # never submitted
+        bob = services.start_application(
+            session, clock, world.users["bob"], world.orgs["unit_b"]
+        )  # never submitted
         a = _submitted(session, clock, world)
         clock.set(at(11, 24))
         counts = queries.inbox_counts(session, clock, world.orgs["unit_a"])
@@ -129,8 +142,9 @@ def test_failure_after_state_write_leaves_nothing(session_factory, clock, world,
     monkeypatch.setattr(services, "write_indexes", broken)
     clock.set(at(11, 25))
     with session_factory() as session, pytest.raises(RuntimeError):
-        services.complete_task(session, clock, app_id, "unit_review", _actor(session, world, "unit_a_admin"),
-                               APPROVE)
+        services.complete_task(
+            session, clock, app_id, "unit_review", _actor(session, world, "unit_a_admin"), APPROVE
+        )
     with session_factory() as session:
         assert _counts(session) == before
         row = session.get(ApplicationRow, app_id)
@@ -149,22 +163,39 @@ def test_two_sessions_complete_the_same_task_one_wins(session_factory, clock, wo
         if not first["done"]:  # the other reviewer commits between our load and our write
             first["done"] = True
             with session_factory() as other:
-                services.complete_task(other, clock, app_id, "unit_review",
-                                       queries.actor_for(other, world.users["unit_a_admin"]), APPROVE)
+                services.complete_task(
+                    other,
+                    clock,
+                    app_id,
+                    "unit_review",
+                    queries.actor_for(other, world.users["unit_a_admin"]),
+                    APPROVE,
+                )
         return real(session, *args, **kwargs)
 
     monkeypatch.setattr(services, "bump_version", race)
     with session_factory() as session, pytest.raises(AlreadyHandled, match="已被他人处理"):
-        services.complete_task(session, clock, app_id, "unit_review", _actor(session, world, "unit_a_admin"),
-                               APPROVE)
+        services.complete_task(
+            session, clock, app_id, "unit_review", _actor(session, world, "unit_a_admin"), APPROVE
+        )
     monkeypatch.setattr(services, "bump_version", real)
     with session_factory() as session:
-        completed = session.scalar(select(func.count()).where(HistoryEvent.application_id == app_id,
-                                                              HistoryEvent.stage == "unit_review"))
+        completed = session.scalar(
+            select(func.count()).where(
+                HistoryEvent.application_id == app_id, HistoryEvent.stage == "unit_review"
+            )
+        )
         assert completed == 1
         with pytest.raises(AlreadyHandled):  # a stale form (old version) is refused too
-            services.complete_task(session, clock, app_id, "unit_report", _actor(session, world, "unit_a_admin"),
-                                   APPROVE, expected_version=2)
+            services.complete_task(
+                session,
+                clock,
+                app_id,
+                "unit_report",
+                _actor(session, world, "unit_a_admin"),
+                APPROVE,
+                expected_version=2,
+            )
 
 
 def test_scope_checks_never_leak_existence(session_factory, clock, world):
@@ -178,17 +209,20 @@ def test_scope_checks_never_leak_existence(session_factory, clock, world):
         with pytest.raises(NotFound):
             queries.application_view(session, 424242, world.users["operator"])
         clock.set(at(11, 25))
-        services.complete_task(session, clock, app_id, "unit_review", _actor(session, world, "unit_a_admin"),
-                               APPROVE)
+        services.complete_task(
+            session, clock, app_id, "unit_review", _actor(session, world, "unit_a_admin"), APPROVE
+        )
     clock.set(at(12, 4, 9))
     worker.tick(session_factory, clock)
     with session_factory() as session:
-        services.complete_task(session, clock, app_id, "unit_report", _actor(session, world, "unit_a_admin"),
-                               APPROVE)
+        services.complete_task(
+            session, clock, app_id, "unit_report", _actor(session, world, "unit_a_admin"), APPROVE
+        )
         assert queries.application_view(session, app_id, world.users["dept_reviewer"]).stage == "tier2_review"
         clock.set(at(12, 8))
-        services.complete_task(session, clock, app_id, "tier2_review", _actor(session, world, "dept_reviewer"),
-                               APPROVE)
+        services.complete_task(
+            session, clock, app_id, "tier2_review", _actor(session, world, "dept_reviewer"), APPROVE
+        )
         # acted on it earlier: still visible once it moved up; the other unit still is not
         assert queries.application_view(session, app_id, world.users["dept_reviewer"]).stage == "tier3_review"
         with pytest.raises(NotFound):
@@ -201,10 +235,13 @@ def test_refusal_writes_nothing_and_applications_stay_pinned(session_factory, cl
         before = _counts(session)
         clock.set(at(11, 26, 12))
         with pytest.raises(NotPermitted):
-            services.complete_task(session, clock, app_id, "unit_review", _actor(session, world, "alice"), APPROVE)
+            services.complete_task(
+                session, clock, app_id, "unit_review", _actor(session, world, "alice"), APPROVE
+            )
         with pytest.raises(NotFound):  # outside the actor's scope: not even told it exists
-            services.complete_task(session, clock, app_id, "unit_review", _actor(session, world, "unit_b_admin"),
-                                   APPROVE)
+            services.complete_task(
+                session, clock, app_id, "unit_review", _actor(session, world, "unit_b_admin"), APPROVE
+            )
         assert _counts(session) == before
         pinned = session.get(ApplicationRow, app_id).deployment_id
         assert services.current_deployment(session).id == pinned

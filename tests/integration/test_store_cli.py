@@ -1,4 +1,5 @@
 """CLI: `db upgrade` on a fresh SQLite file, then `deploy`, `simulate --applicants 300` and `tick`."""
+
 from __future__ import annotations
 
 from pathlib import Path

@@ -1,4 +1,5 @@
 """Timer sweeps: backoff and incidents, exactly-once with several workers, SIGKILL mid-batch loses nothing."""
+
 from __future__ import annotations
 
 import os
@@ -38,9 +39,11 @@ def _drafts(session_factory, clock, world, n: int) -> list[int]:
 
 def _fired_per_app(session_factory, ids) -> dict[int, int]:
     with session_factory() as session:
-        rows = session.execute(select(HistoryEvent.application_id, func.count()).where(
-            HistoryEvent.event_type == "timer_fired", HistoryEvent.application_id.in_(ids))
-            .group_by(HistoryEvent.application_id)).all()
+        rows = session.execute(
+            select(HistoryEvent.application_id, func.count())
+            .where(HistoryEvent.event_type == "timer_fired", HistoryEvent.application_id.in_(ids))
+            .group_by(HistoryEvent.application_id)
+        ).all()
     return {app: count for app, count in rows}
 
 
@@ -83,8 +86,12 @@ def test_several_workers_fire_every_timer_exactly_once(session_factory, clock, w
         pytest.skip("concurrent workers need PostgreSQL (SQLite serializes writers)")
     ids = _drafts(session_factory, clock, world, 40)
     reports = []
-    threads = [threading.Thread(target=lambda: reports.append(worker.tick(session_factory, FixedClock(LAPSE),
-                                                                          batch=5))) for _ in range(4)]
+    threads = [
+        threading.Thread(
+            target=lambda: reports.append(worker.tick(session_factory, FixedClock(LAPSE), batch=5))
+        )
+        for _ in range(4)
+    ]
     for t in threads:
         t.start()
     for t in threads:
@@ -93,9 +100,11 @@ def test_several_workers_fire_every_timer_exactly_once(session_factory, clock, w
     assert _fired_per_app(session_factory, ids) == dict.fromkeys(ids, 1)
 
 
-WORKER = ("from flask.cli import FlaskGroup; from webapp import create_app; "
-          "from webapp.cli.store import STORE_COMMANDS; g = FlaskGroup(create_app=create_app); "
-          "[g.add_command(c) for c in STORE_COMMANDS]; g.main(['worker', '--interval', '0.05', '--batch', '3'])")
+WORKER = (
+    "from flask.cli import FlaskGroup; from webapp import create_app; "
+    "from webapp.cli.store import STORE_COMMANDS; g = FlaskGroup(create_app=create_app); "
+    "[g.add_command(c) for c in STORE_COMMANDS]; g.main(['worker', '--interval', '0.05', '--batch', '3'])"
+)
 
 
 @pytest.mark.postgres
@@ -104,11 +113,17 @@ def test_worker_killed_mid_batch_loses_nothing(session_factory, clock, world, da
         pytest.skip("several worker processes need PostgreSQL")
     ids = _drafts(session_factory, clock, world, 60)
     DbSandboxClock(session_factory).set(LAPSE)
-    env = {**os.environ, "DATABASE_URL": database_url, "ZHICHENG_SANDBOX": "1", "ZHICHENG_INSTANCE": str(tmp_path)}
+    env = {
+        **os.environ,
+        "DATABASE_URL": database_url,
+        "ZHICHENG_SANDBOX": "1",
+        "ZHICHENG_INSTANCE": str(tmp_path),
+    }
 
     def spawn():
-        return subprocess.Popen([sys.executable, "-c", WORKER], env=env, stdout=subprocess.DEVNULL,
-                                stderr=subprocess.PIPE)
+        return subprocess.Popen(
+            [sys.executable, "-c", WORKER], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+        )
 
     procs = [spawn() for _ in range(3)]
     try:
@@ -120,7 +135,9 @@ def test_worker_killed_mid_batch_loses_nothing(session_factory, clock, world, da
         procs.append(spawn())
         with session_factory() as session:
             while time.monotonic() < deadline:
-                left = session.scalar(select(func.count(DueTimer.id)).where(DueTimer.next_attempt_at <= LAPSE))
+                left = session.scalar(
+                    select(func.count(DueTimer.id)).where(DueTimer.next_attempt_at <= LAPSE)
+                )
                 session.rollback()
                 if left == 0:
                     break

@@ -1,4 +1,5 @@
 """`zhicheng bpmn check`: a valid tiny process passes; each broken copy gets its own problem."""
+
 from __future__ import annotations
 
 import shutil
@@ -30,7 +31,9 @@ def test_broken_copy_reports_its_problem(case):
     file = INVALID / f"{case}.bpmn"
     problems = check_bpmn(file)
     expected = EXPECTED[case]
-    matching = [p for p in problems if p.element_id == expected["element"] and expected["message"] in p.message]
+    matching = [
+        p for p in problems if p.element_id == expected["element"] and expected["message"] in p.message
+    ]
     assert matching, "\n".join(map(str, problems))
     assert all(p.file == str(file) for p in matching)
     assert all(p.line > 0 for p in matching) or case == "missing_stage"
@@ -65,7 +68,9 @@ def test_syntax_error_line_points_into_a_multiline_script():
     assert "stage = = " in text[problem.line - 1]
 
 
-@pytest.mark.skipif(not (bpmn_dir() / "declaration.bpmn").exists(), reason="bpmn/declaration.bpmn not written yet")
+@pytest.mark.skipif(
+    not (bpmn_dir() / "declaration.bpmn").exists(), reason="bpmn/declaration.bpmn not written yet"
+)
 def test_shipped_bpmn_folder_has_no_problems():
     assert [str(p) for p in check_bpmn()] == []
 

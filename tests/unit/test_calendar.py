@@ -1,4 +1,5 @@
 """Calendar facts checked against the State Council notices, and the 2020 notice's own dates."""
+
 from __future__ import annotations
 
 import ast
@@ -32,11 +33,34 @@ DAYS_OFF = [
     *_days("2026-02-15", "2026-02-23"),  # Spring Festival, nine days
     *_days("2026-10-01", "2026-10-07"),  # National Day
 ]
-MAKEUP_WORKDAYS = ["2019-09-29", "2019-10-12", "2020-01-19", "2020-09-27", "2020-10-10",
-                   "2025-01-26", "2025-02-08", "2025-04-27", "2025-09-28", "2025-10-11",
-                   "2026-01-04", "2026-02-14", "2026-02-28", "2026-05-09", "2026-09-20", "2026-10-10"]
-ORDINARY_WORKDAYS = ["2020-09-30", "2020-10-09", "2020-11-26", "2020-12-03", "2025-02-05",
-                     "2025-10-09", "2026-02-24", "2026-10-08"]
+MAKEUP_WORKDAYS = [
+    "2019-09-29",
+    "2019-10-12",
+    "2020-01-19",
+    "2020-09-27",
+    "2020-10-10",
+    "2025-01-26",
+    "2025-02-08",
+    "2025-04-27",
+    "2025-09-28",
+    "2025-10-11",
+    "2026-01-04",
+    "2026-02-14",
+    "2026-02-28",
+    "2026-05-09",
+    "2026-09-20",
+    "2026-10-10",
+]
+ORDINARY_WORKDAYS = [
+    "2020-09-30",
+    "2020-10-09",
+    "2020-11-26",
+    "2020-12-03",
+    "2025-02-05",
+    "2025-10-09",
+    "2026-02-24",
+    "2026-10-08",
+]
 WEEKENDS = ["2020-02-08", "2020-10-11", "2020-11-28", "2025-10-12", "2026-02-21", "2026-10-11"]
 
 
@@ -66,10 +90,17 @@ def test_plain_weekends_are_rest_days(cal, day):
     assert not cal.is_working_day(D(day))
 
 
-@pytest.mark.parametrize(("day", "name"), [
-    ("2020-10-01", "国庆节"), ("2020-10-01", "中秋节"), ("2025-01-29", "春节"), ("2026-02-17", "春节"),
-    ("2026-10-01", "国庆节"), ("2025-01-01", "元旦"),
-])
+@pytest.mark.parametrize(
+    ("day", "name"),
+    [
+        ("2020-10-01", "国庆节"),
+        ("2020-10-01", "中秋节"),
+        ("2025-01-29", "春节"),
+        ("2026-02-17", "春节"),
+        ("2026-10-01", "国庆节"),
+        ("2025-01-01", "元旦"),
+    ],
+)
 def test_holidays_carry_their_names(cal, day, name):
     assert cal.day_kind(D(day)) == "holiday"
     assert name in cal.holiday_name(D(day))
@@ -88,17 +119,20 @@ def test_notice_own_dates_approval_nov_26_ends_at_24h_dec_3(cal):
     assert cal.end_of_day(D("2020-12-03")) == end
 
 
-@pytest.mark.parametrize(("approval", "n", "last"), [
-    ("2020-09-25", 1, "2020-09-27"),   # the make-up Sunday counts
-    ("2020-09-25", 4, "2020-09-30"),
-    ("2020-09-25", 5, "2020-10-09"),   # jumps the whole October holiday
-    ("2020-09-30", 1, "2020-10-09"),
-    ("2020-10-09", 1, "2020-10-10"),   # make-up Saturday
-    ("2025-09-26", 2, "2025-09-29"),
-    ("2026-02-13", 1, "2026-02-14"),
-    ("2026-02-14", 1, "2026-02-24"),
-    ("2020-11-27", 1, "2020-11-30"),   # an ordinary weekend is skipped
-])
+@pytest.mark.parametrize(
+    ("approval", "n", "last"),
+    [
+        ("2020-09-25", 1, "2020-09-27"),  # the make-up Sunday counts
+        ("2020-09-25", 4, "2020-09-30"),
+        ("2020-09-25", 5, "2020-10-09"),  # jumps the whole October holiday
+        ("2020-09-30", 1, "2020-10-09"),
+        ("2020-10-09", 1, "2020-10-10"),  # make-up Saturday
+        ("2025-09-26", 2, "2025-09-29"),
+        ("2026-02-13", 1, "2026-02-14"),
+        ("2026-02-14", 1, "2026-02-24"),
+        ("2020-11-27", 1, "2020-11-30"),  # an ordinary weekend is skipped
+    ],
+)
 def test_nth_working_day_after_across_holidays(cal, approval, n, last):
     assert cal.nth_working_day_after(D(approval), n) == D(last)
     assert cal.working_days_between(D(approval), D(last)) == n
@@ -145,16 +179,19 @@ def test_every_verified_year_has_makeup_workdays_only_on_weekends(cal, year):
     assert all(d.weekday() >= 5 for d in makeup)
 
 
-@pytest.mark.parametrize("call", [
-    lambda c: c.is_working_day(D("2031-05-01")),
-    lambda c: c.day_kind(D("2031-05-01")),
-    lambda c: c.holiday_name(D("2031-05-01")),
-    lambda c: c.nth_working_day_after(D("2031-05-01"), 1),
-    lambda c: c.working_days_between(D("2026-12-01"), D("2031-05-01")),
-    lambda c: c.end_of_day(D("2031-05-01")),
-    lambda c: c.start_of_day(D("2031-05-01")),
-    lambda c: c.notice_end(D("2031-05-01"), 5),
-])
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda c: c.is_working_day(D("2031-05-01")),
+        lambda c: c.day_kind(D("2031-05-01")),
+        lambda c: c.holiday_name(D("2031-05-01")),
+        lambda c: c.nth_working_day_after(D("2031-05-01"), 1),
+        lambda c: c.working_days_between(D("2026-12-01"), D("2031-05-01")),
+        lambda c: c.end_of_day(D("2031-05-01")),
+        lambda c: c.start_of_day(D("2031-05-01")),
+        lambda c: c.notice_end(D("2031-05-01"), 5),
+    ],
+)
 def test_an_unpublished_year_is_refused_naming_the_year(cal, call):
     with pytest.raises(UnverifiedYear) as info:
         call(cal)

@@ -1,4 +1,5 @@
 """`zhicheng calendar …`: output and exit codes."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -15,18 +16,22 @@ DATA = Path(__file__).resolve().parents[1] / "data" / "calendar"
 def run(monkeypatch):
     monkeypatch.delenv("ZHICHENG_CALENDAR_OVERRIDES", raising=False)
     import calendars
+
     calendars.default_calendar.cache_clear()
     runner = CliRunner()
     yield lambda *args: runner.invoke(cli, ["calendar", *args])
     calendars.default_calendar.cache_clear()
 
 
-@pytest.mark.parametrize(("day", "n", "expected"), [
-    ("2020-11-26", "5", "2020-12-03"),
-    ("2020-09-25", "5", "2020-10-09"),
-    ("2025-09-26", "1", "2025-09-28"),
-    ("2026-02-13", "2", "2026-02-24"),
-])
+@pytest.mark.parametrize(
+    ("day", "n", "expected"),
+    [
+        ("2020-11-26", "5", "2020-12-03"),
+        ("2020-09-25", "5", "2020-10-09"),
+        ("2025-09-26", "1", "2025-09-28"),
+        ("2026-02-13", "2", "2026-02-24"),
+    ],
+)
 def test_workdays_prints_the_date_on_the_last_line(run, day, n, expected):
     result = run("workdays", day, n)
     assert result.exit_code == 0, result.output
@@ -45,10 +50,16 @@ def test_workdays_refuses_an_unverified_year(run):
     assert result.stdout == ""
 
 
-@pytest.mark.parametrize("args", [
-    ("workdays", "2020-13-01", "5"), ("workdays", "2020-11-26", "0"), ("workdays", "2020-11-26"),
-    ("month", "2020-13"), ("month", "October"),
-])
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("workdays", "2020-13-01", "5"),
+        ("workdays", "2020-11-26", "0"),
+        ("workdays", "2020-11-26"),
+        ("month", "2020-13"),
+        ("month", "October"),
+    ],
+)
 def test_usage_errors_exit_2(run, args):
     assert run(*args).exit_code == 2
 

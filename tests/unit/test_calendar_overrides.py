@@ -1,4 +1,5 @@
 """Overrides: staff add verified years, holidays and workdays; malformed files name line and key."""
+
 from __future__ import annotations
 
 import re

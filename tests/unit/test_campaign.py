@@ -1,4 +1,5 @@
 """The campaign file loader: typed values from the 2020 file, and every shape problem reported at once."""
+
 from __future__ import annotations
 
 from datetime import date
@@ -26,7 +27,11 @@ def test_2020_campaign_loads_typed_values(campaign):
     assert campaign.issuer == "重庆市职称改革办公室"
     assert campaign.forwarding[0].number == "津职改办〔2020〕166号"
     assert campaign.forwarding[0].date == date(2020, 11, 19)
-    assert [s.code for s in campaign.series] == ["senior_engineer_full", "senior_economist_full", "senior_economist"]
+    assert [s.code for s in campaign.series] == [
+        "senior_engineer_full",
+        "senior_economist_full",
+        "senior_economist",
+    ]
     assert campaign.series_name("senior_economist") == "高级经济师"
     assert campaign.notice_working_days == 5
     assert campaign.repeat_notice_after_return is False
@@ -34,22 +39,30 @@ def test_2020_campaign_loads_typed_values(campaign):
     assert campaign.committee_recheck_by == date(2020, 12, 22)
     assert (campaign.fee_cny, campaign.review_form_copies, campaign.notice_form_copies) == (420, 2, 15)
     assert "春华大道99号" in campaign.onsite_address
-    assert {c.phone for c in campaign.contacts} >= {"023-81803696", "023-88152487", "023-86868704", "47536971"}
+    assert {c.phone for c in campaign.contacts} >= {
+        "023-81803696",
+        "023-88152487",
+        "023-86868704",
+        "47536971",
+    }
     assert any(c.email == "252928527@qq.com" for c in campaign.contacts)
     assert campaign.source_path == str(CAMPAIGN_2020)
     assert "[campaign]" in campaign.source_text
 
 
-@pytest.mark.parametrize(("stage", "opens", "closes"), [
-    ("registration", date(2020, 10, 20), date(2020, 11, 16)),
-    ("applicant_submit", date(2020, 11, 17), date(2020, 11, 23)),
-    ("unit_review", date(2020, 11, 17), date(2020, 11, 26)),
-    ("unit_report", date(2020, 11, 17), date(2020, 12, 4)),
-    ("tier2_review", date(2020, 11, 25), date(2020, 12, 9)),
-    ("tier3_review", date(2020, 11, 26), date(2020, 12, 14)),
-    ("committee_review", date(2020, 11, 30), date(2020, 12, 17)),
-    ("onsite_confirm", date(2020, 12, 23), date(2020, 12, 25)),
-])
+@pytest.mark.parametrize(
+    ("stage", "opens", "closes"),
+    [
+        ("registration", date(2020, 10, 20), date(2020, 11, 16)),
+        ("applicant_submit", date(2020, 11, 17), date(2020, 11, 23)),
+        ("unit_review", date(2020, 11, 17), date(2020, 11, 26)),
+        ("unit_report", date(2020, 11, 17), date(2020, 12, 4)),
+        ("tier2_review", date(2020, 11, 25), date(2020, 12, 9)),
+        ("tier3_review", date(2020, 11, 26), date(2020, 12, 14)),
+        ("committee_review", date(2020, 11, 30), date(2020, 12, 17)),
+        ("onsite_confirm", date(2020, 12, 23), date(2020, 12, 25)),
+    ],
+)
 def test_2020_windows_are_the_notices(campaign, stage, opens, closes):
     window = campaign.window(stage)
     assert (window.stage, window.opens, window.closes) == (stage, opens, closes)
@@ -75,7 +88,9 @@ def test_campaign_is_frozen(campaign):
 
 def test_every_problem_is_reported_at_once_with_file_line_and_key():
     text = CAMPAIGN_2020.read_text(encoding="utf-8")
-    text = text.replace("amount_cny = 420", "amount_cny = \"420\"").replace("level = \"副高级\"", "levle = \"副高级\"")
+    text = text.replace("amount_cny = 420", 'amount_cny = "420"').replace(
+        'level = "副高级"', 'levle = "副高级"'
+    )
     with pytest.raises(CampaignError) as caught:
         parse_campaign(text, source="x.toml")
     keys = {p.key for p in caught.value.problems}
@@ -101,7 +116,9 @@ def test_missing_file_is_a_campaign_error(tmp_path):
 
 def test_campaign_error_is_a_config_error_and_lists_one_problem_per_line():
     text = CAMPAIGN_2020.read_text(encoding="utf-8")
-    text = text.replace('email = "252928527@qq.com"', "").replace("timezone = \"Asia/Shanghai\"", "timezone = \"Mars/Base\"")
+    text = text.replace('email = "252928527@qq.com"', "").replace(
+        'timezone = "Asia/Shanghai"', 'timezone = "Mars/Base"'
+    )
     with pytest.raises(ConfigError) as caught:
         parse_campaign(text, source="z.toml")
     assert isinstance(caught.value, CampaignError)

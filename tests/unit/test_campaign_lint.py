@@ -1,4 +1,5 @@
 """`lint_campaign` and `zhicheng campaign lint`: the 2020 file passes; each broken copy fails naming its key."""
+
 from __future__ import annotations
 
 import dataclasses
@@ -75,7 +76,9 @@ def test_tier_opening_before_any_hand_over_is_a_warning(campaign):
     stages = dict(campaign.stages)
     stages["tier2_review"] = dataclasses.replace(stages["tier2_review"], opens=date(2020, 11, 20))
     findings = lint_campaign(dataclasses.replace(campaign, stages=stages))
-    assert [(f.level, f.key) for f in findings if f.level != "info"] == [("warning", "stages.tier2_review.opens")]
+    assert [(f.level, f.key) for f in findings if f.level != "info"] == [
+        ("warning", "stages.tier2_review.opens")
+    ]
 
 
 def test_cli_lint_passes_the_2020_file():

@@ -1,4 +1,5 @@
 """The server-side SVG diagram: every element type our BPMN uses, with position and path marked."""
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -15,8 +16,9 @@ from engine.deployment import load_deployment
 from engine.runtime import Actor, Application
 
 SVG_NS = {"s": "http://www.w3.org/2000/svg"}
-DECLARATION = yaml.safe_load((Path(__file__).parents[2] / "bpmn/scenarios/data/declaration.yaml")
-                             .read_text(encoding="utf-8"))
+DECLARATION = yaml.safe_load(
+    (Path(__file__).parents[2] / "bpmn/scenarios/data/declaration.yaml").read_text(encoding="utf-8")
+)
 
 
 @pytest.fixture(scope="module")
@@ -27,8 +29,17 @@ def bpmn_text():
 def test_every_element_type_is_drawn(bpmn_text):
     shapes, edges = parse_diagram(bpmn_text)
     kinds = {s.kind for s in shapes}
-    assert kinds >= {"participant", "lane", "startEvent", "endEvent", "userTask", "scriptTask",
-                     "exclusiveGateway", "intermediateCatchEvent", "boundaryEvent"}
+    assert kinds >= {
+        "participant",
+        "lane",
+        "startEvent",
+        "endEvent",
+        "userTask",
+        "scriptTask",
+        "exclusiveGateway",
+        "intermediateCatchEvent",
+        "boundaryEvent",
+    }
     svg = etree.fromstring(render_svg(bpmn_text).encode())
     drawn = {g.get("data-element-id") for g in svg.iterfind(".//s:g", SVG_NS)}
     assert {s.id for s in shapes} <= drawn
@@ -42,8 +53,12 @@ def test_every_element_type_is_drawn(bpmn_text):
 
 def test_current_position_and_path_travelled_are_marked(bpmn_text):
     clock = SimulatedClock(datetime(2020, 11, 17, 9, tzinfo=TZ))
-    app = Application.start(load_deployment(), clock, applicant_id=1,
-                            chain={"unit": 10, "tier2": 20, "tier3": 30, "committee": 40})
+    app = Application.start(
+        load_deployment(),
+        clock,
+        applicant_id=1,
+        chain={"unit": 10, "tier2": 20, "tier3": 30, "committee": 40},
+    )
     app.complete("applicant_submit", Actor(1), dict(DECLARATION))
     current, done = app.positions()
     assert current == {"unit_review"}
@@ -59,9 +74,16 @@ def test_current_position_and_path_travelled_are_marked(bpmn_text):
 
 def test_public_notice_timer_is_the_current_position_during_the_notice(bpmn_text):
     clock = SimulatedClock(datetime(2020, 11, 17, 9, tzinfo=TZ))
-    app = Application.start(load_deployment(), clock, applicant_id=1,
-                            chain={"unit": 10, "tier2": 20, "tier3": 30, "committee": 40})
+    app = Application.start(
+        load_deployment(),
+        clock,
+        applicant_id=1,
+        chain={"unit": 10, "tier2": 20, "tier3": 30, "committee": 40},
+    )
     app.complete("applicant_submit", Actor(1), dict(DECLARATION))
-    app.complete("unit_review", Actor(2, frozenset({(10, "admin")})),
-                 {"decision": "approve", "opinion": "材料真实完备，同意推荐。"})
+    app.complete(
+        "unit_review",
+        Actor(2, frozenset({(10, "admin")})),
+        {"decision": "approve", "opinion": "材料真实完备，同意推荐。"},
+    )
     assert app.positions()[0] == {"public_notice"}

@@ -1,4 +1,5 @@
 """The shipped JSON-Schema forms and engine.forms: validation messages name the field in Chinese."""
+
 from __future__ import annotations
 
 import copy
@@ -37,8 +38,13 @@ VALID_REVIEWS = {
     "unit_report": {"decision": "approve", "opinion": "公示期满无异议，同意上报。"},
     "tier_review": {"decision": "approve", "opinion": "经审核符合申报条件，同意推荐。"},
     "committee_review": {"decision": "approve", "opinion": "材料齐全，符合受理条件。"},
-    "onsite_confirm": {"decision": "approve", "review_form_copies": 2, "notice_form_copies": 15,
-                       "fee_paid": True, "receipt_number": "CQ2020-000123"},
+    "onsite_confirm": {
+        "decision": "approve",
+        "review_form_copies": 2,
+        "notice_form_copies": 15,
+        "fee_paid": True,
+        "receipt_number": "CQ2020-000123",
+    },
 }
 
 
@@ -62,6 +68,7 @@ def test_every_property_has_a_chinese_title(name):
             assert any("\u4e00" <= ch <= "\u9fff" for ch in prop.get("title", "")), prop
             walk(prop)
             walk(prop.get("items", {}))
+
     walk(load_form(name))
 
 
@@ -81,26 +88,60 @@ def test_pledge_text_is_in_the_schema():
     assert "《职称评审管理暂行规定》" in pledge["description"]
 
 
-@pytest.mark.parametrize(("change", "path", "message"), [
-    ({"pledge_confirmed": False}, "pledge_confirmed", "诚信承诺：必须勾选确认"),
-    ({"series": "senior_teacher"}, "series", "申报系列：请从以下选项中选择：正高级工程师"),
-    ({"current_title_date": "2012/12/30"}, "current_title_date", "现职称取得时间：日期格式应为 YYYY-MM-DD"),
-    ({"current_title_date": "2012-02-30"}, "current_title_date", "现职称取得时间：日期格式应为 YYYY-MM-DD"),
-    ({"education": "高中"}, "education", "最高学历：请从以下选项中选择"),
-    ({"years_in_field": 61}, "years_in_field", "从事本专业工作年限：不能大于60"),
-    ({"years_in_field": -1}, "years_in_field", "从事本专业工作年限：不能小于0"),
-    ({"years_in_field": "20"}, "years_in_field", "从事本专业工作年限：应为整数"),
-    ({"achievements": "业绩很好"}, "achievements", "主要专业技术业绩成果：至少填写20个字"),
-    ({"title_sought": ""}, "title_sought", "申报职称名称：必须填写"),
-    ({"graduation_date": ""}, "graduation_date", "毕业时间：必须填写"),
-    ({"work_history": []}, "work_history", "工作经历：至少填写1项"),
-    ({"attachments": {"diploma": SHA, "title_certificate": SHA, "achievement_evidence": [SHA]}},
-     "attachments.id_card", "身份证复印件：必须上传"),
-    ({"attachments": {"id_card": "sha256:zz", "diploma": SHA, "title_certificate": SHA,
-                      "achievement_evidence": [SHA]}}, "attachments.id_card", "身份证复印件：附件引用无效"),
-    ({"attachments": {"id_card": SHA, "diploma": SHA, "title_certificate": SHA, "achievement_evidence": []}},
-     "attachments.achievement_evidence", "业绩成果佐证材料：至少上传1份"),
-])
+@pytest.mark.parametrize(
+    ("change", "path", "message"),
+    [
+        ({"pledge_confirmed": False}, "pledge_confirmed", "诚信承诺：必须勾选确认"),
+        ({"series": "senior_teacher"}, "series", "申报系列：请从以下选项中选择：正高级工程师"),
+        (
+            {"current_title_date": "2012/12/30"},
+            "current_title_date",
+            "现职称取得时间：日期格式应为 YYYY-MM-DD",
+        ),
+        (
+            {"current_title_date": "2012-02-30"},
+            "current_title_date",
+            "现职称取得时间：日期格式应为 YYYY-MM-DD",
+        ),
+        ({"education": "高中"}, "education", "最高学历：请从以下选项中选择"),
+        ({"years_in_field": 61}, "years_in_field", "从事本专业工作年限：不能大于60"),
+        ({"years_in_field": -1}, "years_in_field", "从事本专业工作年限：不能小于0"),
+        ({"years_in_field": "20"}, "years_in_field", "从事本专业工作年限：应为整数"),
+        ({"achievements": "业绩很好"}, "achievements", "主要专业技术业绩成果：至少填写20个字"),
+        ({"title_sought": ""}, "title_sought", "申报职称名称：必须填写"),
+        ({"graduation_date": ""}, "graduation_date", "毕业时间：必须填写"),
+        ({"work_history": []}, "work_history", "工作经历：至少填写1项"),
+        (
+            {"attachments": {"diploma": SHA, "title_certificate": SHA, "achievement_evidence": [SHA]}},
+            "attachments.id_card",
+            "身份证复印件：必须上传",
+        ),
+        (
+            {
+                "attachments": {
+                    "id_card": "sha256:zz",
+                    "diploma": SHA,
+                    "title_certificate": SHA,
+                    "achievement_evidence": [SHA],
+                }
+            },
+            "attachments.id_card",
+            "身份证复印件：附件引用无效",
+        ),
+        (
+            {
+                "attachments": {
+                    "id_card": SHA,
+                    "diploma": SHA,
+                    "title_certificate": SHA,
+                    "achievement_evidence": [],
+                }
+            },
+            "attachments.achievement_evidence",
+            "业绩成果佐证材料：至少上传1份",
+        ),
+    ],
+)
 def test_declaration_error_names_the_field(change, path, message):
     data = {**copy.deepcopy(VALID_DECLARATION), **change}
     errors = errors_of(load_form("declaration"), data)
@@ -121,17 +162,24 @@ def test_all_errors_are_collected_at_once():
     assert "notes" not in errors
 
 
-@pytest.mark.parametrize(("name", "negative"), [
-    ("unit_review", "return"), ("unit_report", "not_recommend"),
-    ("tier_review", "return"), ("committee_review", "return"),
-])
+@pytest.mark.parametrize(
+    ("name", "negative"),
+    [
+        ("unit_review", "return"),
+        ("unit_report", "not_recommend"),
+        ("tier_review", "return"),
+        ("committee_review", "return"),
+    ],
+)
 def test_reason_is_required_only_on_return(name, negative):
     schema = load_form(name)
     validate_form(schema, VALID_REVIEWS[name])
     errors = errors_of(schema, {"decision": negative, "opinion": "材料不全，需要补正后再报。"})
     assert list(errors) == ["reason"]
     assert errors["reason"].endswith("：必须填写")
-    validate_form(schema, {"decision": negative, "opinion": "材料不全，需要补正后再报。", "reason": "缺学历证书"})
+    validate_form(
+        schema, {"decision": negative, "opinion": "材料不全，需要补正后再报。", "reason": "缺学历证书"}
+    )
 
 
 def test_opinion_needs_ten_characters():
@@ -140,17 +188,22 @@ def test_opinion_needs_ten_characters():
 
 
 def test_unknown_decision_is_refused_with_options():
-    errors = errors_of(load_form("unit_report"), {"decision": "return", "opinion": "材料齐全同意上报主管部门"})
+    errors = errors_of(
+        load_form("unit_report"), {"decision": "return", "opinion": "材料齐全同意上报主管部门"}
+    )
     assert errors["decision"] == "审核结果：请从以下选项中选择：上报主管部门、不予上报"
 
 
-@pytest.mark.parametrize(("change", "path", "message"), [
-    ({"review_form_copies": 1}, "review_form_copies", "收到评审表份数：不能小于2"),
-    ({"notice_form_copies": 14}, "notice_form_copies", "收到公示表份数：不能小于15"),
-    ({"fee_paid": False}, "fee_paid", "已缴纳评审费：必须勾选确认"),
-    ({"receipt_number": "12"}, "receipt_number", "缴费票据号：应为6至32位"),
-    ({"decision": "return"}, "decision", "确认结果：请从以下选项中选择：确认收到材料并缴费"),
-])
+@pytest.mark.parametrize(
+    ("change", "path", "message"),
+    [
+        ({"review_form_copies": 1}, "review_form_copies", "收到评审表份数：不能小于2"),
+        ({"notice_form_copies": 14}, "notice_form_copies", "收到公示表份数：不能小于15"),
+        ({"fee_paid": False}, "fee_paid", "已缴纳评审费：必须勾选确认"),
+        ({"receipt_number": "12"}, "receipt_number", "缴费票据号：应为6至32位"),
+        ({"decision": "return"}, "decision", "确认结果：请从以下选项中选择：确认收到材料并缴费"),
+    ],
+)
 def test_onsite_confirm_errors(change, path, message):
     errors = errors_of(load_form("onsite_confirm"), {**VALID_REVIEWS["onsite_confirm"], **change})
     assert errors[path].startswith(message)
@@ -186,8 +239,10 @@ def test_check_form_schema_reports_bad_schema_and_missing_title():
 
 
 def test_load_form_from_a_folder_and_errors(tmp_path):
-    (tmp_path / "ok.schema.json").write_text(json.dumps(
-        {"type": "object", "properties": {"a": {"title": "甲", "type": "string"}}}), encoding="utf-8")
+    (tmp_path / "ok.schema.json").write_text(
+        json.dumps({"type": "object", "properties": {"a": {"title": "甲", "type": "string"}}}),
+        encoding="utf-8",
+    )
     (tmp_path / "broken.schema.json").write_text("{not json", encoding="utf-8")
     assert load_form("ok", tmp_path)["properties"]["a"]["title"] == "甲"
     assert load_ui_schema("ok", tmp_path) == {}

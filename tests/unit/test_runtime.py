@@ -1,4 +1,5 @@
 """The in-memory runtime: clocked timers, save/restore at every waiting point, typed refusals."""
+
 from __future__ import annotations
 
 import json
@@ -15,8 +16,9 @@ from engine.deployment import load_deployment
 from engine.errors import AlreadyHandled, FormInvalid, NotPermitted, OutsideWindow
 from engine.runtime import Actor, Application, EngineError
 
-DECLARATION = yaml.safe_load((Path(__file__).parents[2] / "bpmn/scenarios/data/declaration.yaml")
-                             .read_text(encoding="utf-8"))
+DECLARATION = yaml.safe_load(
+    (Path(__file__).parents[2] / "bpmn/scenarios/data/declaration.yaml").read_text(encoding="utf-8")
+)
 CHAIN = {"unit": 10, "tier2": 20, "tier3": 30, "committee": 40}
 APPLICANT = Actor(1, frozenset(), "申报人")
 UNIT = Actor(2, frozenset({(10, "admin")}), "单位管理员")
@@ -25,8 +27,13 @@ TIER3 = Actor(4, frozenset({(30, "reviewer")}))
 COMMITTEE = Actor(5, frozenset({(40, "reviewer")}))
 DESK = Actor(6, frozenset({(40, "desk")}))
 APPROVE = {"decision": "approve", "opinion": "材料真实完备，同意推荐上报。"}
-ONSITE = {"decision": "approve", "review_form_copies": 2, "notice_form_copies": 15, "fee_paid": True,
-          "receipt_number": "CQ2020-0001"}
+ONSITE = {
+    "decision": "approve",
+    "review_form_copies": 2,
+    "notice_form_copies": 15,
+    "fee_paid": True,
+    "receipt_number": "CQ2020-0001",
+}
 
 
 def at(text: str) -> datetime:
@@ -131,8 +138,9 @@ def test_action_at_the_deadline_is_refused(deployment, clock):
         app.complete("applicant_submit", APPLICANT, dict(DECLARATION))
 
 
-@pytest.mark.parametrize("actor", [UNIT, TIER2, Actor(99, frozenset({(10, "desk")}))],
-                         ids=["unit-admin", "tier2", "desk-of-unit"])
+@pytest.mark.parametrize(
+    "actor", [UNIT, TIER2, Actor(99, frozenset({(10, "desk")}))], ids=["unit-admin", "tier2", "desk-of-unit"]
+)
 def test_only_the_applicant_submits(deployment, clock, actor):
     app = Application.start(deployment, clock, applicant_id=1, chain=CHAIN)
     with pytest.raises(NotPermitted):
@@ -167,7 +175,9 @@ def test_double_submit_is_already_handled(deployment, clock):
 def test_stale_decision_is_cleared_when_a_stage_is_redone(deployment, clock):
     app = Application.start(deployment, clock, applicant_id=1, chain=CHAIN)
     app.complete("applicant_submit", APPLICANT, dict(DECLARATION))
-    app.complete("unit_review", UNIT, {"decision": "return", "opinion": "材料不完整，请补正。", "reason": "缺学位证"})
+    app.complete(
+        "unit_review", UNIT, {"decision": "return", "opinion": "材料不完整，请补正。", "reason": "缺学位证"}
+    )
     app.complete("applicant_correct", APPLICANT, dict(DECLARATION))
     assert "decision" not in app.data and "reason" not in app.data
     app.complete("unit_review", UNIT, dict(APPROVE))

@@ -1,4 +1,5 @@
 """Every shipped scenario passes; a wrong expectation fails and names its step."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -14,8 +15,17 @@ SCENARIOS = sorted((bpmn_dir() / "scenarios").glob("*.yaml"))
 
 def test_the_shipped_scenarios_cover_the_notice():
     names = {p.stem for p in SCENARIOS}
-    assert {"straight_path", "return_unit", "return_tier2", "return_tier3", "return_committee", "lapses",
-            "municipal_unit", "not_recommended", "notice_across_holiday"} <= names
+    assert {
+        "straight_path",
+        "return_unit",
+        "return_tier2",
+        "return_tier3",
+        "return_committee",
+        "lapses",
+        "municipal_unit",
+        "not_recommended",
+        "notice_across_holiday",
+    } <= names
 
 
 @pytest.mark.parametrize("path", SCENARIOS, ids=lambda p: p.stem)
@@ -37,8 +47,11 @@ def _broken_copy(tmp_path: Path, old: str, new: str) -> Path:
 
 
 def test_wrong_expectation_fails_naming_the_step(tmp_path):
-    path = _broken_copy(tmp_path, "expect: {status: public_notice, stage: public_notice, deadline: 2020-12-03}",
-                        "expect: {status: public_notice, stage: public_notice, deadline: 2020-12-02}")
+    path = _broken_copy(
+        tmp_path,
+        "expect: {status: public_notice, stage: public_notice, deadline: 2020-12-03}",
+        "expect: {status: public_notice, stage: public_notice, deadline: 2020-12-02}",
+    )
     result = run_scenario(path)
     assert not result.ok
     failed = [s for s in result.steps if s.failures]
@@ -54,7 +67,9 @@ def test_scenario_cli_exit_codes(tmp_path):
     result = runner.invoke(cli, ["scenario", "run", str(good)])
     assert result.exit_code == 0, result.output
     assert "1 个场景通过，0 个失败" in result.output
-    bad = _broken_copy(tmp_path, "expect: {status: confirmed, ready: []}", "expect: {status: expired, ready: []}")
+    bad = _broken_copy(
+        tmp_path, "expect: {status: confirmed, ready: []}", "expect: {status: expired, ready: []}"
+    )
     result = runner.invoke(cli, ["scenario", "run", str(bad)])
     assert result.exit_code == 1
     assert "步骤 11" in result.output and "状态：预期 expired，实际 confirmed" in result.output

@@ -1,4 +1,5 @@
 """Web fixtures in the flaskr style: `app` (temp SQLite, FixedClock, CSRF on), `client`, `runner`, `auth`."""
+
 from __future__ import annotations
 
 import re
@@ -31,14 +32,16 @@ def make_app(tmp_path):
     """Build an app on a fresh SQLite file with the given clock and config overrides; tables created."""
 
     def build(clock=None, **config):
-        app = create_app({
-            "TESTING": True,
-            "SECRET_KEY": "test",
-            "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'web.sqlite'}",
-            "UPLOAD_DIR": str(tmp_path / "uploads"),
-            "ZHICHENG_CLOCK": clock or FixedClock(START),
-            **config,
-        })
+        app = create_app(
+            {
+                "TESTING": True,
+                "SECRET_KEY": "test",
+                "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'web.sqlite'}",
+                "UPLOAD_DIR": str(tmp_path / "uploads"),
+                "ZHICHENG_CLOCK": clock or FixedClock(START),
+                **config,
+            }
+        )
         with app.app_context():
             Base.metadata.create_all(db.engine)
         return app
@@ -80,9 +83,17 @@ class AuthActions:
         self._client = client
 
     def register(self, id_number=ID_A, real_name="张三", mobile="13800138000", password=PW, password2=None):
-        return post_form(self._client, "/auth/register", {
-            "real_name": real_name, "id_number": id_number, "mobile": mobile, "password": password,
-            "password2": password if password2 is None else password2})
+        return post_form(
+            self._client,
+            "/auth/register",
+            {
+                "real_name": real_name,
+                "id_number": id_number,
+                "mobile": mobile,
+                "password": password,
+                "password2": password if password2 is None else password2,
+            },
+        )
 
     def login(self, username=ID_A, password=PW):
         return post_form(self._client, "/auth/login", {"username": username, "password": password})
@@ -106,7 +117,9 @@ def make_auth():
 @pytest.fixture
 def post(client):
     """post(path, data, token_from=None, **kw): a form POST carrying a valid CSRF token."""
-    return lambda path, data, token_from=None, **kw: post_form(client, path, data, token_from=token_from, **kw)
+    return lambda path, data, token_from=None, **kw: post_form(
+        client, path, data, token_from=token_from, **kw
+    )
 
 
 @pytest.fixture
@@ -120,17 +133,39 @@ def tree(app):
     """Preset orgs: a committee, the Jiangjin and Yubei HR offices, a municipal dept (admins: PW)."""
     with app.app_context():
         clock = FixedClock(START)
-        committee = acc.create_preset_org(db.session, clock, org_type="committee", name="工程系列评委会",
-                                          admin_username="committee", admin_password=PW, series_codes="ENG")
+        committee = acc.create_preset_org(
+            db.session,
+            clock,
+            org_type="committee",
+            name="工程系列评委会",
+            admin_username="committee",
+            admin_password=PW,
+            series_codes="ENG",
+        )
         ids = {"committee": committee.id}
-        for key, name, district, user in (("office", "江津区职改办", "江津区", "jj_office"),
-                                          ("other_office", "渝北区职改办", "渝北区", "yb_office")):
-            ids[key] = acc.create_preset_org(db.session, clock, org_type="district_hr_office", name=name,
-                                             admin_username=user, admin_password=PW, parent_id=committee.id,
-                                             district=district).id
-        ids["muni"] = acc.create_preset_org(db.session, clock, org_type="municipal_dept", name="市经信委",
-                                            admin_username="muni", admin_password=PW,
-                                            parent_id=committee.id).id
+        for key, name, district, user in (
+            ("office", "江津区职改办", "江津区", "jj_office"),
+            ("other_office", "渝北区职改办", "渝北区", "yb_office"),
+        ):
+            ids[key] = acc.create_preset_org(
+                db.session,
+                clock,
+                org_type="district_hr_office",
+                name=name,
+                admin_username=user,
+                admin_password=PW,
+                parent_id=committee.id,
+                district=district,
+            ).id
+        ids["muni"] = acc.create_preset_org(
+            db.session,
+            clock,
+            org_type="municipal_dept",
+            name="市经信委",
+            admin_username="muni",
+            admin_password=PW,
+            parent_id=committee.id,
+        ).id
         db.session.commit()
     return ids
 

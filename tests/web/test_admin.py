@@ -1,4 +1,5 @@
 """Operator pages: the checked deploy page and the sandbox clock."""
+
 from __future__ import annotations
 
 import re
@@ -41,8 +42,11 @@ def test_deploy_page_counts_applications_per_version(wf, tmp_path):
     assert wf.post_page("operator", "/admin/deploy", {"folder": str(folder)}).status_code == 302
     wf.start("applicant2")
     page = wf.client("operator").get("/admin/deploy").get_data(as_text=True)
-    rows = re.findall(r"<tr><td><code>([0-9a-f]{12})</code></td><td>cq-2020-senior</td><td>[^<]*</td>"
-                      r"<td>(当前)?</td><td>(\d+)</td></tr>", page)
+    rows = re.findall(
+        r"<tr><td><code>([0-9a-f]{12})</code></td><td>cq-2020-senior</td><td>[^<]*</td>"
+        r"<td>(当前)?</td><td>(\d+)</td></tr>",
+        page,
+    )
     assert [(current, n) for _, current, n in rows] == [("当前", "1"), ("", "1")]
     assert _deployments(wf) == 2
 
@@ -51,8 +55,10 @@ def test_broken_campaign_is_refused_with_every_error(wf, tmp_path):
     folder = tmp_path / "bpmn"
     shutil.copytree(bpmn_dir(), folder)
     campaign = folder / "campaigns" / "cq-2020-senior.toml"
-    campaign.write_text(campaign.read_text(encoding="utf-8").replace("closes = 2020-11-23", "closes = 2020-11-10"),
-                        encoding="utf-8")
+    campaign.write_text(
+        campaign.read_text(encoding="utf-8").replace("closes = 2020-11-23", "closes = 2020-11-10"),
+        encoding="utf-8",
+    )
     before = _deployments(wf)
     r = wf.post_page("operator", "/admin/deploy", {"folder": str(folder)})
     html = r.get_data(as_text=True)
@@ -73,8 +79,9 @@ def test_sandbox_clock_moves_forward_only_and_fires_timers(make_app):
     from engine.accounts import services as acc
 
     with app.app_context():
-        acc.create_staff_user(db.session, clock, username="operator", real_name="运维", password="secret123",
-                              is_operator=True)
+        acc.create_staff_user(
+            db.session, clock, username="operator", real_name="运维", password="secret123", is_operator=True
+        )
         db.session.commit()
     world = World(app, clock, {})
     page = world.client("operator").get("/admin/clock").get_data(as_text=True)
@@ -84,5 +91,10 @@ def test_sandbox_clock_moves_forward_only_and_fires_timers(make_app):
     r = world.post_page("operator", "/admin/clock", {"action": "to", "target": "2020-11-01"})
     assert r.status_code == 422 and "不能倒退" in r.get_data(as_text=True)
     assert clock.now() == beijing(2020, 11, 19, 10)
-    assert world.post_page("operator", "/admin/clock", {"action": "to", "target": "2020-11-27 09:00"}).status_code == 302
+    assert (
+        world.post_page(
+            "operator", "/admin/clock", {"action": "to", "target": "2020-11-27 09:00"}
+        ).status_code
+        == 302
+    )
     assert clock.now() == beijing(2020, 11, 27, 9)

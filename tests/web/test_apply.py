@@ -1,4 +1,5 @@
 """我的申请书 through the pages: start in the window, fill with uploads, drafts, submit, progress, print."""
+
 from __future__ import annotations
 
 import io
@@ -27,7 +28,9 @@ def test_start_fill_and_submit_declaration(wf):
     view = wf.view(app_id)
     assert view.status == "submitted" and view.stage == "unit_review"
     assert view.declaration["years_in_field"] == 20 and view.declaration["pledge_confirmed"] is True
-    assert view.declaration["work_history"] == [{"from": "2000-07-01", "employer": "江津建设公司", "position": "技术员"}]
+    assert view.declaration["work_history"] == [
+        {"from": "2000-07-01", "employer": "江津建设公司", "position": "技术员"}
+    ]
     progress = wf.client("applicant").get(f"/apply/{app_id}").get_data(as_text=True)
     assert "江津建设公司" in progress and "赵六" in progress and "023-47500002" in progress
     assert "2020-11-26 24:00" in progress or "2020-11-27 00:00" in progress
@@ -43,9 +46,16 @@ def test_file_that_is_not_what_its_name_says_is_refused_and_other_uploads_kept(w
     kept = dict(re.findall(r'name="(attachments\.[a-z]+(?:_[a-z]+)*)" value="(sha256:[0-9a-f]{64})"', html))
     assert "attachments.id_card" not in kept and len(kept) == 3
     png = (UPLOADS / "certificate.png").read_bytes()
-    r = wf.submit(app_id, **{"attachments.id_card__file": (io.BytesIO(png), "id.png"),
-                             "attachments.diploma__file": None, "attachments.title_certificate__file": None,
-                             "attachments.achievement_evidence__file": None, **kept})
+    r = wf.submit(
+        app_id,
+        **{
+            "attachments.id_card__file": (io.BytesIO(png), "id.png"),
+            "attachments.diploma__file": None,
+            "attachments.title_certificate__file": None,
+            "attachments.achievement_evidence__file": None,
+            **kept,
+        },
+    )
     assert r.status_code == 302, r.get_data(as_text=True)
     assert wf.view(app_id).declaration["attachments"]["diploma"] == kept["attachments.diploma"]
 
@@ -54,15 +64,20 @@ def test_unconfirmed_pledge_and_bad_number_keep_everything_typed(wf):
     app_id = wf.start()
     r = wf.submit(app_id, pledge_confirmed=None, years_in_field="二十")
     html = r.get_data(as_text=True)
-    assert r.status_code == 422 and "诚信承诺：必须勾选确认" in html and "从事本专业工作年限：应为整数" in html
+    assert (
+        r.status_code == 422 and "诚信承诺：必须勾选确认" in html and "从事本专业工作年限：应为整数" in html
+    )
     assert 'value="二十"' in html and "江津建设公司" in html
     assert wf.view(app_id).status == "draft"
 
 
 def test_draft_is_saved_and_shown_again(wf):
     app_id = wf.start()
-    r = wf.post_page("applicant", f"/apply/{app_id}/declaration",
-                     {"action": "draft", "title_sought": "正高级工程师（水利）", "specialty": "水利工程"})
+    r = wf.post_page(
+        "applicant",
+        f"/apply/{app_id}/declaration",
+        {"action": "draft", "title_sought": "正高级工程师（水利）", "specialty": "水利工程"},
+    )
     assert r.status_code == 302
     page = wf.client("applicant").get(f"/apply/{app_id}/declaration").get_data(as_text=True)
     assert 'value="正高级工程师（水利）"' in page and wf.view(app_id).status == "draft"
@@ -79,8 +94,11 @@ def test_draft_after_submission_is_refused_and_the_draft_dropped(wf):
     assert wf.submit(app_id).status_code == 302
     with wf.app.app_context():
         assert services.load_draft(db.session, app_id, _user_id(wf, "applicant")) is None
-    r = wf.client("applicant").post(f"/apply/{app_id}/declaration", data={
-        "csrf_token": page_token(html), "action": "draft", "specialty": "改"}, content_type="multipart/form-data")
+    r = wf.client("applicant").post(
+        f"/apply/{app_id}/declaration",
+        data={"csrf_token": page_token(html), "action": "draft", "specialty": "改"},
+        content_type="multipart/form-data",
+    )
     assert r.status_code == 409 and "已被处理" in r.get_data(as_text=True)
     assert wf.view(app_id).declaration["specialty"] == "土木工程"
 
@@ -97,8 +115,11 @@ def test_uploads_are_recorded_and_served_with_their_type(wf):
     sha = wf.view(app_id).declaration["attachments"]["diploma"].removeprefix("sha256:")
     with wf.app.app_context():
         info = queries.attachment(db.session, sha)
-    assert (info.mime, info.original_name, info.uploaded_by_id) == ("application/pdf", "diploma.pdf",
-                                                                    _user_id(wf, "applicant"))
+    assert (info.mime, info.original_name, info.uploaded_by_id) == (
+        "application/pdf",
+        "diploma.pdf",
+        _user_id(wf, "applicant"),
+    )
     assert info.size == (UPLOADS / "certificate.pdf").stat().st_size and info.created_at == wf.clock.now()
     r = wf.client("applicant").get(f"/apply/{app_id}/files/{sha}")
     assert r.status_code == 200 and r.mimetype == "application/pdf"
@@ -107,7 +128,12 @@ def test_uploads_are_recorded_and_served_with_their_type(wf):
 def test_own_application_does_not_serve_anothers_file(wf):
     mine, theirs = wf.start(), wf.start("applicant2")
     other = (UPLOADS / "certificate.png").read_bytes() + b"\0applicant2"
-    assert wf.submit(theirs, "applicant2", **{"attachments.id_card__file": (io.BytesIO(other), "x.png")}).status_code == 302
+    assert (
+        wf.submit(
+            theirs, "applicant2", **{"attachments.id_card__file": (io.BytesIO(other), "x.png")}
+        ).status_code
+        == 302
+    )
     sha = wf.view(theirs).declaration["attachments"]["id_card"].removeprefix("sha256:")
     assert wf.client("applicant2").get(f"/apply/{theirs}/files/{sha}").status_code == 200
     assert wf.client("applicant").get(f"/apply/{mine}/files/{sha}").status_code == 404
@@ -118,8 +144,12 @@ def test_double_submit_second_post_is_already_handled(wf):
     path = f"/apply/{app_id}/declaration"
     html = wf.client("applicant").get(path).get_data(as_text=True)
     base = {"csrf_token": page_token(html), "version": "1"}
-    first = wf.client("applicant").post(path, data={**declaration(), **base}, content_type="multipart/form-data")
-    second = wf.client("applicant").post(path, data={**declaration(), **base}, content_type="multipart/form-data")
+    first = wf.client("applicant").post(
+        path, data={**declaration(), **base}, content_type="multipart/form-data"
+    )
+    second = wf.client("applicant").post(
+        path, data={**declaration(), **base}, content_type="multipart/form-data"
+    )
     assert first.status_code == 302 and second.status_code == 409
     assert "已被处理" in second.get_data(as_text=True)
 

@@ -1,4 +1,5 @@
 """Auditor pages: search, timeline with the diagram, step-by-step replay, verify, export; who may not."""
+
 from __future__ import annotations
 
 import json
@@ -19,8 +20,9 @@ from engine.store import queries, services
 from engine.store.tables import WorkflowState
 from webapp.extensions import db
 
-DECLARATION = yaml.safe_load((Path(__file__).resolve().parents[2] / "bpmn/scenarios/data/declaration.yaml")
-                             .read_text(encoding="utf-8"))
+DECLARATION = yaml.safe_load(
+    (Path(__file__).resolve().parents[2] / "bpmn/scenarios/data/declaration.yaml").read_text(encoding="utf-8")
+)
 
 
 @pytest.fixture
@@ -38,17 +40,27 @@ def audited(make_app):
         unit = s.scalar(select(Org.id).where(Org.name == "重庆市江津区建设工程有限公司"))
         app_id = services.start_application(s, clock, applicant, unit)
         clock.set(datetime(2020, 11, 18, 10, tzinfo=TZ))
-        services.complete_task(s, clock, app_id, "applicant_submit", queries.actor_for(s, applicant), dict(DECLARATION))
+        services.complete_task(
+            s, clock, app_id, "applicant_submit", queries.actor_for(s, applicant), dict(DECLARATION)
+        )
         clock.set(datetime(2020, 11, 19, 10, tzinfo=TZ))
-        services.complete_task(s, clock, app_id, "unit_review", queries.actor_for(s, users["unit_a_admin"]),
-                               {"decision": "return", "opinion": "材料不完整，请补正后提交。", "reason": "缺少学位证书"})
+        services.complete_task(
+            s,
+            clock,
+            app_id,
+            "unit_review",
+            queries.actor_for(s, users["unit_a_admin"]),
+            {"decision": "return", "opinion": "材料不完整，请补正后提交。", "reason": "缺少学位证书"},
+        )
     return app, app_id
 
 
 def _login(client, username):
     html = client.get("/auth/login").get_data(as_text=True)
     token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', html).group(1)
-    return client.post("/auth/login", data={"username": username, "password": DEMO_PASSWORD, "csrf_token": token})
+    return client.post(
+        "/auth/login", data={"username": username, "password": DEMO_PASSWORD, "csrf_token": token}
+    )
 
 
 def test_auditor_searches_reads_the_timeline_and_steps_through_replay(audited):
@@ -70,7 +82,9 @@ def test_auditor_searches_reads_the_timeline_and_steps_through_replay(audited):
 def test_verify_page_reports_a_tampered_state(audited):
     app, app_id = audited
     with app.app_context():
-        state = db.session.scalar(select(WorkflowState.state_json).where(WorkflowState.application_id == app_id))
+        state = db.session.scalar(
+            select(WorkflowState.state_json).where(WorkflowState.application_id == app_id)
+        )
         db.session.execute(update(WorkflowState).values(state_json=state.replace("缺少学位证书", "无")))
         db.session.commit()
     client = app.test_client()
@@ -97,7 +111,7 @@ def test_out_of_scope_auditor_gets_not_found(audited):
         db.session.commit()
     client = app.test_client()
     _login(client, "auditor")
-    assert f"/audit/applications/{app_id}\"" not in client.get("/audit/").get_data(as_text=True)
+    assert f'/audit/applications/{app_id}"' not in client.get("/audit/").get_data(as_text=True)
     assert client.get(f"/audit/applications/{app_id}").status_code == 404
     assert client.get(f"/audit/applications/{app_id}/verify").status_code == 404
 

@@ -1,4 +1,5 @@
 """Personal accounts through the web: register, login with throttling, logout, password, CSRF."""
+
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
@@ -17,13 +18,16 @@ def test_register_logs_in_and_shows_name(client, auth):
     assert "张三" in page and "注册成功" in page and "退出" in page
 
 
-@pytest.mark.parametrize("kwargs,message", [
-    ({"id_number": "500116198001011231"}, "身份证号码：校验位不正确"),
-    ({"password": "abcdefgh"}, "密码：须同时包含字母和数字"),
-    ({"password": "short1"}, "密码：至少8位"),
-    ({"mobile": "23800138000"}, "手机号码："),
-    ({"password2": "different1"}, "确认密码：两次输入的密码不一致"),
-])
+@pytest.mark.parametrize(
+    "kwargs,message",
+    [
+        ({"id_number": "500116198001011231"}, "身份证号码：校验位不正确"),
+        ({"password": "abcdefgh"}, "密码：须同时包含字母和数字"),
+        ({"password": "short1"}, "密码：至少8位"),
+        ({"mobile": "23800138000"}, "手机号码："),
+        ({"password2": "different1"}, "确认密码：两次输入的密码不一致"),
+    ],
+)
 def test_register_refusals_shown_beside_the_field(auth, kwargs, message):
     response = auth.register(**kwargs)
     assert response.status_code == 422
@@ -39,8 +43,16 @@ def test_duplicate_id_number_refused(client, auth):
 
 
 def test_post_without_csrf_token_refused_with_chinese_message(client):
-    response = client.post("/auth/register", data={"real_name": "张三", "id_number": ID_A,
-                                                    "mobile": "13800138000", "password": PW, "password2": PW})
+    response = client.post(
+        "/auth/register",
+        data={
+            "real_name": "张三",
+            "id_number": ID_A,
+            "mobile": "13800138000",
+            "password": PW,
+            "password2": PW,
+        },
+    )
     assert response.status_code == 400
     assert "安全令牌（CSRF）" in response.get_data(as_text=True)
     client.get("/auth/register")  # a session exists now; a wrong token is refused too
@@ -62,8 +74,9 @@ def test_login_logout_and_wrong_password(client, auth):
 def test_login_redirect_ignores_foreign_next(client, auth, post):
     auth.register()
     auth.logout()
-    response = post("/auth/login?next=https://evil.example/", {"username": ID_A, "password": PW},
-                    token_from="/auth/login")
+    response = post(
+        "/auth/login?next=https://evil.example/", {"username": ID_A, "password": PW}, token_from="/auth/login"
+    )
     assert response.headers["Location"] == "/"
 
 
@@ -86,11 +99,14 @@ def test_login_locks_for_fifteen_minutes_on_the_engine_clock(make_app, make_auth
 
 def test_change_password(client, auth, post):
     auth.register()
-    bad = post("/auth/password", {"old_password": "nope12345", "new_password": "newpass123",
-                                               "new_password2": "newpass123"})
+    bad = post(
+        "/auth/password",
+        {"old_password": "nope12345", "new_password": "newpass123", "new_password2": "newpass123"},
+    )
     assert bad.status_code == 422 and "原密码：不正确" in bad.get_data(as_text=True)
-    ok = post("/auth/password", {"old_password": PW, "new_password": "newpass123",
-                                              "new_password2": "newpass123"})
+    ok = post(
+        "/auth/password", {"old_password": PW, "new_password": "newpass123", "new_password2": "newpass123"}
+    )
     assert ok.status_code == 302
     auth.logout()
     assert auth.login(password=PW).status_code == 401
@@ -109,7 +125,13 @@ def test_sandbox_banner_shows_simulated_time(make_app):
 
 def test_portal_shows_notice_windows_and_contacts(client):
     page = client.get("/").get_data(as_text=True)
-    for text in ("渝职改办〔2020〕200号", "津职改办〔2020〕166号", "2020年12月4日 24:00", "023-81803696", "47536971"):
+    for text in (
+        "渝职改办〔2020〕200号",
+        "津职改办〔2020〕166号",
+        "2020年12月4日 24:00",
+        "023-81803696",
+        "47536971",
+    ):
         assert text in page
 
 

@@ -1,4 +1,5 @@
 """我的单位 through the web: registration with certificate upload, binding, HR agencies, reviewers, CLI."""
+
 from __future__ import annotations
 
 import hashlib
@@ -17,12 +18,26 @@ CODE_A, CODE_B = "91500116MA5U000008", "91500116MA5U000109"
 PW = "secret123"
 
 
-def org_form(parent_id, *, file="certificate.png", name="江津区经信委", code=CODE_A, org_type="district_dept",
-             data: bytes | None = None):
+def org_form(
+    parent_id,
+    *,
+    file="certificate.png",
+    name="江津区经信委",
+    code=CODE_A,
+    org_type="district_dept",
+    data: bytes | None = None,
+):
     content = data if data is not None else (UPLOADS / file).read_bytes()
-    return {"org_type": org_type, "name": name, "credit_code": code, "parent_id": str(parent_id),
-            "district": "江津区", "contact_person": "王五", "contact_phone": "023-47536971",
-            "certificate": (io.BytesIO(content), file)}
+    return {
+        "org_type": org_type,
+        "name": name,
+        "credit_code": code,
+        "parent_id": str(parent_id),
+        "district": "江津区",
+        "contact_person": "王五",
+        "contact_phone": "023-47536971",
+        "certificate": (io.BytesIO(content), file),
+    }
 
 
 def register_dept(auth, post, tree, **kw):
@@ -75,8 +90,11 @@ def test_oversized_request_refused_with_413(make_app, make_auth):
     app = make_app(MAX_CONTENT_LENGTH=64 * 1024)
     client = app.test_client()
     make_auth(client).register()
-    response = client.post("/orgs/register", data={"certificate": (io.BytesIO(b"%PDF" + b"0" * 100_000), "a.pdf")},
-                           content_type="multipart/form-data")
+    response = client.post(
+        "/orgs/register",
+        data={"certificate": (io.BytesIO(b"%PDF" + b"0" * 100_000), "a.pdf")},
+        content_type="multipart/form-data",
+    )
     assert response.status_code == 413
     assert "上传内容过大" in response.get_data(as_text=True)
 
@@ -84,7 +102,10 @@ def test_oversized_request_refused_with_413(make_app, make_auth):
 def test_bad_credit_code_and_duplicate_refused(app, client, auth, post, tree):
     bad = register_dept(auth, post, tree, code="91500116MA5U000007")
     assert bad.status_code == 422 and "统一社会信用代码：校验位不正确" in bad.get_data(as_text=True)
-    assert post("/orgs/register", org_form(tree["office"]), content_type="multipart/form-data").status_code == 302
+    assert (
+        post("/orgs/register", org_form(tree["office"]), content_type="multipart/form-data").status_code
+        == 302
+    )
     dup = post("/orgs/register", org_form(tree["office"], name="另一个"), content_type="multipart/form-data")
     assert dup.status_code == 422 and "统一社会信用代码：已由“江津区经信委”注册" in dup.get_data(as_text=True)
 
@@ -138,9 +159,18 @@ def test_reject_with_reason_shown_to_registrant(app, client, auth, post, tree):
 def test_hr_office_admin_creates_agency_and_its_admin_logs_in(app, client, auth, post, tree):
     auth.login("jj_office")
     path = f"/orgs/{tree['office']}/agencies"
-    response = post(path, {"name": "江津区人才交流中心", "credit_code": "", "contact_person": "李",
-                           "contact_phone": "023-1", "admin_username": "jj_agency", "admin_real_name": "李四",
-                           "admin_password": PW})
+    response = post(
+        path,
+        {
+            "name": "江津区人才交流中心",
+            "credit_code": "",
+            "contact_person": "李",
+            "contact_phone": "023-1",
+            "admin_username": "jj_agency",
+            "admin_real_name": "李四",
+            "admin_password": PW,
+        },
+    )
     assert response.status_code == 302
     assert "江津区人才交流中心" in client.get(path).get_data(as_text=True)
     agency = _org(app, name="江津区人才交流中心")
@@ -153,16 +183,21 @@ def test_other_districts_office_admin_cannot_create_agency_under_yours(app, clie
     auth.login("yb_office")
     path = f"/orgs/{tree['office']}/agencies"
     assert client.get(path).status_code == 403
-    response = post(path, {"name": "冒名机构", "admin_username": "fake", "admin_real_name": "x",
-                           "admin_password": PW}, token_from="/")
+    response = post(
+        path,
+        {"name": "冒名机构", "admin_username": "fake", "admin_real_name": "x", "admin_password": PW},
+        token_from="/",
+    )
     assert response.status_code == 403
     assert _org(app, name="冒名机构") is None
 
 
 def test_weak_agency_admin_password_rerenders_form(client, auth, post, tree):
     auth.login("jj_office")
-    response = post(f"/orgs/{tree['office']}/agencies", {"name": "中心", "admin_username": "a1",
-                                                        "admin_real_name": "x", "admin_password": "weak"})
+    response = post(
+        f"/orgs/{tree['office']}/agencies",
+        {"name": "中心", "admin_username": "a1", "admin_real_name": "x", "admin_password": "weak"},
+    )
     assert response.status_code == 422 and "密码：至少8位" in response.get_data(as_text=True)
 
 
@@ -181,28 +216,78 @@ def test_org_admin_adds_existing_person_as_reviewer(client, auth, post, tree, ma
 
 
 def test_cli_create_preset_and_list(app, runner):
-    result = runner.invoke(org_cli, args=["create-preset", "--type", "committee", "--name", "经济系列评委会",
-                                 "--admin-username", "eco", "--admin-password", PW, "--series", "ECO"])
+    result = runner.invoke(
+        org_cli,
+        args=[
+            "create-preset",
+            "--type",
+            "committee",
+            "--name",
+            "经济系列评委会",
+            "--admin-username",
+            "eco",
+            "--admin-password",
+            PW,
+            "--series",
+            "ECO",
+        ],
+    )
     assert result.exit_code == 0, result.output
     committee_id = result.output.split("\t")[0]
-    result = runner.invoke(org_cli, args=["create-preset", "--type", "district_hr_office", "--name", "江津区职改办",
-                                 "--admin-username", "jj", "--admin-password", PW, "--parent", committee_id,
-                                 "--district", "江津区"])
+    result = runner.invoke(
+        org_cli,
+        args=[
+            "create-preset",
+            "--type",
+            "district_hr_office",
+            "--name",
+            "江津区职改办",
+            "--admin-username",
+            "jj",
+            "--admin-password",
+            PW,
+            "--parent",
+            committee_id,
+            "--district",
+            "江津区",
+        ],
+    )
     assert result.exit_code == 0, result.output
     listing = runner.invoke(org_cli, args=["list"]).output
     assert "评委会 经济系列评委会" in listing and "\n  " in listing and "江津区" in listing
-    bad = runner.invoke(org_cli, args=["create-preset", "--type", "unit", "--name", "x", "--admin-username", "u",
-                              "--admin-password", PW])
+    bad = runner.invoke(
+        org_cli,
+        args=[
+            "create-preset",
+            "--type",
+            "unit",
+            "--name",
+            "x",
+            "--admin-username",
+            "u",
+            "--admin-password",
+            PW,
+        ],
+    )
     assert bad.exit_code == 1 and "上级单位" in bad.output
 
 
 def test_cli_creates_operator_and_auditor(app, runner):
-    assert runner.invoke(user_cli, args=["create-operator", "--username", "op", "--real-name", "运维",
-                               "--password", PW]).exit_code == 0
-    assert runner.invoke(user_cli, args=["create-auditor", "--username", "au", "--real-name", "审计",
-                               "--password", PW]).exit_code == 0
-    dup = runner.invoke(user_cli, args=["create-operator", "--username", "op", "--real-name", "x",
-                              "--password", PW])
+    assert (
+        runner.invoke(
+            user_cli, args=["create-operator", "--username", "op", "--real-name", "运维", "--password", PW]
+        ).exit_code
+        == 0
+    )
+    assert (
+        runner.invoke(
+            user_cli, args=["create-auditor", "--username", "au", "--real-name", "审计", "--password", PW]
+        ).exit_code
+        == 0
+    )
+    dup = runner.invoke(
+        user_cli, args=["create-operator", "--username", "op", "--real-name", "x", "--password", PW]
+    )
     assert dup.exit_code == 1 and "已注册" in dup.output
 
 

@@ -1,4 +1,5 @@
 """Reviewer pages: the whole chain end to end on a simulated clock, and every refusal."""
+
 from __future__ import annotations
 
 from workflow_fixtures import beijing, page_token, page_version
@@ -18,7 +19,9 @@ def test_whole_chain_through_the_pages(wf):
     inbox = wf.client("unit_a").get(f"/review/{unit}/?view=actionable").get_data(as_text=True)
     assert "张三" in inbox and "可办理（1）" in inbox
     task = wf.client("unit_a").get(f"/review/{unit}/app/{app_id}/task/unit_review").get_data(as_text=True)
-    assert "江津建设公司" in task and "2020-11-26 24:00" in task.replace("2020-11-27 00:00", "2020-11-26 24:00")
+    assert "江津建设公司" in task and "2020-11-26 24:00" in task.replace(
+        "2020-11-27 00:00", "2020-11-26 24:00"
+    )
     assert wf.act("unit_a", "unit_a", app_id, "unit_review").status_code == 302
     page = wf.client("unit_a").get(f"/review/{unit}/app/{app_id}").get_data(as_text=True)
     assert "公示至 2020-11-26 00:00" in page  # five working days after 11-18 end at 24:00 on 11-25
@@ -49,8 +52,13 @@ def test_whole_chain_through_the_pages(wf):
     review_form = wf.client("applicant").get(f"/apply/{app_id}/print/review_form").get_data(as_text=True)
     assert "一式2份" in review_form and "print.css" in review_form and OPINION in review_form
 
-    desk_form = {"decision": "approve", "review_form_copies": "2", "notice_form_copies": "15",
-                 "fee_paid": "on", "receipt_number": "FP-2020-0001"}
+    desk_form = {
+        "decision": "approve",
+        "review_form_copies": "2",
+        "notice_form_copies": "15",
+        "fee_paid": "on",
+        "receipt_number": "FP-2020-0001",
+    }
     path = f"/review/{committee}/app/{app_id}/task/onsite_confirm"
     assert wf.client("committee").get(path).status_code == 403  # a reviewer is not the desk
     early = wf.post_page("desk", path, desk_form)
@@ -62,7 +70,9 @@ def test_whole_chain_through_the_pages(wf):
 
 def test_return_shows_reason_and_resubmission_goes_back_to_the_unit(wf):
     app_id = _submitted(wf)
-    r = wf.act("unit_a", "unit_a", app_id, "unit_review", decision="return", reason="身份证复印件不清晰，请重新上传")
+    r = wf.act(
+        "unit_a", "unit_a", app_id, "unit_review", decision="return", reason="身份证复印件不清晰，请重新上传"
+    )
     assert r.status_code == 302
     progress = wf.client("applicant").get(f"/apply/{app_id}").get_data(as_text=True)
     assert "退回补正" in progress and "身份证复印件不清晰" in progress
@@ -88,8 +98,12 @@ def test_another_orgs_application_is_not_found_and_unchanged(wf):
     assert other.get(f"/review/{unit_a}/").status_code == 404
     assert other.get(f"/review/{unit_b}/app/{app_id}/task/unit_review").status_code == 404
     assert other.get(f"/review/{unit_b}/app/{app_id}").status_code == 404
-    r = wf.post_page("unit_b", f"/review/{unit_b}/app/{app_id}/task/unit_review",
-                     {"decision": "approve", "opinion": OPINION}, form_from=f"/review/{unit_b}/")
+    r = wf.post_page(
+        "unit_b",
+        f"/review/{unit_b}/app/{app_id}/task/unit_review",
+        {"decision": "approve", "opinion": OPINION},
+        form_from=f"/review/{unit_b}/",
+    )
     assert r.status_code == 404
     assert wf.client("applicant2").get(f"/apply/{app_id}").status_code == 404
     assert wf.view(app_id).version == before
@@ -112,9 +126,18 @@ def test_two_reviewers_on_one_task_one_wins(wf):
     path = f"/review/{wf.orgs['unit_a']}/app/{app_id}/task/unit_review"
     pages = [(u, wf.client(u).get(path).get_data(as_text=True)) for u in ("unit_a", "unit_a2")]
     assert {page_version(html) for _, html in pages} == {str(wf.view(app_id).version)}
-    results = [wf.client(user).post(path, data={"csrf_token": page_token(html), "version": page_version(html),
-                                                "decision": "approve", "opinion": OPINION})
-               for user, html in pages]
+    results = [
+        wf.client(user).post(
+            path,
+            data={
+                "csrf_token": page_token(html),
+                "version": page_version(html),
+                "decision": "approve",
+                "opinion": OPINION,
+            },
+        )
+        for user, html in pages
+    ]
     assert [r.status_code for r in results] == [302, 409], results[1].get_data(as_text=True)
     assert "已被处理" in results[1].get_data(as_text=True)
     reviews = [r for r in wf.view(app_id).reviews if r["stage"] == "unit_review"]
@@ -141,8 +164,9 @@ def test_batch_approve_reports_each_application(wf):
     inbox = wf.client("unit_a").get(f"/review/{unit}/").get_data(as_text=True)
     items = [f"{first}:unit_review:2", f"{second}:unit_review:1"]  # the second is stale: someone acted
     wf.act("unit_a2", "unit_a", second, "unit_review")
-    r = wf.client("unit_a").post(f"/review/{unit}/batch", data={
-        "csrf_token": page_token(inbox), "items": items, "opinion": OPINION})
+    r = wf.client("unit_a").post(
+        f"/review/{unit}/batch", data={"csrf_token": page_token(inbox), "items": items, "opinion": OPINION}
+    )
     html = r.get_data(as_text=True)
     assert r.status_code == 200 and "成功 1 份" in html and "已被处理" in html
     assert wf.view(first).status == "public_notice"

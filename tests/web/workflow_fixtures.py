@@ -2,6 +2,7 @@
 
 Import into a test module with `from workflow_fixtures import wf  # noqa: F401`.
 """
+
 from __future__ import annotations
 
 import io
@@ -27,7 +28,9 @@ T0 = datetime(2020, 11, 18, 2, 0, tzinfo=UTC)
 
 
 def beijing(y, m, d, h=10, mi=0) -> datetime:
-    return datetime(y, m, d, h - 8, mi, tzinfo=UTC) if h >= 8 else datetime(y, m, d - 1, h + 16, mi, tzinfo=UTC)
+    return (
+        datetime(y, m, d, h - 8, mi, tzinfo=UTC) if h >= 8 else datetime(y, m, d - 1, h + 16, mi, tzinfo=UTC)
+    )
 
 
 def page_token(html: str) -> str:
@@ -47,17 +50,27 @@ def declaration(**overrides) -> dict:
     png = (UPLOADS / "certificate.png").read_bytes()
     pdf = (UPLOADS / "certificate.pdf").read_bytes()
     data = {
-        "series": "senior_engineer_full", "title_sought": "正高级工程师（土木建筑）", "specialty": "土木工程",
-        "current_title": "高级工程师", "current_title_date": "2012-12-01", "education": "大学本科",
-        "graduated_school": "重庆大学", "graduation_date": "2000-07-01", "years_in_field": "20",
-        "work_history.0.from": "2000-07-01", "work_history.0.employer": "江津建设公司",
-        "work_history.0.position": "技术员", "work_history.1.from": "", "work_history.1.employer": "",
+        "series": "senior_engineer_full",
+        "title_sought": "正高级工程师（土木建筑）",
+        "specialty": "土木工程",
+        "current_title": "高级工程师",
+        "current_title_date": "2012-12-01",
+        "education": "大学本科",
+        "graduated_school": "重庆大学",
+        "graduation_date": "2000-07-01",
+        "years_in_field": "20",
+        "work_history.0.from": "2000-07-01",
+        "work_history.0.employer": "江津建设公司",
+        "work_history.0.position": "技术员",
+        "work_history.1.from": "",
+        "work_history.1.employer": "",
         "achievements": "主持完成江津区滨江路改造工程设计与施工技术管理，获市级优质工程奖。",
         "attachments.id_card__file": (io.BytesIO(png), "id.png"),
         "attachments.diploma__file": (io.BytesIO(pdf), "diploma.pdf"),
         "attachments.title_certificate__file": (io.BytesIO(png), "title.png"),
         "attachments.achievement_evidence__file": (io.BytesIO(pdf), "evidence.pdf"),
-        "pledge_confirmed": "on", "action": "submit",
+        "pledge_confirmed": "on",
+        "action": "submit",
     }
     data.update(overrides)
     return {k: v for k, v in data.items() if v is not None}
@@ -74,7 +87,9 @@ class World:
         if username not in self._clients:
             c = self.app.test_client()
             html = c.get("/auth/login").get_data(as_text=True)
-            r = c.post("/auth/login", data={"username": username, "password": PW, "csrf_token": page_token(html)})
+            r = c.post(
+                "/auth/login", data={"username": username, "password": PW, "csrf_token": page_token(html)}
+            )
             assert r.status_code == 302, r.get_data(as_text=True)
             self._clients[username] = c
         return self._clients[username]
@@ -102,8 +117,16 @@ class World:
     def submit(self, app_id: int, username: str = "applicant", **overrides):
         return self.post_page(username, f"/apply/{app_id}/declaration", declaration(**overrides))
 
-    def act(self, username: str, org: str, app_id: int, stage: str, decision: str = "approve",
-            opinion: str = "材料真实完整，符合申报条件，同意推荐。", **extra):
+    def act(
+        self,
+        username: str,
+        org: str,
+        app_id: int,
+        stage: str,
+        decision: str = "approve",
+        opinion: str = "材料真实完整，符合申报条件，同意推荐。",
+        **extra,
+    ):
         path = f"/review/{self.orgs[org]}/app/{app_id}/task/{stage}"
         return self.post_page(username, path, {"decision": decision, "opinion": opinion, **extra})
 
@@ -113,16 +136,25 @@ class World:
 
 
 def _org(session, clock, type_, name, parent, **kw):
-    org = Org(type=type_, name=name, parent_id=parent, status="active", created_at=clock.now(),
-              decided_at=clock.now(), district=kw.pop("district", "江津区"), **kw)
+    org = Org(
+        type=type_,
+        name=name,
+        parent_id=parent,
+        status="active",
+        created_at=clock.now(),
+        decided_at=clock.now(),
+        district=kw.pop("district", "江津区"),
+        **kw,
+    )
     session.add(org)
     session.flush()
     return org.id
 
 
 def _user(session, clock, username, real_name, *memberships, operator=False):
-    profile = acc.create_staff_user(session, clock, username=username, real_name=real_name, password=PW,
-                                    is_operator=operator)
+    profile = acc.create_staff_user(
+        session, clock, username=username, real_name=real_name, password=PW, is_operator=operator
+    )
     for org_id, role in memberships:
         session.add(Membership(user_id=profile.id, org_id=org_id, role=role))
     return profile.id
@@ -135,14 +167,40 @@ def wf(make_app):
     app = make_app(clock=clock)
     with app.app_context():
         s = db.session
-        committee = _org(s, clock, "committee", "工程系列评委会", None, series_codes="senior_engineer_full",
-                         contact_person="评委会办公室", contact_phone="023-63000000")
-        office = _org(s, clock, "district_hr_office", "江津区职改办", committee, contact_person="李四",
-                      contact_phone="023-47536971")
-        dept = _org(s, clock, "district_dept", "江津区住建委", office, contact_person="王五",
-                    contact_phone="023-47500001")
-        unit_a = _org(s, clock, "unit", "江津建设公司", dept, contact_person="赵六", contact_phone="023-47500002")
-        unit_b = _org(s, clock, "unit", "江津水务公司", dept, contact_person="钱七", contact_phone="023-47500003")
+        committee = _org(
+            s,
+            clock,
+            "committee",
+            "工程系列评委会",
+            None,
+            series_codes="senior_engineer_full",
+            contact_person="评委会办公室",
+            contact_phone="023-63000000",
+        )
+        office = _org(
+            s,
+            clock,
+            "district_hr_office",
+            "江津区职改办",
+            committee,
+            contact_person="李四",
+            contact_phone="023-47536971",
+        )
+        dept = _org(
+            s,
+            clock,
+            "district_dept",
+            "江津区住建委",
+            office,
+            contact_person="王五",
+            contact_phone="023-47500001",
+        )
+        unit_a = _org(
+            s, clock, "unit", "江津建设公司", dept, contact_person="赵六", contact_phone="023-47500002"
+        )
+        unit_b = _org(
+            s, clock, "unit", "江津水务公司", dept, contact_person="钱七", contact_phone="023-47500003"
+        )
         orgs = {"committee": committee, "office": office, "dept": dept, "unit_a": unit_a, "unit_b": unit_b}
         _user(s, clock, "applicant", "张三")
         _user(s, clock, "applicant2", "孙八")

@@ -1,4 +1,5 @@
 """Operator pages: deploy a checked BPMN/forms/campaign set; the sandbox clock (demo only)."""
+
 from __future__ import annotations
 
 from flask import Blueprint

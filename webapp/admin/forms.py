@@ -1,4 +1,5 @@
 """Operator forms: deploy a BPMN folder or uploaded files; move the sandbox clock."""
+
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
@@ -6,10 +7,17 @@ from wtforms import MultipleFileField, StringField
 
 
 class DeployForm(FlaskForm):
-    folder = StringField("BPMN 文件夹（服务器路径）", description="包含 *.bpmn、forms/ 和 campaigns/ 的文件夹；上传文件时可留空")
+    folder = StringField(
+        "BPMN 文件夹（服务器路径）",
+        description="包含 *.bpmn、forms/ 和 campaigns/ 的文件夹；上传文件时可留空",
+    )
     campaign = StringField("活动文件", description="文件夹内的活动文件，例如 campaigns/cq-2020-senior.toml")
-    files = MultipleFileField("或上传文件", description="一次选择全部 .bpmn、表单 .json 和一个活动 .toml 文件")
+    files = MultipleFileField(
+        "或上传文件", description="一次选择全部 .bpmn、表单 .json 和一个活动 .toml 文件"
+    )
 
 
 class ClockForm(FlaskForm):
-    target = StringField("拨到指定时间", description="北京时间，格式 2020-11-27 或 2020-11-27 09:00；只能向后拨")
+    target = StringField(
+        "拨到指定时间", description="北京时间，格式 2020-11-27 或 2020-11-27 09:00；只能向后拨"
+    )

@@ -1,4 +1,5 @@
 """Operator views: the checked deploy page and the sandbox clock. Parse, call the engine, render."""
+
 from __future__ import annotations
 
 import tempfile
@@ -64,16 +65,25 @@ def deploy():
                 except ConfigError as exc:
                     problems.append(str(exc))
                 else:
-                    flash(f"已部署 {info.id[:12]}（批次 {info.campaign_id}）" +
-                          ("" if info.created else "：与已存储的部署相同，已设为当前部署"), "success")
+                    flash(
+                        f"已部署 {info.id[:12]}（批次 {info.campaign_id}）"
+                        + ("" if info.created else "：与已存储的部署相同，已设为当前部署"),
+                        "success",
+                    )
                     return redirect(url_for("admin.deploy"))
         status = 422
         flash(f"检查发现 {len(problems)} 个错误，未部署", "error")
     elif request.method == "POST":
         status = 400
-    return render_template("admin/deploy.html", form=form, problems=problems, warnings=warnings,
-                           deployments=queries.deployments(db.session),
-                           apps=queries.pinned_applications(db.session), default_folder=str(bpmn_dir())), status
+    return render_template(
+        "admin/deploy.html",
+        form=form,
+        problems=problems,
+        warnings=warnings,
+        deployments=queries.deployments(db.session),
+        apps=queries.pinned_applications(db.session),
+        default_folder=str(bpmn_dir()),
+    ), status
 
 
 def _lay_out(root: Path, uploads, problems: list[str]) -> str | None:
@@ -125,16 +135,21 @@ def clock():
             else:
                 target = _parse_target(form.target.data)
             if target < now:
-                raise ActionRefused(f"模拟时钟不能倒退：当前为 {now.astimezone(LOCAL_TZ):%Y-%m-%d %H:%M}，"
-                                    f"不能拨到 {target.astimezone(LOCAL_TZ):%Y-%m-%d %H:%M}")
+                raise ActionRefused(
+                    f"模拟时钟不能倒退：当前为 {now.astimezone(LOCAL_TZ):%Y-%m-%d %H:%M}，"
+                    f"不能拨到 {target.astimezone(LOCAL_TZ):%Y-%m-%d %H:%M}"
+                )
             engine_clock.set(target)
         except ActionRefused as exc:
             flash(exc.message, "error")
             status = 422
         else:
             report = tick(sessionmaker(bind=db.engine), engine_clock)
-            flash(f"模拟时钟已拨到 {target.astimezone(LOCAL_TZ):%Y-%m-%d %H:%M}；触发定时事件 {len(report.fired)} 个"
-                  + (f"，失败 {len(report.failed)} 个" if report.failed else ""), "success")
+            flash(
+                f"模拟时钟已拨到 {target.astimezone(LOCAL_TZ):%Y-%m-%d %H:%M}；触发定时事件 {len(report.fired)} 个"
+                + (f"，失败 {len(report.failed)} 个" if report.failed else ""),
+                "success",
+            )
             return redirect(url_for("admin.clock"))
     return render_template("admin/clock.html", form=form, now=engine_clock.now()), status
 

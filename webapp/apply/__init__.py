@@ -1,4 +1,5 @@
 """我的申请书: start a declaration, fill and submit it, follow its progress, correct it, print the forms."""
+
 from __future__ import annotations
 
 from flask import Blueprint

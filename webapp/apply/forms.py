@@ -1,4 +1,5 @@
 """Applicant forms other than the declaration itself (that one is rendered from its JSON Schema)."""
+
 from __future__ import annotations
 
 from flask_wtf import FlaskForm

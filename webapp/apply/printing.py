@@ -1,4 +1,5 @@
 """What the print views of 评审表 and 公示表 show; shared by the applicant's and the unit's pages."""
+
 from __future__ import annotations
 
 from engine.accounts import services as acc
@@ -17,9 +18,18 @@ def print_context(view, kind: str) -> dict:
     fields = fields_for(deployment.form_schema("applicant_submit"), deployment.ui_schema("applicant_submit"))
     copies = campaign.review_form_copies if kind == "review_form" else campaign.notice_form_copies
     orgs = {tier: acc.get_org(db.session, org_id).name for tier, org_id in view.chain.items() if org_id}
-    return {"view": view, "kind": kind, "title": PRINTS[kind], "copies": copies, "campaign": campaign,
-            "fields": fields, "values": flatten(fields, view.declaration), "decl": view.declaration,
-            "orgs": orgs, "series_name": _series(campaign, view.declaration.get("series"))}
+    return {
+        "view": view,
+        "kind": kind,
+        "title": PRINTS[kind],
+        "copies": copies,
+        "campaign": campaign,
+        "fields": fields,
+        "values": flatten(fields, view.declaration),
+        "decl": view.declaration,
+        "orgs": orgs,
+        "series_name": _series(campaign, view.declaration.get("series")),
+    }
 
 
 def _series(campaign, code):

@@ -1,4 +1,5 @@
 """Views for 我的申请书. Each parses the request, calls one engine service, renders."""
+
 from __future__ import annotations
 
 from flask import abort, flash, redirect, render_template, request, url_for
@@ -49,14 +50,21 @@ def index():
     apps = queries.applications_for_applicant(db.session, current_user.id)
     form = StartForm()
     form.unit_id.choices = [("", "请选择所在单位")] + [
-        (str(o.id), o.name) for o in acc.active_orgs_of_types(db.session, ("unit",))]
+        (str(o.id), o.name) for o in acc.active_orgs_of_types(db.session, ("unit",))
+    ]
     try:
         campaign = services.current_deployment(db.session).campaign
     except NotFound:  # no deployment yet: the page says so
         campaign = None
     window = services.window_text(campaign, "applicant_submit") if campaign else None
-    return render_template("apply/index.html", apps=apps, form=form, campaign=campaign, window=window,
-                           status_labels=queries.STATUS_LABELS)
+    return render_template(
+        "apply/index.html",
+        apps=apps,
+        form=form,
+        campaign=campaign,
+        window=window,
+        status_labels=queries.STATUS_LABELS,
+    )
 
 
 @bp.route("/start", methods=["POST"])
@@ -101,12 +109,21 @@ def declaration(app_id: int):
                 services.save_draft(db.session, get_clock(), app_id, current_user.id, parsed.data)
             except FormInvalid as exc:
                 flash(exc.message, "error")
-                return render_template("apply/declaration.html", view=view, task=task, stage=stage, fields=fields,
-                                       values=values, errors={**exc.errors, **errors},
-                                       file_url=_file_url(app_id)), 422
+                return render_template(
+                    "apply/declaration.html",
+                    view=view,
+                    task=task,
+                    stage=stage,
+                    fields=fields,
+                    values=values,
+                    errors={**exc.errors, **errors},
+                    file_url=_file_url(app_id),
+                ), 422
             except ActionRefused:
                 return _already_handled(app_id)
-            flash("草稿已保存（尚未提交）" + ("；部分附件未通过检查，请重新上传" if errors else ""), "success")
+            flash(
+                "草稿已保存（尚未提交）" + ("；部分附件未通过检查，请重新上传" if errors else ""), "success"
+            )
             if not errors:
                 return redirect(url_for("apply.declaration", app_id=app_id))
             status = 422
@@ -118,12 +135,23 @@ def declaration(app_id: int):
             if errors:
                 status = 422
             else:  # the service dropped the draft in the same unit of work
-                flash("申请书已提交，请留意审核进度" if stage == "applicant_submit" else "补正材料已重新提交", "success")
+                flash(
+                    "申请书已提交，请留意审核进度" if stage == "applicant_submit" else "补正材料已重新提交",
+                    "success",
+                )
                 return redirect(url_for("apply.progress", app_id=app_id))
     else:
         values = flatten(fields, _draft_data(app_id) or view.declaration)
-    return render_template("apply/declaration.html", view=view, task=task, stage=stage, fields=fields,
-                           values=values, errors=errors, file_url=_file_url(app_id)), status
+    return render_template(
+        "apply/declaration.html",
+        view=view,
+        task=task,
+        stage=stage,
+        fields=fields,
+        values=values,
+        errors=errors,
+        file_url=_file_url(app_id),
+    ), status
 
 
 def _file_url(app_id: int):
@@ -132,9 +160,13 @@ def _file_url(app_id: int):
 
 def _already_handled(app_id: int):
     db.session.rollback()
-    return render_template("errors/error.html", code=409, title="操作未执行",
-                           message="该事项已被处理（可能是重复提交，或已由他人办理），本次提交未生效。",
-                           back=url_for("apply.progress", app_id=app_id)), 409
+    return render_template(
+        "errors/error.html",
+        code=409,
+        title="操作未执行",
+        message="该事项已被处理（可能是重复提交，或已由他人办理），本次提交未生效。",
+        back=url_for("apply.progress", app_id=app_id),
+    ), 409
 
 
 @bp.route("/<int:app_id>")
@@ -144,9 +176,17 @@ def progress(app_id: int):
     view = _own_view(app_id)
     deployment = services.deployment_for(db.session, view.deployment_id)
     fields = fields_for(deployment.form_schema("applicant_submit"), deployment.ui_schema("applicant_submit"))
-    return render_template("apply/progress.html", view=view, task=_applicant_task(view), fields=fields,
-                           values=flatten(fields, view.declaration), campaign=deployment.campaign,
-                           file_url=_file_url(app_id), can_print=view.status in ("accepted", "confirmed"), prints=PRINTS)
+    return render_template(
+        "apply/progress.html",
+        view=view,
+        task=_applicant_task(view),
+        fields=fields,
+        values=flatten(fields, view.declaration),
+        campaign=deployment.campaign,
+        file_url=_file_url(app_id),
+        can_print=view.status in ("accepted", "confirmed"),
+        prints=PRINTS,
+    )
 
 
 @bp.route("/<int:app_id>/files/<sha256>")

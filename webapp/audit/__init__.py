@@ -1,4 +1,5 @@
 """审计: scoped search, timelines, step-by-step replay with the diagram, verify and export."""
+
 from __future__ import annotations
 
 from flask import Blueprint

@@ -1,4 +1,5 @@
 """Auditor pages: read-only. Parse, call one engine function, render."""
+
 from __future__ import annotations
 
 import json
@@ -39,12 +40,19 @@ def search():
     """Search applications in the auditor's scope by applicant, org, status, stage and date."""
     _auditor_only()
     org_id = request.args.get("org_id", type=int)
-    rows = queries.search(db.session, current_user.id, applicant=request.args.get("applicant") or None,
-                          org_id=org_id, status=request.args.get("status") or None,
-                          stage=request.args.get("stage") or None, date_from=_date("date_from"),
-                          date_to=_date("date_to"))
-    return render_template("audit/search.html", rows=rows, args=request.args, statuses=STATUS_LABELS,
-                           stages=rules.STAGE_LABELS)
+    rows = queries.search(
+        db.session,
+        current_user.id,
+        applicant=request.args.get("applicant") or None,
+        org_id=org_id,
+        status=request.args.get("status") or None,
+        stage=request.args.get("stage") or None,
+        date_from=_date("date_from"),
+        date_to=_date("date_to"),
+    )
+    return render_template(
+        "audit/search.html", rows=rows, args=request.args, statuses=STATUS_LABELS, stages=rules.STAGE_LABELS
+    )
 
 
 @bp.route("/applications/<int:app_id>")
@@ -54,8 +62,13 @@ def timeline(app_id: int):
     _auditor_only()
     row, entries = queries.timeline(db.session, app_id, current_user.id)
     last = queries.replay_step(db.session, app_id, current_user.id, len(entries))
-    return render_template("audit/timeline.html", row=row, entries=entries, step=last,
-                           status_label=STATUS_LABELS.get(row.status, row.status))
+    return render_template(
+        "audit/timeline.html",
+        row=row,
+        entries=entries,
+        step=last,
+        status_label=STATUS_LABELS.get(row.status, row.status),
+    )
 
 
 @bp.route("/applications/<int:app_id>/replay")
@@ -92,5 +105,8 @@ def export(app_id: int):
     _auditor_only()
     _in_scope(app_id)
     body = json.dumps(export_bundle(db.session, app_id), ensure_ascii=False, indent=1)
-    return Response(body, mimetype="application/json",
-                    headers={"Content-Disposition": f"attachment; filename=audit-{app_id}.json"})
+    return Response(
+        body,
+        mimetype="application/json",
+        headers={"Content-Disposition": f"attachment; filename=audit-{app_id}.json"},
+    )

@@ -1,4 +1,5 @@
 """Personal accounts: register, log in, log out, change password."""
+
 from __future__ import annotations
 
 from flask import Blueprint

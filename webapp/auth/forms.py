@@ -1,4 +1,5 @@
 """Account forms. Field rules live in engine.accounts.validation; these only carry labels and CSRF."""
+
 from __future__ import annotations
 
 from flask_wtf import FlaskForm

@@ -1,4 +1,5 @@
 """Views: parse the form, call one engine function, commit, render."""
+
 from __future__ import annotations
 
 from urllib.parse import urlsplit
@@ -23,9 +24,15 @@ def register():
     form = RegisterForm()
     if form.is_submitted():
         try:
-            profile = acc.register_person(db.session, get_clock(), real_name=form.real_name.data,
-                                          id_number=form.id_number.data, mobile=form.mobile.data,
-                                          password=form.password.data, password2=form.password2.data)
+            profile = acc.register_person(
+                db.session,
+                get_clock(),
+                real_name=form.real_name.data,
+                id_number=form.id_number.data,
+                mobile=form.mobile.data,
+                password=form.password.data,
+                password2=form.password2.data,
+            )
             db.session.commit()
         except FormInvalid as exc:
             db.session.rollback()
@@ -52,7 +59,9 @@ def login():
         except ActionRefused as exc:
             db.session.commit()  # keep the failure count and the lock
             flash(exc.message, "error")
-            return render_template("auth/login.html", form=form), 423 if isinstance(exc, AccountLocked) else 401
+            return render_template("auth/login.html", form=form), 423 if isinstance(
+                exc, AccountLocked
+            ) else 401
         db.session.commit()
         login_user(SessionUser(profile))
         flash(f"欢迎，{profile.real_name}", "success")
@@ -73,8 +82,13 @@ def change_password():
     form = ChangePasswordForm()
     if form.is_submitted():
         try:
-            acc.change_password(db.session, current_user.id, form.old_password.data, form.new_password.data,
-                                form.new_password2.data)
+            acc.change_password(
+                db.session,
+                current_user.id,
+                form.old_password.data,
+                form.new_password.data,
+                form.new_password2.data,
+            )
             db.session.commit()
         except FormInvalid as exc:
             db.session.rollback()

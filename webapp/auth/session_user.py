@@ -1,4 +1,5 @@
 """The logged-in person as Flask-Login sees it: the engine's plain UserProfile behind UserMixin."""
+
 from __future__ import annotations
 
 from flask_login import LoginManager, UserMixin
@@ -27,8 +28,11 @@ class SessionUser(UserMixin):
 
     def admin_orgs(self, *types: str):
         """Active orgs this user administers, optionally of some types."""
-        return [m for m in self.profile.admin_of()
-                if m.org_status == "active" and (not types or m.org_type in types)]
+        return [
+            m
+            for m in self.profile.admin_of()
+            if m.org_status == "active" and (not types or m.org_type in types)
+        ]
 
 
 def init_login(manager: LoginManager) -> None:

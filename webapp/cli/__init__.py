@@ -1,4 +1,5 @@
 """The `zhicheng` command: a Flask CLI group whose sub-groups are thin wrappers over engine functions."""
+
 from __future__ import annotations
 
 from flask.cli import FlaskGroup
@@ -14,9 +15,18 @@ from .org import org_cli, user_cli
 from .scenario import scenario_cli
 from .store import STORE_COMMANDS
 
-cli = FlaskGroup(create_app=create_app, add_default_commands=True,
-                 help="zhicheng 职称网报系统 command line.")
-for command in (*STORE_COMMANDS, demo_command, audit_cli, bpmn_cli, calendar_cli, campaign_cli, org_cli, scenario_cli, user_cli):
+cli = FlaskGroup(create_app=create_app, add_default_commands=True, help="zhicheng 职称网报系统 command line.")
+for command in (
+    *STORE_COMMANDS,
+    demo_command,
+    audit_cli,
+    bpmn_cli,
+    calendar_cli,
+    campaign_cli,
+    org_cli,
+    scenario_cli,
+    user_cli,
+):
     cli.add_command(command)
 
 

@@ -1,4 +1,5 @@
 """`zhicheng audit …`: verify histories by replay, export and verify offline bundles."""
+
 from __future__ import annotations
 
 import json
@@ -50,8 +51,13 @@ def verify_command(app_id, all_):
 
 @audit_cli.command("export")
 @click.argument("app_id", type=int)
-@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="File to write (default: audit-APP_ID.json).")
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="File to write (default: audit-APP_ID.json).",
+)
 @with_appcontext
 def export_command(app_id, output):
     """Write APP_ID's audit bundle (sources, events, hashes, state, versions) as one JSON file."""

@@ -1,4 +1,5 @@
 """`zhicheng bpmn …`: thin wrappers over `engine.bpmn_check`."""
+
 from __future__ import annotations
 
 from pathlib import Path

@@ -1,4 +1,5 @@
 """`zhicheng calendar …`: thin wrappers over the `calendars` package."""
+
 from __future__ import annotations
 
 import calendar as stdlib_calendar
@@ -31,8 +32,11 @@ def _month(value: str) -> tuple[int, int]:
 
 
 @click.group("calendar")
-@click.option("--overrides", type=click.Path(dir_okay=False),
-              help="Use this overrides TOML file instead of the configured one (to check it before deploying).")
+@click.option(
+    "--overrides",
+    type=click.Path(dir_okay=False),
+    help="Use this overrides TOML file instead of the configured one (to check it before deploying).",
+)
 @click.pass_context
 def calendar_cli(ctx: click.Context, overrides: str | None) -> None:
     """Working-day calendar (Asia/Shanghai)."""
@@ -52,8 +56,10 @@ def workdays_command(ctx: click.Context, day, n: int) -> None:
         ends = cal.end_of_day(result)
     except CalendarError as exc:
         raise click.ClickException(str(exc)) from exc
-    click.echo(f"Working day {n} after {day.date().isoformat()}; a {n}-working-day public notice "
-               f"approved that day ends at {ends.isoformat()} (Asia/Shanghai).")
+    click.echo(
+        f"Working day {n} after {day.date().isoformat()}; a {n}-working-day public notice "
+        f"approved that day ends at {ends.isoformat()} (Asia/Shanghai)."
+    )
     click.echo(result.isoformat())
 
 
@@ -76,7 +82,9 @@ def month_command(ctx: click.Context, month: str) -> None:
     for week in stdlib_calendar.Calendar(firstweekday=0).monthdatescalendar(year, number):
         cells = [f"{d.day:>3}{_MARKS.get(kinds[d], ' ')}" if d.month == number else "    " for d in week]
         click.echo(" ".join(cells).rstrip())
-    click.echo("Legend: * holiday (休息)   + make-up workday (调休上班)   Sat/Sun are rest days unless marked +")
+    click.echo(
+        "Legend: * holiday (休息)   + make-up workday (调休上班)   Sat/Sun are rest days unless marked +"
+    )
     for d in days:
         if notes[d]:
             click.echo(f"{d.isoformat()} {_WEEKDAYS[d.weekday()]} {_MARKS.get(kinds[d], ' ')} {notes[d]}")

@@ -1,4 +1,5 @@
 """`zhicheng campaign …`: check the campaign file policy staff edit for each annual notice."""
+
 from __future__ import annotations
 
 import click

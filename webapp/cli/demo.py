@@ -1,4 +1,5 @@
 """`zhicheng demo`: a fresh sandbox with the 2020 campaign, demo accounts, a timer worker and the server."""
+
 from __future__ import annotations
 
 import os
@@ -37,8 +38,14 @@ def demo_command(host, port, no_serve):
         path = Path(url.removeprefix("sqlite:///"))
         for suffix in ("", "-wal", "-shm"):  # running it again starts afresh
             Path(f"{path}{suffix}").unlink(missing_ok=True)
-    app = create_app({"SQLALCHEMY_DATABASE_URI": url, "ZHICHENG_SANDBOX": True,
-                      "ZHICHENG_SANDBOX_START": DEMO_START, "UPLOAD_DIR": str(instance / "demo-uploads")})
+    app = create_app(
+        {
+            "SQLALCHEMY_DATABASE_URI": url,
+            "ZHICHENG_SANDBOX": True,
+            "ZHICHENG_SANDBOX_START": DEMO_START,
+            "UPLOAD_DIR": str(instance / "demo-uploads"),
+        }
+    )
     with app.app_context():
         upgrade()
         factory = sessionmaker(db.engine, expire_on_commit=False)

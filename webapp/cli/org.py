@@ -1,4 +1,5 @@
 """`zhicheng org …` and `zhicheng user …`: thin wrappers over engine.accounts for the system operator."""
+
 from __future__ import annotations
 
 import click
@@ -36,18 +37,39 @@ def org_cli():
 @click.option("--contact-person", default=None)
 @click.option("--contact-phone", default=None)
 @with_appcontext
-def create_preset(org_type, name, admin_username, admin_password, admin_real_name, parent_id, district,
-                  series, credit_code, contact_person, contact_phone):
+def create_preset(
+    org_type,
+    name,
+    admin_username,
+    admin_password,
+    admin_real_name,
+    parent_id,
+    district,
+    series,
+    credit_code,
+    contact_person,
+    contact_phone,
+):
     """Create an active org (committee, district HR office, municipal dept, …) with its admin account."""
     from webapp.clock import get_clock
     from webapp.extensions import db
 
     try:
-        org = acc.create_preset_org(db.session, get_clock(), org_type=org_type, name=name,
-                                    admin_username=admin_username, admin_password=admin_password,
-                                    admin_real_name=admin_real_name, parent_id=parent_id, district=district,
-                                    series_codes=series, credit_code=credit_code,
-                                    contact_person=contact_person, contact_phone=contact_phone)
+        org = acc.create_preset_org(
+            db.session,
+            get_clock(),
+            org_type=org_type,
+            name=name,
+            admin_username=admin_username,
+            admin_password=admin_password,
+            admin_real_name=admin_real_name,
+            parent_id=parent_id,
+            district=district,
+            series_codes=series,
+            credit_code=credit_code,
+            contact_person=contact_person,
+            contact_phone=contact_phone,
+        )
         db.session.commit()
     except ZhichengError as exc:
         _fail(exc)
@@ -76,8 +98,9 @@ def _create_staff(username, real_name, password, **flags):
     from webapp.extensions import db
 
     try:
-        profile = acc.create_staff_user(db.session, get_clock(), username=username, real_name=real_name,
-                                        password=password, **flags)
+        profile = acc.create_staff_user(
+            db.session, get_clock(), username=username, real_name=real_name, password=password, **flags
+        )
         db.session.commit()
     except ZhichengError as exc:
         _fail(exc)

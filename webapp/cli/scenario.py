@@ -1,4 +1,5 @@
 """`zhicheng scenario run FILE...`: check BPMN and campaign edits against scenario files."""
+
 from __future__ import annotations
 
 import sys
@@ -16,9 +17,15 @@ def scenario_cli():
 
 
 @scenario_cli.command("run")
-@click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--bpmn-dir", type=click.Path(exists=True, file_okay=False, path_type=Path), default=None,
-              help="BPMN folder to test (default: the shipped bpmn/).")
+@click.argument(
+    "files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path)
+)
+@click.option(
+    "--bpmn-dir",
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    default=None,
+    help="BPMN folder to test (default: the shipped bpmn/).",
+)
 def run_command(files, bpmn_dir):
     """Run scenario FILES and report each expectation; exit 1 if any fails."""
     failed = 0

@@ -3,6 +3,7 @@
 Each command builds its own engine and sessions from the app's SQLALCHEMY_DATABASE_URI; the commands are
 listed in STORE_COMMANDS for webapp.cli to register.
 """
+
 from __future__ import annotations
 
 import os
@@ -34,7 +35,9 @@ def _clock(session_factory, at: str | None):
         try:
             instant = datetime.fromisoformat(at)
         except ValueError:
-            raise click.BadParameter(f"{at!r} 不是 ISO 时间（例如 2020-12-04T09:00+08:00）", param_hint="--at") from None
+            raise click.BadParameter(
+                f"{at!r} 不是 ISO 时间（例如 2020-12-04T09:00+08:00）", param_hint="--at"
+            ) from None
         return FixedClock(instant if instant.tzinfo else instant.replace(tzinfo=TZ))
     if os.environ.get("ZHICHENG_SANDBOX") == "1" or current_app.config.get("ZHICHENG_SANDBOX"):
         from engine.store.sandbox import DbSandboxClock
@@ -71,8 +74,10 @@ def tick_command(at, batch):
     except ZhichengError as exc:
         _fail(exc)
     _print_report(report)
-    click.echo(f"fired {len(report.fired)} timer(s) in {report.applications} application(s); "
-               f"{len(report.failed)} failed, {report.skipped} skipped")
+    click.echo(
+        f"fired {len(report.fired)} timer(s) in {report.applications} application(s); "
+        f"{len(report.failed)} failed, {report.skipped} skipped"
+    )
 
 
 @click.command("worker")
@@ -86,8 +91,9 @@ def worker_command(interval, once, batch):
 
     factory = _session_factory()
     try:
-        run_worker(factory, _clock(factory, None), interval=interval, once=once, batch=batch,
-                   on_report=_print_report)
+        run_worker(
+            factory, _clock(factory, None), interval=interval, once=once, batch=batch, on_report=_print_report
+        )
     except ZhichengError as exc:
         _fail(exc)
     except KeyboardInterrupt:
@@ -104,6 +110,7 @@ def simulate_command(applicants, seed):
 
     factory = _session_factory()
     with click.progressbar(length=1, label="模拟 2020 年评审批次") as bar:
+
         def step(done, total):
             bar.length = total
             bar.update(1)
@@ -112,17 +119,25 @@ def simulate_command(applicants, seed):
             report = simulate(factory, applicants, seed, on_step=step)
         except ZhichengError as exc:
             _fail(exc)
-    click.echo(f"{report.applicants} 名申报人，{report.actions} 次办理，{report.refused} 次被拒，"
-               f"{report.timers_fired} 个定时器触发，用时 {report.seconds:.1f} 秒")
-    click.echo(f"速率：{report.actions / report.seconds:.1f} 次办理/秒，"
-               f"{report.applicants / report.seconds:.1f} 份申请书/秒 ({platform.python_implementation()})")
+    click.echo(
+        f"{report.applicants} 名申报人，{report.actions} 次办理，{report.refused} 次被拒，"
+        f"{report.timers_fired} 个定时器触发，用时 {report.seconds:.1f} 秒"
+    )
+    click.echo(
+        f"速率：{report.actions / report.seconds:.1f} 次办理/秒，"
+        f"{report.applicants / report.seconds:.1f} 份申请书/秒 ({platform.python_implementation()})"
+    )
     click.echo("计划：" + "，".join(f"{k} {v}" for k, v in sorted(report.plans.items())))
     click.echo("结果：" + "，".join(f"{k} {v}" for k, v in sorted(report.outcomes.items())))
 
 
 @click.command("deploy")
-@click.option("--bpmn-dir", type=click.Path(exists=True, file_okay=False, path_type=Path), default=None,
-              help="BPMN folder (default: the shipped bpmn/).")
+@click.option(
+    "--bpmn-dir",
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    default=None,
+    help="BPMN folder (default: the shipped bpmn/).",
+)
 @click.option("--campaign", default=None, help="Campaign file (default: the 2020 campaign).")
 @with_appcontext
 def deploy_command(bpmn_dir, campaign):

@@ -1,4 +1,5 @@
 """The process diagram of an application as SVG, for everyone who may see the application."""
+
 from __future__ import annotations
 
 from flask import Blueprint, Response

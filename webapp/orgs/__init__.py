@@ -1,4 +1,5 @@
 """我的单位: org registration and binding, HR agencies, reviewers."""
+
 from __future__ import annotations
 
 from flask import Blueprint

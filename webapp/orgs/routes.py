@@ -1,4 +1,5 @@
 """Views for 我的单位. Each parses a form, calls one engine function, commits and renders."""
+
 from __future__ import annotations
 
 from flask import abort, flash, redirect, render_template, send_file, url_for
@@ -22,16 +23,21 @@ def _parent_choices():
     types = sorted({t for child in ("unit", "district_dept", "municipal_dept") for t in PARENT_TYPES[child]})
     orgs = acc.active_orgs_of_types(db.session, tuple(types))
     return [("", "请选择上级单位")] + [
-        (str(o.id), f"{o.name}（{o.type_label}{'，' + o.district if o.district else ''}）") for o in orgs]
+        (str(o.id), f"{o.name}（{o.type_label}{'，' + o.district if o.district else ''}）") for o in orgs
+    ]
 
 
 @bp.route("/")
 @login_required
 def mine():
     """我的单位: orgs I belong to and registrations I made."""
-    return render_template("orgs/mine.html", memberships=current_user.memberships,
-                           registered=acc.orgs_registered_by(db.session, current_user.id),
-                           role_labels=ROLE_LABELS, type_labels=TYPE_LABELS)
+    return render_template(
+        "orgs/mine.html",
+        memberships=current_user.memberships,
+        registered=acc.orgs_registered_by(db.session, current_user.id),
+        role_labels=ROLE_LABELS,
+        type_labels=TYPE_LABELS,
+    )
 
 
 @bp.route("/register", methods=["GET", "POST"])
@@ -44,10 +50,18 @@ def register():
         try:
             stored = save_upload(form.certificate.data, field="certificate", label="证照扫描件")
             org = acc.register_org(
-                db.session, get_clock(), actor_id=current_user.id, org_type=form.org_type.data,
-                name=form.name.data, credit_code=form.credit_code.data, parent_id=form.parent_id.data,
-                district=form.district.data, contact_person=form.contact_person.data,
-                contact_phone=form.contact_phone.data, certificate_sha256=stored.sha256)
+                db.session,
+                get_clock(),
+                actor_id=current_user.id,
+                org_type=form.org_type.data,
+                name=form.name.data,
+                credit_code=form.credit_code.data,
+                parent_id=form.parent_id.data,
+                district=form.district.data,
+                contact_person=form.contact_person.data,
+                contact_phone=form.contact_phone.data,
+                certificate_sha256=stored.sha256,
+            )
             db.session.commit()
         except FormInvalid as exc:
             db.session.rollback()
@@ -80,8 +94,9 @@ def confirm(org_id: int):
 @login_required
 def reject(org_id: int):
     form = DecisionForm()
-    org = acc.reject_org(db.session, get_clock(), actor_id=current_user.id, org_id=org_id,
-                         reason=form.reason.data)
+    org = acc.reject_org(
+        db.session, get_clock(), actor_id=current_user.id, org_id=org_id, reason=form.reason.data
+    )
     db.session.commit()
     flash(f"已退回“{org.name}”的注册：{org.reject_reason}", "success")
     return redirect(url_for("orgs.pending", org_id=org.parent_id))
@@ -92,9 +107,12 @@ def reject(org_id: int):
 def certificate(org_id: int):
     """The uploaded certificate, for the registrant, the org's admins and the parent's admins."""
     org = acc.get_org(db.session, org_id)
-    allowed = (org.registered_by_id == current_user.id or current_user.is_admin_of(org.id)
-               or (org.parent_id is not None and current_user.is_admin_of(org.parent_id))
-               or current_user.is_operator)
+    allowed = (
+        org.registered_by_id == current_user.id
+        or current_user.is_admin_of(org.id)
+        or (org.parent_id is not None and current_user.is_admin_of(org.parent_id))
+        or current_user.is_operator
+    )
     if not allowed or not org.certificate_sha256:
         abort(403 if not allowed else 404)
     from flask import current_app
@@ -115,10 +133,18 @@ def agencies(org_id: int):
     if form.is_submitted():
         try:
             agency = acc.create_hr_agency(
-                db.session, get_clock(), actor_id=current_user.id, office_id=org_id, name=form.name.data,
-                credit_code=form.credit_code.data or None, contact_person=form.contact_person.data,
-                contact_phone=form.contact_phone.data, admin_username=form.admin_username.data,
-                admin_real_name=form.admin_real_name.data, admin_password=form.admin_password.data)
+                db.session,
+                get_clock(),
+                actor_id=current_user.id,
+                office_id=org_id,
+                name=form.name.data,
+                credit_code=form.credit_code.data or None,
+                contact_person=form.contact_person.data,
+                contact_phone=form.contact_phone.data,
+                admin_username=form.admin_username.data,
+                admin_real_name=form.admin_real_name.data,
+                admin_password=form.admin_password.data,
+            )
             db.session.commit()
             flash(f"已创建“{agency.name}”，管理员用户名 {form.admin_username.data}", "success")
             return redirect(url_for("orgs.agencies", org_id=org_id))
@@ -128,8 +154,11 @@ def agencies(org_id: int):
             status = 422
     elif not current_user.is_admin_of(org_id):
         abort(403)
-    existing = [o for o in acc.orgs_visible_to(db.session, current_user.id)
-                if o.parent_id == org_id and o.type == "hr_agency"]
+    existing = [
+        o
+        for o in acc.orgs_visible_to(db.session, current_user.id)
+        if o.parent_id == org_id and o.type == "hr_agency"
+    ]
     return render_template("orgs/agencies.html", office=office, form=form, agencies=existing), status
 
 
@@ -142,9 +171,16 @@ def members(org_id: int):
     status = 200
     if form.is_submitted():
         try:
-            person = acc.add_reviewer(db.session, get_clock(), actor_id=current_user.id, org_id=org_id,
-                                      role=form.role.data, username=form.username.data,
-                                      real_name=form.real_name.data, password=form.password.data or None)
+            person = acc.add_reviewer(
+                db.session,
+                get_clock(),
+                actor_id=current_user.id,
+                org_id=org_id,
+                role=form.role.data,
+                username=form.username.data,
+                real_name=form.real_name.data,
+                password=form.password.data or None,
+            )
             db.session.commit()
             flash(f"已将 {person.real_name} 添加为{ROLE_LABELS[form.role.data]}", "success")
             return redirect(url_for("orgs.members", org_id=org_id))
@@ -154,5 +190,10 @@ def members(org_id: int):
             status = 422
     elif not current_user.is_admin_of(org_id):
         abort(403)
-    return render_template("orgs/members.html", org=org, form=form, role_labels=ROLE_LABELS,
-                           members=acc.list_members(db.session, org_id)), status
+    return render_template(
+        "orgs/members.html",
+        org=org,
+        form=form,
+        role_labels=ROLE_LABELS,
+        members=acc.list_members(db.session, org_id),
+    ), status

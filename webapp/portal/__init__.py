@@ -1,4 +1,5 @@
 """The public front page: the campaign notice, its windows and contacts."""
+
 from __future__ import annotations
 
 from flask import Blueprint

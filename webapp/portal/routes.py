@@ -1,4 +1,5 @@
 """The portal index reads the campaign file; a missing or broken file still leaves a usable page."""
+
 from __future__ import annotations
 
 from flask import current_app, render_template

@@ -1,4 +1,5 @@
 """申请书审核: one inbox per org and tier, task pages, batch approval, CSV export, unit notice printing."""
+
 from __future__ import annotations
 
 from flask import Blueprint

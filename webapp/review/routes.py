@@ -1,4 +1,5 @@
 """Views for 申请书审核: inboxes per org, task pages, batch approval, CSV export. Parse, call one service, render."""
+
 from __future__ import annotations
 
 import csv
@@ -21,15 +22,24 @@ from ..uploads import send_attachment
 from . import bp
 from .forms import BatchApproveForm
 
-VIEW_LABELS = {"all": "全部待办", "actionable": "可办理", "not_open": "尚未开放", "due_soon": "即将截止",
-               "lapsed": "已逾期失效"}
+VIEW_LABELS = {
+    "all": "全部待办",
+    "actionable": "可办理",
+    "not_open": "尚未开放",
+    "due_soon": "即将截止",
+    "lapsed": "已逾期失效",
+}
 BATCH_STAGES = ("unit_review", "unit_report", "tier2_review", "tier3_review", "committee_review")
 DECISION_LABELS = {"approve": "通过", "return": "退回补正", "not_recommend": "不予上报"}
 
 
 @bp.context_processor
 def _labels():
-    return {"stage_labels": rules.STAGE_LABELS, "view_labels": VIEW_LABELS, "decision_labels": DECISION_LABELS}
+    return {
+        "stage_labels": rules.STAGE_LABELS,
+        "view_labels": VIEW_LABELS,
+        "decision_labels": DECISION_LABELS,
+    }
 
 
 def _membership(org_id: int):
@@ -79,13 +89,25 @@ def inbox(org_id: int):
     """One org's inbox: filters, counts, soonest deadline first, batch approval; a unit's 公示中 list."""
     membership, roles = _membership(org_id)
     view, days, page = _inbox_args()
-    items = queries.inbox(db.session, get_clock(), org_id, view=view, due_within_working_days=days,
-                          page=page, per_page=50)
+    items = queries.inbox(
+        db.session, get_clock(), org_id, view=view, due_within_working_days=days, page=page, per_page=50
+    )
     counts = queries.inbox_counts(db.session, get_clock(), org_id, due_within_working_days=days)
     notices = queries.in_notice(db.session, get_clock(), org_id) if membership.org_type == "unit" else []
-    return render_template("review/inbox.html", org=membership, roles=roles, items=items, counts=counts,
-                           view=view, days=days, page=page, batch_form=BatchApproveForm(),
-                           batch_stages=BATCH_STAGES, now=get_clock().now(), notices=notices)
+    return render_template(
+        "review/inbox.html",
+        org=membership,
+        roles=roles,
+        items=items,
+        counts=counts,
+        view=view,
+        days=days,
+        page=page,
+        batch_form=BatchApproveForm(),
+        batch_stages=BATCH_STAGES,
+        now=get_clock().now(),
+        notices=notices,
+    )
 
 
 @bp.route("/<int:org_id>/export.csv")
@@ -94,19 +116,32 @@ def export(org_id: int):
     """The inbox view as CSV, UTF-8 with BOM so Excel shows the Chinese."""
     membership, _ = _membership(org_id)
     view, days, _ = _inbox_args()
-    items = queries.inbox(db.session, get_clock(), org_id, view=view, due_within_working_days=days,
-                          page=1, per_page=10000)
+    items = queries.inbox(
+        db.session, get_clock(), org_id, view=view, due_within_working_days=days, page=1, per_page=10000
+    )
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow(["申请书编号", "申报人", "申报系列", "申报职称", "环节", "状态", "开放时间", "截止时间"])
     fmt = current_local
     for it in items:
-        writer.writerow([it.application_id, it.applicant_name, it.series or "", it.title_sought or "",
-                         it.stage_label, queries.STATUS_LABELS.get(it.status, it.status),
-                         fmt(it.actionable_from), fmt(it.deadline)])
+        writer.writerow(
+            [
+                it.application_id,
+                it.applicant_name,
+                it.series or "",
+                it.title_sought or "",
+                it.stage_label,
+                queries.STATUS_LABELS.get(it.status, it.status),
+                fmt(it.actionable_from),
+                fmt(it.deadline),
+            ]
+        )
     name = f"{membership.org_name}-{VIEW_LABELS[view]}.csv"
-    return Response("\ufeff" + out.getvalue(), mimetype="text/csv; charset=utf-8", headers={
-        "Content-Disposition": f"attachment; filename=inbox.csv; filename*=UTF-8''{quote(name)}"})
+    return Response(
+        "\ufeff" + out.getvalue(),
+        mimetype="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f"attachment; filename=inbox.csv; filename*=UTF-8''{quote(name)}"},
+    )
 
 
 def current_local(value) -> str:
@@ -133,9 +168,15 @@ def batch(org_id: int):
             results.append((app_id, stage, False, "该环节不能批量办理"))
             continue
         try:
-            services.complete_task(db.session, get_clock(), app_id, stage, actor,
-                                   {"decision": "approve", "opinion": form.opinion.data or ""},
-                                   expected_version=version)
+            services.complete_task(
+                db.session,
+                get_clock(),
+                app_id,
+                stage,
+                actor,
+                {"decision": "approve", "opinion": form.opinion.data or ""},
+                expected_version=version,
+            )
         except AlreadyHandled:
             db.session.rollback()
             results.append((app_id, stage, False, "已被处理（他人已办理或重复提交）"))
@@ -156,7 +197,9 @@ def batch(org_id: int):
 
 def _task_fields(view, stage):
     deployment = services.deployment_for(db.session, view.deployment_id)
-    decl_fields = fields_for(deployment.form_schema("applicant_submit"), deployment.ui_schema("applicant_submit"))
+    decl_fields = fields_for(
+        deployment.form_schema("applicant_submit"), deployment.ui_schema("applicant_submit")
+    )
     return deployment, decl_fields, fields_for(deployment.form_schema(stage), deployment.ui_schema(stage))
 
 
@@ -168,10 +211,17 @@ def application(org_id: int, app_id: int):
     view = _app_in_org(org_id, app_id)
     deployment, decl_fields, _ = _task_fields(view, "applicant_submit")
     tasks = [r for r in view.ready if r["org_id"] == org_id]
-    return render_template("review/application.html", view=view, org_id=org_id, tasks=tasks,
-                           decl_fields=decl_fields, decl_values=flatten(decl_fields, view.declaration),
-                           campaign=deployment.campaign, file_url=_file_url(org_id, app_id),
-                           is_unit=view.chain.get("unit") == org_id)
+    return render_template(
+        "review/application.html",
+        view=view,
+        org_id=org_id,
+        tasks=tasks,
+        decl_fields=decl_fields,
+        decl_values=flatten(decl_fields, view.declaration),
+        campaign=deployment.campaign,
+        file_url=_file_url(org_id, app_id),
+        is_unit=view.chain.get("unit") == org_id,
+    )
 
 
 def _file_url(org_id, app_id):
@@ -204,13 +254,25 @@ def task(org_id: int, app_id: int, stage: str):
             status = 422
         else:
             decision = parsed.data.get("decision")
-            flash(f"「{rules.STAGE_LABELS.get(stage, stage)}」已办理：{DECISION_LABELS.get(decision, decision)}",
-                  "success")
+            flash(
+                f"「{rules.STAGE_LABELS.get(stage, stage)}」已办理：{DECISION_LABELS.get(decision, decision)}",
+                "success",
+            )
             return redirect(url_for("review.application", org_id=org_id, app_id=app_id))
-    return render_template("review/task.html", view=view, org_id=org_id, stage=stage, ready=ready,
-                           fields=fields, values=values, errors=errors, decl_fields=decl_fields,
-                           decl_values=flatten(decl_fields, view.declaration), now=get_clock().now(),
-                           file_url=_file_url(org_id, app_id)), status
+    return render_template(
+        "review/task.html",
+        view=view,
+        org_id=org_id,
+        stage=stage,
+        ready=ready,
+        fields=fields,
+        values=values,
+        errors=errors,
+        decl_fields=decl_fields,
+        decl_values=flatten(decl_fields, view.declaration),
+        now=get_clock().now(),
+        file_url=_file_url(org_id, app_id),
+    ), status
 
 
 def _already_handled(org_id: int, app_id: int, view=None):
@@ -218,11 +280,19 @@ def _already_handled(org_id: int, app_id: int, view=None):
     if view is not None and view.status == "public_notice":
         from .. import LOCAL_TZ
 
-        return render_template("errors/error.html", code=409, title="操作未执行",
-                               message=f"公示期未满：公示至 {view.deadline.astimezone(LOCAL_TZ):%Y-%m-%d %H:%M}，"
-                                       "期满无异议后方可上报主管部门。"), 409
-    return render_template("errors/error.html", code=409, title="操作未执行",
-                           message="该事项已被处理（可能是重复提交，或已由他人办理），本次提交未生效。"), 409
+        return render_template(
+            "errors/error.html",
+            code=409,
+            title="操作未执行",
+            message=f"公示期未满：公示至 {view.deadline.astimezone(LOCAL_TZ):%Y-%m-%d %H:%M}，"
+            "期满无异议后方可上报主管部门。",
+        ), 409
+    return render_template(
+        "errors/error.html",
+        code=409,
+        title="操作未执行",
+        message="该事项已被处理（可能是重复提交，或已由他人办理），本次提交未生效。",
+    ), 409
 
 
 @bp.route("/<int:org_id>/app/<int:app_id>/files/<sha256>")
