@@ -28,17 +28,19 @@ browser:
 demo: $(STAMP)
 	$(BIN)/zhicheng demo
 
-test: $(STAMP) browser
-	$(BIN)/python -m pytest -n 2 -q
+test: $(STAMP) browser lint
+	$(BIN)/python -m pytest -n 2 -q --durations=10
 
-test-fast: $(STAMP)
-	$(BIN)/python -m pytest -n 2 -q -m "not e2e"
+test-fast: $(STAMP) lint
+	$(BIN)/python -m pytest -n 2 -q -m "not e2e" --durations=10
 
 bench: $(STAMP)
 	$(BIN)/python -m bench
 
+# House habits checked in CI: the tree stays ruff-formatted and lint-clean.
 lint: $(STAMP)
-	$(BIN)/ruff check .
+	$(BIN)/ruff format --check -q .
+	$(BIN)/ruff check -q .
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache test-artifacts $(BPMNJS)/node_modules
