@@ -14,6 +14,7 @@ import yaml
 
 from calendars import TZ, default_calendar
 
+from . import timefmt
 from .clock import SimulatedClock
 from .deployment import build_deployment, read_sources
 from .errors import ConfigError, ZhichengError
@@ -279,19 +280,25 @@ class ScenarioRunner:
             want = expect[key]
             if want is None:
                 if got is not None:
-                    differ(key, "无", got.astimezone(TZ).isoformat())
+                    differ(key, "无", _shown(key, got))
                 continue
             if isinstance(want, date) and not isinstance(want, datetime):
                 want_at = cal.end_of_day(want) if key == "deadline" else cal.start_of_day(want)
             else:
                 want_at = parse_instant(want, where=f"steps[{index}].expect.{key}")
             if got is None or got != want_at:
-                differ(key, want_at.isoformat(), got.astimezone(TZ).isoformat() if got else "无")
+                differ(key, _shown(key, want_at), _shown(key, got) if got else "无")
         for key, want in (expect.get("data") or {}).items():
             got = app.data.get(key)
             if got != want:
                 differ(f"数据 {key}", want, got)
         return failures
+
+
+def _shown(key: str, instant: datetime) -> str:
+    """A deadline or opening as every page writes it (engine.timefmt), with the exact instant for policy staff."""
+    text = timefmt.deadline(instant) if key == "deadline" else timefmt.opens(instant)
+    return f"{text} [{instant.astimezone(timefmt.TZ).isoformat()}]"
 
 
 def run_scenario(path: Path, root: Path | None = None) -> ScenarioResult:
