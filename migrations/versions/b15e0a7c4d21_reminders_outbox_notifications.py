@@ -39,7 +39,9 @@ def upgrade():
         sa.ForeignKeyConstraint(
             ["application_id"], ["application.id"], name=op.f("fk_outbox_application_id_application")
         ),
-        sa.ForeignKeyConstraint(["user_id"], ["user_account.id"], name=op.f("fk_outbox_user_id_user_account")),
+        sa.ForeignKeyConstraint(
+            ["user_id"], ["user_account.id"], name=op.f("fk_outbox_user_id_user_account")
+        ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_outbox")),
         sa.UniqueConstraint(
             "application_id",
