@@ -41,6 +41,16 @@ _EXPECT = {
         "deadline": {},  # a date (24:00 of it), a time, or null: checked by parse_instant
         "actionable_from": {},
         "data": {"type": "object"},
+        # deadline reminders sent since the previous step (engine/reminders): who, which task, which offset
+        "reminders": {
+            "type": ["array", "null"],
+            "items": {
+                "type": "object",
+                "additionalProperties": False,
+                "required": ["to", "task", "offset"],
+                "properties": {"to": _NAME, "task": _NAME, "offset": {"type": ["integer", "string"]}},
+            },
+        },
     },
 }
 SCHEMA = {
@@ -247,6 +257,11 @@ def _references(doc: dict, path: Path, tasks: set[str], positions: set[str]) -> 
         for key in ("waiting_org", "responsible_org"):
             if expect.get(key) and expect[key] not in orgs:
                 bad(i, f"{where}.expect.{key}", f"机构 {expect[key]!r} 未在 orgs 中定义")
+        for n, reminder in enumerate(expect.get("reminders") or [], start=1):
+            if reminder["to"] not in people:
+                bad(i, f"{where}.expect.reminders[{n}].to", f"人员 {reminder['to']!r} 未在 people 中定义")
+            if reminder["task"] not in tasks:
+                bad(i, f"{where}.expect.reminders[{n}].task", _unknown_stage(reminder["task"], tasks))
         for key in ("deadline", "actionable_from"):
             if expect.get(key) is not None:
                 _time(bad, i, f"{where}.expect.{key}", expect[key])
