@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import sys
+
+import click
 from flask.cli import FlaskGroup
 
 from webapp import create_app
@@ -31,4 +34,15 @@ for command in (
 
 
 def main() -> None:
-    cli.main(prog_name="zhicheng")
+    """Entry point; a database that is down or not yet upgraded is a one-line error, not a traceback."""
+    from sqlalchemy.exc import OperationalError, ProgrammingError
+
+    try:
+        cli.main(prog_name="zhicheng")
+    except (OperationalError, ProgrammingError) as exc:
+        reason = str(exc.orig).strip().splitlines()[0] if exc.orig else type(exc).__name__
+        click.echo(
+            f"错误：数据库不可用或结构未升级（{reason}）；请检查 DATABASE_URL 并运行 zhicheng db upgrade",
+            err=True,
+        )
+        sys.exit(1)
