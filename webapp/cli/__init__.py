@@ -10,6 +10,7 @@ from flask.cli import FlaskGroup
 from webapp import create_app
 
 from .audit import audit_cli
+from .backup import BACKUP_COMMANDS
 from .bpmn import bpmn_cli
 from .calendar import calendar_cli
 from .campaign import campaign_cli
@@ -21,6 +22,7 @@ from .store import STORE_COMMANDS
 cli = FlaskGroup(create_app=create_app, add_default_commands=True, help="zhicheng 职称网报系统 command line.")
 for command in (
     *STORE_COMMANDS,
+    *BACKUP_COMMANDS,
     demo_command,
     audit_cli,
     bpmn_cli,
