@@ -59,6 +59,9 @@ def create_app(config: dict | None = None) -> Flask:
 
     app.register_blueprint(audit.bp)
     app.register_blueprint(diagram.bp)
+    from . import ops
+
+    ops.init_app(app)  # /healthz, /metrics, request ids, logs
     _bind_sandbox_clock(app)
     _register_template_helpers(app)
     return app
