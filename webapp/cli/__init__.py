@@ -14,6 +14,7 @@ from .backup import BACKUP_COMMANDS
 from .bpmn import bpmn_cli
 from .calendar import calendar_cli
 from .campaign import campaign_cli
+from .config import config_cli
 from .demo import demo_command
 from .org import org_cli, user_cli
 from .scenario import scenario_cli
@@ -28,6 +29,7 @@ for command in (
     bpmn_cli,
     calendar_cli,
     campaign_cli,
+    config_cli,
     org_cli,
     scenario_cli,
     user_cli,

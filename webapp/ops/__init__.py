@@ -3,7 +3,7 @@
 Settings (environment, overridable by create_app's config):
 - ZHICHENG_METRICS_TOKEN: /metrics answers a request with `Authorization: Bearer <token>`;
 - ZHICHENG_METRICS_ALLOW: comma-separated addresses or networks allowed without the token (default
-  loopback only); behind a proxy the address is the client's only with ZHICHENG_PROXY_FIX set;
+  loopback only); behind a proxy the address is the client's only with ZHICHENG_PROXY_HOPS set;
 - ZHICHENG_HEALTH_MAX_HEARTBEAT_AGE (s, default 120), ZHICHENG_HEALTH_MAX_TIMER_LAG (s, default 300);
 - ZHICHENG_LOG_FORMAT (text | json), ZHICHENG_LOG_LEVEL (default INFO).
 """
