@@ -18,6 +18,7 @@ from sqlalchemy import delete, func, select, text
 from sqlalchemy.orm import Session
 
 from .paths import migrations_dir
+from .reminders.delivery import outbox_depth
 from .store.tables import ApplicationRow, DueTimer, Incident, WorkerHeartbeat
 
 STALE_HEARTBEAT = timedelta(days=1)  # rows of workers gone this long are dropped
@@ -99,6 +100,7 @@ class Gauges:
     incidents_open: int
     heartbeat_age_seconds: float | None
     workers_fired_total: int
+    outbox_pending: dict[str, int]
 
 
 def gauges(session: Session, now: datetime, wall_now: datetime) -> Gauges:
@@ -122,4 +124,5 @@ def gauges(session: Session, now: datetime, wall_now: datetime) -> Gauges:
         incidents_open=incidents or 0,
         heartbeat_age_seconds=(wall_now - seen).total_seconds() if seen else None,
         workers_fired_total=int(fired or 0),
+        outbox_pending=outbox_depth(session),
     )

@@ -59,6 +59,9 @@ def create_app(config: dict | None = None) -> Flask:
 
     app.register_blueprint(audit.bp)
     app.register_blueprint(diagram.bp)
+    from . import notices
+
+    app.register_blueprint(notices.bp)
     from . import ops
 
     ops.init_app(app)  # /healthz, /metrics, request ids, logs

@@ -1,7 +1,7 @@
 """worker_heartbeat: the timer workers' last sign of life, for /healthz and /metrics
 
 Revision ID: b5e2c7d94a10
-Revises: 7c3e9a1d2b4f
+Revises: b15e0a7c4d21
 Create Date: 2026-11-28 01:25:00.000000
 """
 
@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "b5e2c7d94a10"
-down_revision = "7c3e9a1d2b4f"
+down_revision = "b15e0a7c4d21"
 branch_labels = None
 depends_on = None
 

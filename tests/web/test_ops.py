@@ -129,6 +129,7 @@ def test_metrics_parse_and_move_when_actions_happen(wf):
     assert _count(after, "zhicheng_database_up") == 1
     assert sum(v for (name, labels), v in after.items() if name == "zhicheng_applications") == 1
     assert ("zhicheng_timers_waiting", ()) in after and ("zhicheng_incidents_open", ()) in after
+    assert ("zhicheng_outbox_pending", (("channel", "email"),)) in after
 
 
 def test_metrics_refused_without_token_from_elsewhere_and_allowed_with_it(make_app):

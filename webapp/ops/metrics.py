@@ -90,6 +90,12 @@ class DatabaseCollector:
             "Timers fired by the workers alive in the last day (from their heartbeats).",
             value=g.workers_fired_total,
         )
+        outbox = GaugeMetricFamily(
+            "zhicheng_outbox_pending", "Reminders waiting to be sent, by channel.", labels=["channel"]
+        )
+        for channel in sorted({"email", "sms", *g.outbox_pending}):
+            outbox.add_metric([channel], g.outbox_pending.get(channel, 0))
+        yield outbox
         if g.heartbeat_age_seconds is not None:
             yield GaugeMetricFamily(
                 "zhicheng_worker_heartbeat_age_seconds",
