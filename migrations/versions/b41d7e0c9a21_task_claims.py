@@ -1,7 +1,7 @@
 """task_claim: a reviewer's claim on a task, shown to colleagues
 
 Revision ID: b41d7e0c9a21
-Revises: b15e0a7c4d21
+Revises: b5e2c7d94a10
 Create Date: 2026-11-28 01:30:00.000000
 """
 
@@ -10,7 +10,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = "b41d7e0c9a21"
-down_revision = "b15e0a7c4d21"
+down_revision = "b5e2c7d94a10"
 branch_labels = None
 depends_on = None
 
