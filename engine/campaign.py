@@ -414,6 +414,12 @@ def check_windows(campaign: Campaign, model) -> list[Problem]:
             f"BPMN 中没有 id 为 {stage_id!r} 的用户任务；{hint}删除这一节，或改为 BPMN 中的任务 id"
             f"（{'、'.join(expected)}）",
         )
+    if campaign.onsite_stage and campaign.onsite_stage not in model.stages:
+        problem(
+            ("onsite", "stage"),
+            f"BPMN 中没有 id 为 {campaign.onsite_stage!r} 的用户任务：改为现场确认环节的任务 id"
+            f"（{'、'.join(model.stages)}），或删除这一项",
+        )
     for stage_id in expected:
         if stage_id not in campaign.stages:
             problem(
