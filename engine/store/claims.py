@@ -13,7 +13,6 @@ from datetime import datetime
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from engine import rules
 from engine.accounts.models import Membership, User
 from engine.clock import Clock
 from engine.errors import ActionRefused, ClaimedByColleague, NotPermitted
@@ -69,23 +68,35 @@ def _roles(session: Session, user_id: int, org_id: int) -> set[str]:
     )
 
 
-def _work_item(session: Session, app_id: int, stage: str, org_id: int) -> WorkItem:
+def _deployment(session: Session, app_id: int):
+    from .services import deployment_for  # services -> gate -> claims: import at call time
+
+    dep_id = session.scalar(select(ApplicationRow.deployment_id).where(ApplicationRow.id == app_id))
+    if dep_id is None:
+        raise ActionRefused(f"申请书（编号 {app_id}）不存在", application_id=app_id)
+    return deployment_for(session, dep_id)
+
+
+def _work_item(session: Session, app_id: int, stage: str, org_id: int, deployment) -> WorkItem:
     item = session.scalar(
         select(WorkItem).where(
             WorkItem.application_id == app_id, WorkItem.stage == stage, WorkItem.org_id == org_id
         )
     )
     if item is None:
-        raise ActionRefused(f"「{rules.STAGE_LABELS.get(stage, '')}」当前不在本单位待办中", stage=stage)
+        raise ActionRefused(f"「{deployment.model.label(stage)}」当前不在本单位待办中", stage=stage)
     return item
 
 
 def claim(session: Session, clock: Clock, org_id: int, app_id: int, stage: str, user_id: int) -> ClaimView:
     """Claim a task of `org_id` for `user_id`. Raises NotPermitted, ActionRefused, ClaimedByColleague."""
     with UnitOfWork(session) as uow:
-        if not _roles(session, user_id, org_id) & rules.STAGE_ROLES.get(stage, rules.DEFAULT_REVIEW_ROLES):
+        deployment = _deployment(session, app_id)
+        if stage not in deployment.model.stages or not _roles(
+            session, user_id, org_id
+        ) & deployment.model.roles(stage):
             raise NotPermitted("您不是本单位的审核人员，不能认领", stage=stage)
-        _work_item(session, app_id, stage, org_id)
+        _work_item(session, app_id, stage, org_id, deployment)
         current = holder(session, app_id, stage)
         if current is not None and current.user_id != user_id:
             raise ClaimedByColleague(current.user_name, current.claimed_at, stage=stage)

@@ -13,7 +13,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from engine import labels, rules
+from engine import labels
 from engine.errors import (
     ActionRefused,
     ClaimedByColleague,
@@ -40,8 +40,9 @@ class OpenTask:
     deadline: datetime | None
 
 
-def stage_label(stage: str | None) -> str:
-    return rules.STAGE_LABELS.get(stage or "", "")
+def stage_label(deployment, stage: str | None) -> str:
+    """The stage's Chinese name from the deployment's stage model (never the BPMN id)."""
+    return deployment.model.label(stage) if deployment is not None and stage else ""
 
 
 def check(
@@ -66,9 +67,9 @@ def check(
     if item is None:
         _explain_missing(session, row, stage, org_ids, deployment)
     if item.actionable_from and now < item.actionable_from:
-        raise NotYetOpen(stage_label(stage), item.actionable_from, stage=stage)
+        raise NotYetOpen(stage_label(deployment, stage), item.actionable_from, stage=stage)
     if item.deadline and now >= item.deadline:
-        raise WindowClosed(stage_label(stage), item.deadline, stage=stage)
+        raise WindowClosed(stage_label(deployment, stage), item.deadline, stage=stage)
     claim = claims.holder(session, app_id, stage)
     if claim is not None and claim.user_id != user_id:
         raise ClaimedByColleague(claim.user_name, claim.claimed_at, stage=stage)
@@ -97,10 +98,14 @@ def _explain_missing(session: Session, row: ApplicationRow, stage: str, org_ids:
         .limit(1)
     ).first()
     if row.status == "expired" and (done is None or row.stage == stage):
-        raise Lapsed(stage_label(row.stage) or stage_label(stage), _lapsed_at(session, row), stage=stage)
+        raise Lapsed(
+            stage_label(deployment, row.stage) or stage_label(deployment, stage),
+            _lapsed_at(session, row),
+            stage=stage,
+        )
     if done is not None:
         _handled(done, stage, deployment)
-    raise ActionRefused(f"「{stage_label(stage)}」当前不在本单位待办中", stage=stage)
+    raise ActionRefused(f"「{stage_label(deployment, stage)}」当前不在本单位待办中", stage=stage)
 
 
 def _lapsed_at(session: Session, row: ApplicationRow) -> datetime | None:
@@ -119,7 +124,9 @@ def _handled(event, stage: str, deployment):
     data = json.loads(event.data_json)
     decision = (data.get("form") or {}).get("decision")
     outcome = labels.decision_label(deployment, stage, decision) if decision else "已提交"
-    raise HandledByOther(stage_label(stage), data.get("actor_name", ""), event.at, outcome, stage=stage)
+    raise HandledByOther(
+        stage_label(deployment, stage), data.get("actor_name", ""), event.at, outcome, stage=stage
+    )
 
 
 def explain(

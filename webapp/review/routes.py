@@ -9,7 +9,7 @@ from urllib.parse import quote
 from flask import Response, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
-from engine import labels, rules, timefmt
+from engine import labels, timefmt
 from engine.accounts import services as acc
 from engine.errors import ActionRefused, FormInvalid, NotFound
 from engine.store import claims, gate, queries, services
@@ -29,14 +29,13 @@ VIEW_LABELS = {
     "due_soon": "即将截止",
     "lapsed": "已逾期失效",
 }
-BATCH_STAGES = ("unit_review", "unit_report", "tier2_review", "tier3_review", "committee_review")
 DECISION_LABELS = {"approve": "通过", "return": "退回补正", "not_recommend": "不予上报"}
 
 
 @bp.context_processor
 def _labels():
     return {
-        "stage_labels": rules.STAGE_LABELS,
+        "stage_labels": services.stage_labels(db.session),
         "view_labels": VIEW_LABELS,
         "decision_labels": DECISION_LABELS,
     }
@@ -50,8 +49,9 @@ def _membership(org_id: int):
     return mine[0], {m.role for m in mine}
 
 
-def _require_role(roles: set[str], stage: str) -> None:
-    if not roles & rules.STAGE_ROLES.get(stage, rules.DEFAULT_REVIEW_ROLES):
+def _require_role(roles: set[str], view, stage: str) -> None:
+    """403 unless one of the user's roles may act at `stage` (the BPMN task's `roles`)."""
+    if not roles & services.deployment_for(db.session, view.deployment_id).model.roles(stage):
         abort(403)
 
 
@@ -104,7 +104,7 @@ def inbox(org_id: int):
         days=days,
         page=page,
         batch_form=BatchApproveForm(),
-        batch_stages=BATCH_STAGES,
+        batch_stages=services.batch_stages(db.session),
         now=get_clock().now(),
         notices=notices,
     )
@@ -157,7 +157,7 @@ def batch(org_id: int):
             app_id, version = int(app_id), int(version)
         except ValueError:
             continue
-        if stage not in BATCH_STAGES:
+        if stage not in services.batch_stages(db.session):
             results.append((app_id, stage, False, "该环节不能批量办理"))
             continue
         try:
@@ -187,9 +187,10 @@ def batch(org_id: int):
 
 def _task_fields(view, stage):
     deployment = services.deployment_for(db.session, view.deployment_id)
-    decl_fields = fields_for(
-        deployment.form_schema("applicant_submit"), deployment.ui_schema("applicant_submit")
-    )
+    first = deployment.model.submission
+    decl_fields = fields_for(deployment.form_schema(first), deployment.ui_schema(first))
+    if stage is None:
+        return deployment, decl_fields, None
     return deployment, decl_fields, fields_for(deployment.form_schema(stage), deployment.ui_schema(stage))
 
 
@@ -199,7 +200,7 @@ def application(org_id: int, app_id: int):
     """An application as this org sees it: data, attachments, opinions; the notice countdown for the unit."""
     _membership(org_id)
     view = _app_in_org(org_id, app_id)
-    deployment, decl_fields, _ = _task_fields(view, "applicant_submit")
+    deployment, decl_fields, _ = _task_fields(view, None)
     tasks = [r for r in view.ready if r["org_id"] == org_id]
     return render_template(
         "review/application.html",
@@ -228,7 +229,7 @@ def task(org_id: int, app_id: int, stage: str):
     """
     _, roles = _membership(org_id)
     view = _app_in_org(org_id, app_id)
-    _require_role(roles, stage)
+    _require_role(roles, view, stage)
     deployment = services.deployment_for(db.session, view.deployment_id)
     if stage not in deployment.spec.task_specs:
         abort(404)
@@ -251,7 +252,7 @@ def task(org_id: int, app_id: int, stage: str):
             else:
                 decision = parsed.data.get("decision")
                 flash(
-                    f"「{rules.STAGE_LABELS.get(stage, stage)}」已办理："
+                    f"「{deployment.model.label(stage)}」已办理："
                     f"{labels.decision_label(deployment, stage, decision)}",
                     "success",
                 )
@@ -281,7 +282,7 @@ def attachment(org_id: int, app_id: int, sha256: str):
     """An attachment of an application this org may see."""
     _membership(org_id)
     view = _app_in_org(org_id, app_id)
-    _, decl_fields, _ = _task_fields(view, "applicant_submit")
+    _, decl_fields, _ = _task_fields(view, None)
     return send_attachment(sha256, {sha for _, sha in attachment_refs(decl_fields, view.declaration)})
 
 
@@ -293,7 +294,9 @@ def print_notice(org_id: int, app_id: int):
     view = _app_in_org(org_id, app_id)
     if view.chain.get("unit") != org_id:
         abort(403)
-    if not any(r["stage"] == "unit_review" and r["decision"] == "approve" for r in view.reviews):
+    model = services.deployment_for(db.session, view.deployment_id).model
+    noticed = {w.after_stage for w in model.waits.values()}  # the stage whose approval starts the notice
+    if not any(r["stage"] in noticed and r["decision"] == "approve" for r in view.reviews):
         flash("单位审核通过后才能打印公示表", "error")
         return redirect(url_for("review.application", org_id=org_id, app_id=app_id))
     return render_template("print/notice_form.html", **print_context(view, "notice_form"))
