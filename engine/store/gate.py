@@ -60,6 +60,10 @@ def check(
     ActionRefused when the task is simply not this org's now.
     """
     row = session.get(ApplicationRow, app_id)
+    if deployment is None:
+        from .services import deployment_for  # services -> gate: import at call time
+
+        deployment = deployment_for(session, row.deployment_id)
     items = session.scalars(
         select(WorkItem).where(WorkItem.application_id == app_id, WorkItem.stage == stage)
     ).all()
