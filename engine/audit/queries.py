@@ -10,12 +10,14 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from calendars import TZ
+from engine import labels
 from engine.accounts.models import Org, User
 from engine.errors import NotFound, NotPermitted
-from engine.store.queries import STATUS_LABELS, check_scope, stage_label
+from engine.store.queries import STATUS_LABELS, check_scope, file_names, stage_label
 from engine.store.services import deployment_for
 from engine.store.tables import ApplicationRow
 
+from . import readable
 from .diagram import render_svg
 from .replay import replay
 from .verify import recorded_events
@@ -52,8 +54,8 @@ class TimelineEntry:
     opinion: str | None
     reason: str | None
     status_after: str
-    changes: list[tuple[str, object, object]] = field(default_factory=list)  # (key, before, after)
-    attachments: list[str] = field(default_factory=list)
+    changes: list[tuple[str, str, str]] = field(default_factory=list)  # (field name, before, after) in words
+    attachments: list[str] = field(default_factory=list)  # file names
     hash: str = ""
 
 
@@ -64,7 +66,7 @@ class ReplayStep:
     entry: TimelineEntry
     status: str
     stage: str | None
-    data: dict
+    data: list[tuple[str, str]]  # (field name, value) in words
     svg: str
 
 
@@ -146,9 +148,18 @@ def search(
     ]
 
 
-def _diff(before: dict, after: dict) -> list[tuple[str, object, object]]:
+def _diff(deployment, before: dict, after: dict, names: dict[str, str]) -> list[tuple[str, str, str]]:
+    """What one step changed, in words: (field name, before, after)."""
     keys = sorted((set(before) | set(after)) - _NOISE)
-    return [(k, before.get(k), after.get(k)) for k in keys if before.get(k) != after.get(k)]
+    return [
+        (
+            readable.field_name(deployment, k),
+            readable.value_text(deployment, k, before.get(k), names),
+            readable.value_text(deployment, k, after.get(k), names),
+        )
+        for k in keys
+        if before.get(k) != after.get(k)
+    ]
 
 
 def _attachments(data: dict) -> list[str]:
@@ -193,6 +204,7 @@ def _replayed(session: Session, app_id: int, viewer_id: int):
 
     replay(deployment, events, on_step=keep)
     users, orgs = _names(session, {e.actor_id for e in events} | {e.org_id for e in events})
+    names = file_names(session, row.applicant_id, {ref[7:] for e in events for ref in _attachments(e.data)})
     entries, before = [], {}
     for event, status, data, _ in snapshots:
         form = event.data.get("form", {}) if event.event_type == "completed" else {}
@@ -201,17 +213,19 @@ def _replayed(session: Session, app_id: int, viewer_id: int):
                 event.seq,
                 event.at,
                 event.event_type,
-                EVENT_LABELS.get(event.event_type, event.event_type),
+                labels.timer_label(deployment, event.stage)
+                if event.event_type == "timer_fired"
+                else EVENT_LABELS.get(event.event_type, "系统记录"),
                 event.stage,
-                deployment.model.label(event.stage),
+                deployment.model.label(event.stage) if event.event_type != "timer_fired" else "",
                 users.get(event.actor_id, "系统" if event.actor_id is None else str(event.actor_id)),
                 orgs.get(event.org_id, ""),
-                form.get("decision"),
+                labels.decision_label(deployment, event.stage, form.get("decision")),
                 form.get("opinion"),
                 form.get("reason"),
-                STATUS_LABELS.get(status.status, status.status),
-                _diff(before, data),
-                _attachments(form),
+                STATUS_LABELS.get(status.status, "其他"),
+                _diff(deployment, before, data, names),
+                [names.get(ref[7:]) or "附件" for ref in _attachments(form)],
                 event.hash,
             )
         )
@@ -228,6 +242,9 @@ def timeline(session: Session, app_id: int, viewer_id: int) -> tuple[Application
 def replay_step(session: Session, app_id: int, viewer_id: int, step: int) -> ReplayStep:
     """The application as it stood after event `step` (1-based): status, data and the diagram."""
     row, deployment, entries, snapshots = _replayed(session, app_id, viewer_id)
+    names = file_names(
+        session, row.applicant_id, {ref[7:] for _, _, data, _ in snapshots for ref in _attachments(data)}
+    )
     step = max(1, min(step, len(snapshots)))
     event, status, data, (current, done) = snapshots[step - 1]
     bpmn = next(text for name, text in deployment.sources.items() if name.endswith(".bpmn"))
@@ -238,7 +255,11 @@ def replay_step(session: Session, app_id: int, viewer_id: int, step: int) -> Rep
         entries[step - 1],
         STATUS_LABELS.get(status.status, status.status),
         status.stage,
-        {k: v for k, v in data.items() if k not in _NOISE},
+        [
+            (readable.field_name(deployment, k), readable.value_text(deployment, k, v, names))
+            for k, v in sorted(data.items())
+            if k not in _NOISE
+        ],
         svg,
     )
 

@@ -13,13 +13,14 @@ from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session, object_session
 
 from calendars import default_calendar
+from engine import labels
 from engine.accounts.models import Membership, Org, User
 from engine.clock import Clock
 from engine.errors import FormInvalid, NotFound
 from engine.runtime import Actor
 
 from . import history
-from .tables import ApplicationRow, Attachment, DeploymentRow, WorkItem
+from .tables import ApplicationRow, Attachment, AttachmentName, DeploymentRow, WorkItem
 
 INBOX_VIEWS = ("all", "actionable", "not_open", "due_soon", "lapsed")
 STATUS_LABELS = {
@@ -81,6 +82,7 @@ class ApplicationView:
     reviews: list[dict] = field(default_factory=list)  # every opinion and return reason, in order
     declaration: dict = field(default_factory=dict)  # the latest submitted declaration
     timeline: list[history.EventView] = field(default_factory=list)
+    events: list[tuple[datetime, str]] = field(default_factory=list)  # the timeline in words, for pages
 
 
 def actor_for(session: Session, user_id: int) -> Actor:
@@ -157,7 +159,10 @@ def build_view(session: Session, app_id: int) -> ApplicationView:
     if row is None:
         raise NotFound(f"申请书（编号 {app_id}）不存在", application_id=app_id)
     timeline = history.events(session, app_id)
-    model = stage_model(session, row.deployment_id)
+    from .services import deployment_for  # services builds views from here: import at call time
+
+    deployment = deployment_for(session, row.deployment_id)
+    model = deployment.model
     reviews, declaration = [], {}
     for ev in timeline:
         if ev.event_type != "completed":
@@ -171,6 +176,7 @@ def build_view(session: Session, app_id: int) -> ApplicationView:
                     "stage": ev.stage,
                     "stage_label": model.label(ev.stage),
                     "decision": form.get("decision"),
+                    "decision_label": labels.decision_label(deployment, ev.stage, form.get("decision")),
                     "opinion": form.get("opinion"),
                     "reason": form.get("reason"),
                     "org_id": ev.org_id,
@@ -209,6 +215,7 @@ def build_view(session: Session, app_id: int) -> ApplicationView:
         reviews,
         declaration,
         timeline,
+        [(ev.at, labels.event_text(deployment, ev.event_type, ev.stage, ev.data)) for ev in timeline],
     )
 
 
@@ -450,3 +457,26 @@ def attachment(session: Session, sha256: str) -> AttachmentInfo | None:
         if row
         else None
     )
+
+
+def file_names(session: Session, owner_id: int | None, shas: set[str]) -> dict[str, str]:
+    """The names files carry on an application: the owner's own upload names, else the first uploader's.
+
+    No scope check: callers pass only sha256s referenced by an application the viewer may see.
+    """
+    if not shas:
+        return {}
+    names = dict(
+        session.execute(
+            select(Attachment.sha256, Attachment.original_name).where(Attachment.sha256.in_(shas))
+        ).all()
+    )
+    if owner_id is not None:
+        names.update(
+            session.execute(
+                select(AttachmentName.sha256, AttachmentName.original_name).where(
+                    AttachmentName.sha256.in_(shas), AttachmentName.user_id == owner_id
+                )
+            ).all()
+        )
+    return names

@@ -36,6 +36,7 @@ from .tables import (
     ONE_OPEN_INDEX,
     ApplicationRow,
     Attachment,
+    AttachmentName,
     DeploymentRow,
     Draft,
     WorkflowState,
@@ -434,5 +435,18 @@ def record_attachment(
             )
             is not None
         )
+        if uploaded_by is not None:  # each uploader keeps their own name for the same bytes (the latest)
+            session.execute(
+                insert(AttachmentName)
+                .values(
+                    sha256=sha256,
+                    user_id=uploaded_by,
+                    original_name=original_name[:255],
+                    created_at=clock.now(),
+                )
+                .on_conflict_do_update(
+                    index_elements=["sha256", "user_id"], set_={"original_name": original_name[:255]}
+                )
+            )
         uow.commit()
     return created

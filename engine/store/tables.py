@@ -217,3 +217,14 @@ class WorkerHeartbeat(Base):
     name: Mapped[str] = mapped_column(String(200), primary_key=True)
     seen_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
     fired_total: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class AttachmentName(Base):
+    """The name a person gave to stored bytes: two applicants uploading the same file each keep their own name."""
+
+    __tablename__ = "attachment_name"
+
+    sha256: Mapped[str] = mapped_column(ForeignKey("attachment.sha256"), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"), primary_key=True)
+    original_name: Mapped[str] = mapped_column(String(255))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())

@@ -142,13 +142,18 @@ def test_auditor_search_timeline_and_replay_steps(session_factory, app_id, world
         row, entries = queries.timeline(s, app_id, auditor)
         kinds = [e.event_type for e in entries]
         assert kinds[0] == "started" and "timer_fired" in kinds
-        returned = next(e for e in entries if e.decision == "return")
+        returned = next(e for e in entries if e.decision == "退回补正")  # the form's own word, never "return"
         assert returned.reason == "缺学位证书" and returned.org_name
-        assert ("reason", None, "缺学位证书") in returned.changes
+        assert ("原因", "（无）", "缺学位证书") in returned.changes
+        fired = next(e for e in entries if e.event_type == "timer_fired")
+        assert fired.label == "单位公示期满"
         submitted = next(e for e in entries if e.event_type == "completed" and e.stage == "applicant_submit")
-        assert len(submitted.attachments) == 4
+        assert len(submitted.attachments) == 4 and not any(
+            a.startswith("sha256") for a in submitted.attachments
+        )
         step = queries.replay_step(s, app_id, auditor, 3)
         assert step.total == len(entries) and step.status == "退回补正"
+        assert all(not name.isascii() for name, _ in step.data)  # field names in Chinese
         assert "current" in step.svg and 'data-element-id="applicant_correct"' in step.svg
         with pytest.raises(NotPermitted):
             queries.search(s, world.users["unit_a_admin"])

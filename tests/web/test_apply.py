@@ -169,3 +169,25 @@ def test_print_views_wait_for_acceptance(wf):
     r = wf.client("applicant").get(f"/apply/{app_id}/print/review_form")
     assert r.status_code == 302
     assert wf.client("applicant2").get(f"/apply/{app_id}/print/review_form").status_code == 404
+
+
+def test_files_read_as_each_applicants_own_upload_name(wf):
+    """Two applicants upload the same bytes under different names: each page shows its own, never a hash."""
+    png = (UPLOADS / "certificate.png").read_bytes() + b"\0id-card"  # the same bytes for both, no other field's
+    first, second = wf.start(), wf.start("applicant2")
+    assert (
+        wf.submit(first, **{"attachments.id_card__file": (io.BytesIO(png), "张三身份证.png")}).status_code
+        == 302
+    )
+    r = wf.submit(second, "applicant2", **{"attachments.id_card__file": (io.BytesIO(png), "孙八身份证.png")})
+    assert r.status_code == 302
+    mine = wf.client("applicant").get(f"/apply/{first}").get_data(as_text=True)
+    theirs = wf.client("applicant2").get(f"/apply/{second}").get_data(as_text=True)
+    assert "张三身份证.png" in mine and "孙八身份证.png" not in mine
+    assert "孙八身份证.png" in theirs and "张三身份证.png" not in theirs
+    unit = wf.orgs["unit_a"]
+    response = wf.client("unit_a").get(f"/review/{unit}/app/{second}")
+    review = response.get_data(as_text=True)
+    assert response.status_code == 200, review
+    assert "孙八身份证.png" in review and "title.png" in review and "下载（" not in review
+    assert not re.search(r"[0-9a-f]{12}…", mine + theirs + review)

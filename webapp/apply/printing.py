@@ -6,6 +6,7 @@ from engine.accounts import services as acc
 from engine.store import services
 
 from ..extensions import db
+from ..files import file_links
 from ..forms_render import fields_for, flatten
 
 PRINTS = {"review_form": "评审表", "notice_form": "公示表"}
@@ -30,6 +31,7 @@ def print_context(view, kind: str) -> dict:
         "decl": view.declaration,
         "orgs": orgs,
         "series_name": _series(campaign, view.declaration.get("series")),
+        "file_url": file_links(None, view.applicant_id, view.declaration),
     }
 
 

@@ -13,6 +13,7 @@ from engine.store import queries, services
 
 from ..clock import get_clock
 from ..extensions import db
+from ..files import file_links
 from ..forms_render import attachment_refs, complete_from_form, fields_for, flatten, parse_request
 from ..uploads import send_attachment
 from . import bp
@@ -125,7 +126,7 @@ def declaration(app_id: int):
                     fields=fields,
                     values=values,
                     errors={**exc.errors, **errors},
-                    file_url=_file_url(app_id),
+                    file_url=_file_url(app_id, values),
                 ), 422
             except ActionRefused:
                 return _already_handled(app_id)
@@ -160,12 +161,15 @@ def declaration(app_id: int):
         fields=fields,
         values=values,
         errors=errors,
-        file_url=_file_url(app_id),
+        file_url=_file_url(app_id, values),
     ), status
 
 
-def _file_url(app_id: int):
-    return lambda sha: url_for("apply.attachment", app_id=app_id, sha256=sha)
+def _file_url(app_id: int, *data):
+    """Links to the applicant's files, named as they uploaded them."""
+    return file_links(
+        lambda sha: url_for("apply.attachment", app_id=app_id, sha256=sha), current_user.id, *data
+    )
 
 
 def _already_handled(app_id: int):
@@ -193,7 +197,7 @@ def progress(app_id: int):
         fields=fields,
         values=flatten(fields, view.declaration),
         campaign=deployment.campaign,
-        file_url=_file_url(app_id),
+        file_url=_file_url(app_id, view.declaration),
         can_print=view.status in ("accepted", "confirmed"),
         prints=PRINTS,
     )

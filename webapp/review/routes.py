@@ -17,6 +17,7 @@ from engine.store import claims, gate, queries, services
 from ..apply.printing import print_context
 from ..clock import get_clock
 from ..extensions import db
+from ..files import file_links
 from ..forms_render import attachment_refs, complete_from_form, fields_for, flatten, parse_request
 from ..uploads import send_attachment
 from . import bp
@@ -29,7 +30,6 @@ VIEW_LABELS = {
     "due_soon": "即将截止",
     "lapsed": "已逾期失效",
 }
-DECISION_LABELS = {"approve": "通过", "return": "退回补正", "not_recommend": "不予上报"}
 
 
 @bp.context_processor
@@ -37,7 +37,6 @@ def _labels():
     return {
         "stage_labels": services.stage_labels(db.session),
         "view_labels": VIEW_LABELS,
-        "decision_labels": DECISION_LABELS,
     }
 
 
@@ -210,13 +209,18 @@ def application(org_id: int, app_id: int):
         decl_fields=decl_fields,
         decl_values=flatten(decl_fields, view.declaration),
         campaign=deployment.campaign,
-        file_url=_file_url(org_id, app_id),
+        file_url=_file_url(org_id, view),
         is_unit=view.chain.get("unit") == org_id,
     )
 
 
-def _file_url(org_id, app_id):
-    return lambda sha: url_for("review.attachment", org_id=org_id, app_id=app_id, sha256=sha)
+def _file_url(org_id, view):
+    """Links to an application's files, named as its applicant uploaded them."""
+    return file_links(
+        lambda sha: url_for("review.attachment", org_id=org_id, app_id=view.id, sha256=sha),
+        view.applicant_id,
+        view.declaration,
+    )
 
 
 @bp.route("/<int:org_id>/app/<int:app_id>/task/<stage>", methods=["GET", "POST"])
@@ -272,7 +276,7 @@ def task(org_id: int, app_id: int, stage: str):
         decl_fields=decl_fields,
         decl_values=flatten(decl_fields, view.declaration),
         now=get_clock().now(),
-        file_url=_file_url(org_id, app_id),
+        file_url=_file_url(org_id, view),
     ), status
 
 
