@@ -188,3 +188,7 @@ class SandboxClockRow(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     now: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+# The audit log's tables share this metadata; importing them here makes every create_all and migration see them.
+import engine.audit.tables  # noqa: E402,F401

@@ -89,10 +89,18 @@ def worker_command(interval, once, batch):
     """Fire due timers in a loop; run several on PostgreSQL, they split the work."""
     from engine.store.worker import run_worker
 
+    from .audit import worker_checkpointer
+
     factory = _session_factory()
     try:
         run_worker(
-            factory, _clock(factory, None), interval=interval, once=once, batch=batch, on_report=_print_report
+            factory,
+            _clock(factory, None),
+            interval=interval,
+            once=once,
+            batch=batch,
+            on_report=_print_report,
+            checkpointer=worker_checkpointer(),
         )
     except ZhichengError as exc:
         _fail(exc)
