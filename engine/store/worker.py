@@ -154,19 +154,20 @@ def run_worker(
     batch: int = 100,
     on_report=None,
     should_stop=lambda: False,
-    checkpointer=None,
+    after_tick=None,
 ) -> None:
     """Tick forever (or once), sleeping `interval` seconds when nothing was due.
 
-    `checkpointer(session_factory, clock)`, when given, runs after every tick: it signs an audit checkpoint
-    when the last is an hour old on the engine clock and events are new (engine.audit.checkpoints).
+    `after_tick(session_factory, clock)` runs after every tick on the same clock: deadline reminders
+    (engine.reminders.service.remind) and signed audit checkpoints (engine.audit.checkpoints, at most
+    hourly while events are new) ride on the timer worker this way.
     """
     while not should_stop():
         report = tick(session_factory, clock, batch)
         if on_report is not None:
             on_report(report)
-        if checkpointer is not None:
-            checkpointer(session_factory, clock)
+        if after_tick is not None:
+            after_tick(session_factory, clock)
         if once:
             return
         if not report.fired and not report.failed:

@@ -36,7 +36,7 @@ def _count(session_factory, model):
 
 def test_worker_checkpoints_hourly_only_while_applications_change(session_factory, clock, world, key):
     hook = WorkerCheckpointer(key)
-    run = lambda: worker.run_worker(session_factory, clock, once=True, checkpointer=hook)  # noqa: E731
+    run = lambda: worker.run_worker(session_factory, clock, once=True, after_tick=hook)  # noqa: E731
     run()
     assert _count(session_factory, Checkpoint) == 0  # nothing happened yet: nothing to sign
     _start(session_factory, clock, world)
