@@ -36,6 +36,8 @@ class VerifyResult:
     problems: list[Problem] = field(default_factory=list)
     checkpoint_id: int | None = None  # the checkpoint that covers it, if any
     checkpoint_seq: int | None = None  # its head when that checkpoint was made
+    log_problems: list[Problem] = field(default_factory=list)  # of the whole log (verify_application only)
+    signatures_checked: bool = False
 
     @property
     def ok(self) -> bool:
@@ -179,8 +181,12 @@ def compare_row(values: dict, replayed: Application, kind: str = "index") -> lis
 
 
 def verify_application(session: Session, app_id: int, public_key=None) -> VerifyResult:
-    """Check one application (reads the checkpoint log once)."""
-    return Verifier(session, public_key).application(app_id)
+    """Check one application (reads the checkpoint log once); the log's own problems ride along."""
+    verifier = Verifier(session, public_key)
+    result = verifier.application(app_id)
+    result.log_problems = list(verifier.log.problems)
+    result.signatures_checked = verifier.log.signatures_checked
+    return result
 
 
 def all_application_ids(session: Session) -> list[int]:
