@@ -20,11 +20,12 @@ from engine.errors import FormInvalid, NotFound
 from engine.store import history
 from engine.store.tables import ApplicationRow, HistoryEvent
 
+from .queries import EVENT_LABELS as _EVENT_LABELS
+
 # 40 bits: short enough to type from paper. Finding another history with the same prefix costs about 2^40
 # hashes, and that history would still fail `audit verify` against the signed checkpoints.
 PREFIX_DIGITS = 10
 _CODE = re.compile(rf"^\s*(\d{{1,12}})\s*-\s*([0-9A-Fa-f]{{{PREFIX_DIGITS}}})\s*$")
-_EVENT_LABELS = {"started": "创建申请书", "completed": "办理", "timer_fired": "定时器触发"}
 _DECISIONS = {"approve": "通过", "return": "退回", "not_recommend": "不予上报"}
 
 

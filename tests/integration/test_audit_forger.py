@@ -553,3 +553,23 @@ def test_cli_verify_print(session_factory, apps, database_url, monkeypatch):
     assert result.exit_code == 1 and "不符" in result.output
     result = runner.invoke(cli, ["audit", "verify-print", "garbage"])
     assert result.exit_code == 1 and "核验码格式" in result.output and "Traceback" not in result.output
+
+
+def test_a_recorded_facts_change_is_accepted_and_an_unrecorded_one_is_not(session_factory, apps, keys, clock):
+    """A correction of the applicant's name made through the history verifies; the same edit without it does not."""
+    app_id = apps["carol"]
+    with session_factory() as s:
+        s.execute(update(ApplicationRow).where(ApplicationRow.id == app_id).values(applicant_name="卡罗尔"))
+        s.commit()
+    assert "facts" in kinds(verify(session_factory, app_id, keys))
+    with session_factory() as s:
+        history.append(
+            s,
+            app_id,
+            at=clock.now(),
+            event_type="facts_changed",
+            data={"facts": {"applicant_name": "卡罗尔"}},
+        )
+        s.commit()
+    result = verify(session_factory, app_id, keys)
+    assert result.ok, [str(p) for p in result.problems]
