@@ -15,9 +15,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from calendars import TZ
-from engine import rules
 from engine.errors import FormInvalid, NotFound
 from engine.store import history
+from engine.store.services import deployment_for
 from engine.store.tables import ApplicationRow, HistoryEvent
 
 from .queries import EVENT_LABELS as _EVENT_LABELS
@@ -62,10 +62,10 @@ class PrintCheck:
     chain_ok: bool = True
 
 
-def _describe(event) -> str:
+def _describe(event, labels: dict[str, str]) -> str:
     when = event.at.astimezone(TZ).strftime("%Y-%m-%d %H:%M")
     what = _EVENT_LABELS.get(event.event_type, event.event_type)
-    stage = rules.STAGE_LABELS.get(event.stage or "", "")
+    stage = labels.get(event.stage or "", "")  # an unlabelled id (a timer's) is not shown
     decision = _DECISIONS.get((event.data.get("form") or {}).get("decision", ""), "")
     return " ".join(p for p in (f"第 {event.seq} 条", when, stage, what, decision) if p)
 
@@ -88,7 +88,8 @@ def check_print(session: Session, code: str, row: ApplicationRow | None = None) 
             total=len(events),
             chain_ok=chain.ok,
         )
-    later = [_describe(e) for e in events if e.seq > at.seq]
+    labels = deployment_for(session, row.deployment_id).model.labels()
+    later = [_describe(e, labels) for e in events if e.seq > at.seq]
     when = at.at.astimezone(TZ).strftime("%Y-%m-%d %H:%M")
     if later:
         summary = f"打印件与申请书 {app_id} 在第 {at.seq} 条记录（{when}）时的记录一致；此后又有 {len(later)} 条记录"

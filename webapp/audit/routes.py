@@ -8,13 +8,13 @@ from datetime import date
 from flask import Response, abort, render_template, request
 from flask_login import current_user, login_required
 
-from engine import rules
 from engine.audit import queries
 from engine.audit.bundle import export_bundle
 from engine.audit.prints import check_print, parse_code
 from engine.audit.status import coverage, log_status
 from engine.audit.verify import verify_application
 from engine.errors import FormInvalid, NotFound
+from engine.store import services
 from engine.store.queries import STATUS_LABELS, check_scope
 from engine.store.tables import ApplicationRow
 
@@ -59,7 +59,7 @@ def search():
         covered=coverage(db.session, [r.id for r in rows]),
         args=request.args,
         statuses=STATUS_LABELS,
-        stages=rules.STAGE_LABELS,
+        stages=services.stage_labels(db.session),
     )
 
 
