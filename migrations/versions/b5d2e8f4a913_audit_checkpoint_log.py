@@ -1,7 +1,7 @@
 """audit checkpoint log: log entries (Merkle leaves) and signed checkpoints
 
 Revision ID: b5d2e8f4a913
-Revises: b5e2c7d94a10
+Revises: b41d7e0c9a21
 Create Date: 2026-11-28 01:30:00.000000
 
 No foreign keys to application on purpose: the log must outlive a forger's deletion of an application.
@@ -12,7 +12,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = "b5d2e8f4a913"
-down_revision = "b5e2c7d94a10"
+down_revision = "b41d7e0c9a21"
 branch_labels = None
 depends_on = None
 
