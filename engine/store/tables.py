@@ -228,3 +228,7 @@ class AttachmentName(Base):
     user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"), primary_key=True)
     original_name: Mapped[str] = mapped_column(String(255))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+# The audit log's tables share this metadata; importing them here makes every create_all and migration see them.
+import engine.audit.tables  # noqa: E402,F401

@@ -173,7 +173,9 @@ def test_print_views_wait_for_acceptance(wf):
 
 def test_files_read_as_each_applicants_own_upload_name(wf):
     """Two applicants upload the same bytes under different names: each page shows its own, never a hash."""
-    png = (UPLOADS / "certificate.png").read_bytes() + b"\0id-card"  # the same bytes for both, no other field's
+    png = (
+        UPLOADS / "certificate.png"
+    ).read_bytes() + b"\0id-card"  # the same bytes for both, no other field's
     first, second = wf.start(), wf.start("applicant2")
     assert (
         wf.submit(first, **{"attachments.id_card__file": (io.BytesIO(png), "张三身份证.png")}).status_code

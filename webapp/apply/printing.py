@@ -5,6 +5,7 @@ from __future__ import annotations
 from engine.accounts import services as acc
 from engine.store import services
 
+from ..audit.printcode import print_verification
 from ..extensions import db
 from ..files import file_links
 from ..forms_render import fields_for, flatten
@@ -32,6 +33,7 @@ def print_context(view, kind: str) -> dict:
         "orgs": orgs,
         "series_name": _series(campaign, view.declaration.get("series")),
         "file_url": file_links(None, view.applicant_id, view.declaration),
+        "verification": print_verification(view.id),  # templates/print/_verification.html
     }
 
 
