@@ -57,6 +57,7 @@ class WorkItemView:
     actionable_from: datetime | None
     deadline: datetime | None
     version: int
+    unit_id: int | None = None
 
 
 @dataclass
@@ -251,6 +252,7 @@ def _item(row: ApplicationRow, stage, org_id, actionable_from, deadline) -> Work
         actionable_from,
         deadline,
         row.version,
+        row.unit_id,
     )
 
 

@@ -129,7 +129,10 @@ class HistoryEvent(Base):
     """One state change, hash-chained per application: sha256(canonical fields + prev_hash)."""
 
     __tablename__ = "history_event"
-    __table_args__ = (UniqueConstraint("application_id", "seq", name="uq_history_event_application_seq"),)
+    __table_args__ = (
+        UniqueConstraint("application_id", "seq", name="uq_history_event_application_seq"),
+        Index("ix_history_event_org_type_at", "org_id", "event_type", "at"),  # an org's 已办 list
+    )
 
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
     application_id: Mapped[int] = mapped_column(ForeignKey("application.id"))

@@ -2,20 +2,17 @@
 
 from __future__ import annotations
 
-import csv
-import io
-from urllib.parse import quote
-
-from flask import Response, abort, flash, redirect, render_template, request, url_for
+from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
 from engine import labels, timefmt
 from engine.accounts import services as acc
 from engine.errors import ActionRefused, FormInvalid, NotFound
-from engine.store import claims, gate, queries, services
+from engine.store import claims, desk, gate, queries, services
 
 from ..apply.printing import print_context
 from ..clock import get_clock
+from ..csv_export import csv_response
 from ..extensions import db
 from ..files import file_links
 from ..forms_render import attachment_refs, complete_from_form, fields_for, flatten, parse_request
@@ -82,64 +79,216 @@ def _inbox_args():
     return view, days, page
 
 
+def _search_args() -> tuple[desk.Search, str, bool]:
+    """The desk's search, sort column and direction from the query string (unknown sorts fall back)."""
+    a = request.args
+    search = desk.Search(
+        name=a.get("name", "")[:50],
+        id_number=a.get("id_number", "")[:18],
+        unit=a.get("unit", "")[:100],
+        series=a.get("series", "")[:100],
+        campaign=a.get("campaign", "")[:100],
+    )
+    return search, a.get("sort", ""), a.get("desc") == "1"
+
+
+def _desk_page(org_id: int, view: str, days: int, page: int, per_page: int = desk.PER_PAGE):
+    search, sort, descending = _search_args()
+    return desk.work(
+        db.session,
+        get_clock(),
+        org_id,
+        view=view,
+        search=search,
+        sort=sort or "deadline",
+        descending=descending,
+        page=page,
+        per_page=per_page,
+        due_within_working_days=days,
+    ), search
+
+
+def _choices():
+    """Series and campaigns offered in the search form, from the current deployments' campaign files."""
+    series, campaigns = {}, {}
+    for d in services.current_deployments(db.session):
+        campaigns[d.campaign.id] = d.campaign.title
+        for s in d.campaign.series:
+            series[s.code] = s.name
+    return series, campaigns
+
+
 @bp.route("/<int:org_id>/")
 @login_required
 def inbox(org_id: int):
-    """One org's inbox: filters, counts, soonest deadline first, batch approval; a unit's 公示中 list."""
+    """One org's desk: search, sortable columns, numbered pages with totals, claims, batch approval."""
     membership, roles = _membership(org_id)
     view, days, page = _inbox_args()
-    items = queries.inbox(
-        db.session, get_clock(), org_id, view=view, due_within_working_days=days, page=page, per_page=50
-    )
+    result, search = _desk_page(org_id, view, days, page)
     counts = queries.inbox_counts(db.session, get_clock(), org_id, due_within_working_days=days)
     notices = queries.in_notice(db.session, get_clock(), org_id) if membership.org_type == "unit" else []
+    series, campaigns = _choices()
     return render_template(
         "review/inbox.html",
         org=membership,
         roles=roles,
-        items=items,
+        result=result,
+        search=search,
+        series_choices=series,
+        campaign_choices=campaigns,
         counts=counts,
         view=view,
         days=days,
         page=page,
+        args={k: v for k, v in request.args.items() if k != "page"},
         batch_form=BatchApproveForm(),
         batch_stages=services.batch_stages(db.session),
         now=get_clock().now(),
         notices=notices,
+        is_admin="admin" in roles,
+        user_id=current_user.id,
     )
 
 
 @bp.route("/<int:org_id>/export.csv")
 @login_required
 def export(org_id: int):
-    """The inbox view as CSV, UTF-8 with BOM so Excel shows the Chinese."""
+    """The desk's current view (search and sort included, every page) as CSV."""
     membership, _ = _membership(org_id)
     view, days, _ = _inbox_args()
-    items = queries.inbox(
-        db.session, get_clock(), org_id, view=view, due_within_working_days=days, page=1, per_page=10000
+    result, _ = _desk_page(org_id, view, days, 1, per_page=10_000)
+    series, _ = _choices()
+    rows = (
+        [
+            r.item.application_id,
+            r.item.applicant_name,
+            r.unit_name,
+            series.get(r.item.series or "", r.item.series or ""),
+            r.item.title_sought or "",
+            r.item.stage_label,
+            queries.STATUS_LABELS.get(r.item.status, ""),
+            timefmt.opens(r.item.actionable_from),
+            timefmt.deadline(r.item.deadline),
+            r.claim.user_name if r.claim else "",
+        ]
+        for r in result.rows
     )
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(["申请书编号", "申报人", "申报系列", "申报职称", "环节", "状态", "开放时间", "截止时间"])
-    for it in items:
-        writer.writerow(
+    header = [
+        "申请书编号",
+        "申报人",
+        "单位",
+        "申报系列",
+        "申报职称",
+        "环节",
+        "状态",
+        "开放时间",
+        "截止时间",
+        "认领人",
+    ]
+    return csv_response(f"{membership.org_name}-{VIEW_LABELS[view]}.csv", header, rows)
+
+
+@bp.route("/<int:org_id>/handled")
+@login_required
+def handled(org_id: int):
+    """已办: what this org handled, with the outcome and where each application stands now; CSV on request."""
+    membership, _ = _membership(org_id)
+    search, sort, descending = _search_args()
+    page = max(1, request.args.get("page", 1, type=int) or 1)
+    csv_wanted = request.args.get("format") == "csv"
+    result = desk.handled(
+        db.session,
+        org_id,
+        search=search,
+        sort=sort or "at",
+        descending=descending if request.args.get("sort") else True,
+        page=1 if csv_wanted else page,
+        per_page=10_000 if csv_wanted else desk.PER_PAGE,
+    )
+    series, campaigns = _choices()
+    if csv_wanted:
+        rows = (
             [
-                it.application_id,
-                it.applicant_name,
-                it.series or "",
-                it.title_sought or "",
-                it.stage_label,
-                queries.STATUS_LABELS.get(it.status, it.status),
-                timefmt.opens(it.actionable_from),
-                timefmt.deadline(it.deadline),
+                r.application_id,
+                r.applicant_name,
+                r.unit_name,
+                series.get(r.series or "", r.series or ""),
+                r.stage_label,
+                r.outcome,
+                r.actor_name,
+                timefmt.instant(r.at),
+                r.status_label,
             ]
+            for r in result.rows
         )
-    name = f"{membership.org_name}-{VIEW_LABELS[view]}.csv"
-    return Response(
-        "\ufeff" + out.getvalue(),
-        mimetype="text/csv; charset=utf-8",
-        headers={"Content-Disposition": f"attachment; filename=inbox.csv; filename*=UTF-8''{quote(name)}"},
+        header = [
+            "申请书编号",
+            "申报人",
+            "单位",
+            "申报系列",
+            "环节",
+            "办理结果",
+            "办理人",
+            "办理时间",
+            "当前状态",
+        ]
+        return csv_response(f"{membership.org_name}-已办.csv", header, rows)
+    return render_template(
+        "review/handled.html",
+        org=membership,
+        result=result,
+        search=search,
+        series_choices=series,
+        campaign_choices=campaigns,
+        args={k: v for k, v in request.args.items() if k != "page"},
     )
+
+
+def _item_arg(value: str | None) -> tuple[int, str]:
+    try:
+        app_id, stage = (value or "").split(":")[:2]
+        return int(app_id), stage
+    except ValueError:
+        abort(400)
+
+
+def _back(org_id: int):
+    target = request.form.get("next") or ""
+    if not target.startswith(f"/review/{org_id}/"):  # only back to this org's own pages
+        target = url_for("review.inbox", org_id=org_id)
+    return redirect(target)
+
+
+@bp.route("/<int:org_id>/claim", methods=["POST"])
+@login_required
+def claim(org_id: int):
+    """Claim a task for oneself; colleagues see who holds it and cannot act on it meanwhile."""
+    _membership(org_id)
+    app_id, stage = _item_arg(request.form.get("claim"))
+    try:
+        claims.claim(db.session, get_clock(), org_id, app_id, stage, current_user.id)
+    except (ActionRefused, NotFound) as exc:
+        db.session.rollback()
+        flash(exc.message, "error")
+    else:
+        flash(f"已认领申请书 {app_id}", "success")
+    return _back(org_id)
+
+
+@bp.route("/<int:org_id>/release", methods=["POST"])
+@login_required
+def release(org_id: int):
+    """Release one's own claim (an org admin may release anyone's)."""
+    _membership(org_id)
+    app_id, stage = _item_arg(request.form.get("release"))
+    try:
+        claims.release(db.session, org_id, app_id, stage, current_user.id)
+    except (ActionRefused, NotFound) as exc:
+        db.session.rollback()
+        flash(exc.message, "error")
+    else:
+        flash(f"已释放申请书 {app_id} 的认领", "success")
+    return _back(org_id)
 
 
 @bp.route("/<int:org_id>/batch", methods=["POST"])
