@@ -15,7 +15,9 @@ depends_on = None
 
 
 def upgrade():
-    op.create_index("ix_history_event_org_type_at", "history_event", ["org_id", "event_type", "at"], unique=False)
+    op.create_index(
+        "ix_history_event_org_type_at", "history_event", ["org_id", "event_type", "at"], unique=False
+    )
 
 
 def downgrade():
