@@ -7,7 +7,7 @@ org (its work items, or the history events it wrote), so a search can never reac
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from sqlalchemy import Select, func, select
@@ -43,6 +43,15 @@ class Search:
     unit: str = ""
     series: str = ""
     campaign: str = ""
+
+    applicant_id: int | None = None  # the person `id_number` names (resolved by `resolve`), -1 when nobody
+
+    def resolve(self, session: Session) -> Search:
+        """This search with its ID number resolved to a user id (exact match only)."""
+        if not self.id_number:
+            return self
+        user_id = session.scalar(select(User.id).where(User.id_number == self.id_number.strip().upper()))
+        return replace(self, applicant_id=user_id if user_id is not None else -1)
 
     def active(self) -> bool:
         return any((self.name, self.id_number, self.unit, self.series, self.campaign))
@@ -83,11 +92,8 @@ class DeskPage:
 def _search(query: Select, s: Search) -> Select:
     if s.name:
         query = query.where(ApplicationRow.applicant_name.contains(s.name.strip(), autoescape=True))
-    if s.id_number:
-        query = query.where(
-            ApplicationRow.applicant_id
-            == select(User.id).where(User.id_number == s.id_number.strip().upper()).scalar_subquery()
-        )
+    if s.id_number:  # resolved to the applicant first (unique index), so the join starts from their rows
+        query = query.where(ApplicationRow.applicant_id == s.applicant_id)
     if s.unit:
         query = query.where(
             ApplicationRow.unit_id.in_(
@@ -130,6 +136,7 @@ def work(
     `lapsed` lists applications that expired at this org. Raises FormInvalid for an unknown view.
     """
     now = clock.now()
+    search = search.resolve(session)
     per_page = max(1, min(per_page, 10_000))
     page = max(1, page)
     if view == "lapsed":
@@ -192,6 +199,7 @@ def handled(
 ) -> DeskPage:
     """What this org handled (已办): every task it completed, newest first, with its outcome and where the
     application stands now."""
+    search = search.resolve(session)
     per_page = max(1, min(per_page, 10_000))
     page = max(1, page)
     base = (
