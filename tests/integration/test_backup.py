@@ -137,3 +137,10 @@ def test_backup_and_restore_cli(tmp_path, monkeypatch, session_factory, database
     monkeypatch.setenv("ZHICHENG_UPLOAD_DIR", str(tmp_path / "new" / "uploads"))
     done = runner.invoke(cli, ["restore", str(tmp_path / "b.tar.gz")])
     assert done.exit_code == 0 and "sha256 校验通过" in done.output, done.output
+
+
+def test_postgresql_backup_without_pg_dump_says_so(tmp_path, monkeypatch):
+    monkeypatch.setattr("engine.backup.shutil.which", lambda name: None)
+    with pytest.raises(BackupError, match="找不到 pg_dump"):
+        backup("postgresql+psycopg://u@127.0.0.1:5432/db", tmp_path, tmp_path / "b.tar.gz", NOW)
+    assert not (tmp_path / "b.tar.gz").exists()
