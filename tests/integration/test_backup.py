@@ -85,6 +85,7 @@ def test_backup_during_simulate_restores_with_every_file_and_a_green_audit(
     worker.join()
     assert not errors and still_running
     assert report.files == len(shas) and archive.is_file()
+    assert archive.stat().st_mode & 0o777 == 0o600  # personal data: the service user only
     with pytest.raises(BackupError, match="不会覆盖"):
         backup(database_url, uploads, archive, NOW)
 
