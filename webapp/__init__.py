@@ -54,9 +54,10 @@ def create_app(config: dict | None = None) -> Flask:
 
     app.register_blueprint(audit.bp)
     app.register_blueprint(diagram.bp)
-    from . import notices
+    from . import dashboard, notices
 
     app.register_blueprint(notices.bp)
+    app.register_blueprint(dashboard.bp)
     _bind_sandbox_clock(app)
     _register_template_helpers(app)
     return app

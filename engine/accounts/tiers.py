@@ -14,6 +14,7 @@ TIER = {
     "district_hr_office": 3,
     "municipal_dept": 3,
     "committee": 4,
+    "city_hr_office": 5,  # not in any review chain; oversees every one
 }
 PARENT_TYPES: dict[str, tuple[str, ...]] = {
     "unit": ("district_dept", "hr_agency", "municipal_dept"),
@@ -22,6 +23,7 @@ PARENT_TYPES: dict[str, tuple[str, ...]] = {
     "district_hr_office": ("committee",),
     "municipal_dept": ("committee",),
     "committee": (),
+    "city_hr_office": (),
 }
 TYPE_LABELS = {
     "unit": "单位",
@@ -30,6 +32,7 @@ TYPE_LABELS = {
     "district_hr_office": "区县人事（职改）部门",
     "municipal_dept": "市级主管部门",
     "committee": "评委会",
+    "city_hr_office": "市职称改革办公室",
 }
 # Parent and child must be in the same district for these child types.
 SAME_DISTRICT = ("district_dept", "hr_agency")

@@ -64,6 +64,9 @@ class ApplicationRow(Base):
             sqlite_where=OPEN_APPLICATION,
         ),
         Index("ix_application_status_unit", "status", "unit_id"),  # the units' 公示中 lists
+        # the dashboards of district HR offices / municipal departments and of committees
+        Index("ix_application_tier3_campaign", "tier3_id", "campaign_id"),
+        Index("ix_application_committee_campaign", "committee_id", "campaign_id"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
