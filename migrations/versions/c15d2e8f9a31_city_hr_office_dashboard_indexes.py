@@ -18,6 +18,21 @@ OLD_TYPES = ("unit", "district_dept", "hr_agency", "district_hr_office", "munici
 NEW_TYPES = (*OLD_TYPES, "city_hr_office")
 
 
+DASHBOARD_INDEXES = {  # covering the dashboards' GROUP BYs (engine/dashboard.py)
+    "ix_application_dash_tier3": [
+        "tier3_id",
+        "campaign_id",
+        "series",
+        "tier2_id",
+        "unit_id",
+        "status",
+        "stage",
+    ],
+    "ix_application_dash_committee": ["committee_id", "campaign_id", "series", "tier3_id", "status", "stage"],
+    "ix_application_dash_city": ["campaign_id", "series", "tier3_id", "status", "stage"],
+}
+
+
 def _check(types):
     return "type IN (" + ", ".join(f"'{t}'" for t in types) + ")"
 
@@ -26,15 +41,22 @@ def upgrade():
     with op.batch_alter_table("org") as batch:
         batch.drop_constraint(op.f("ck_org_type"), type_="check")
         batch.create_check_constraint(op.f("ck_org_type"), sa.text(_check(NEW_TYPES)))
-    op.create_index("ix_application_tier3_campaign", "application", ["tier3_id", "campaign_id"], unique=False)
+    for name, columns in DASHBOARD_INDEXES.items():
+        op.create_index(name, "application", columns, unique=False)
     op.create_index(
-        "ix_application_committee_campaign", "application", ["committee_id", "campaign_id"], unique=False
+        "ix_history_event_type_stage_at",
+        "history_event",
+        ["event_type", "stage", "at", "application_id"],
+        unique=False,
     )
+    op.create_index("ix_work_item_deadline", "work_item", ["deadline"], unique=False)
 
 
 def downgrade():
-    op.drop_index("ix_application_committee_campaign", table_name="application")
-    op.drop_index("ix_application_tier3_campaign", table_name="application")
+    op.drop_index("ix_work_item_deadline", table_name="work_item")
+    op.drop_index("ix_history_event_type_stage_at", table_name="history_event")
+    for name in DASHBOARD_INDEXES:
+        op.drop_index(name, table_name="application")
     with op.batch_alter_table("org") as batch:
         batch.drop_constraint(op.f("ck_org_type"), type_="check")
         batch.create_check_constraint(op.f("ck_org_type"), sa.text(_check(OLD_TYPES)))

@@ -24,7 +24,7 @@ def _days() -> int:
     return int(text)
 
 
-def _page(org_id: int) -> dashboard.Page:
+def _page(org_id: int, **kw) -> dashboard.Page:
     return dashboard.page(
         db.session,
         current_user.id,
@@ -33,6 +33,7 @@ def _page(org_id: int) -> dashboard.Page:
         campaign_id=request.args.get("campaign") or None,
         series=request.args.get("series") or None,
         days=_days(),
+        **kw,
     )
 
 
@@ -144,7 +145,7 @@ def _table(p: dashboard.Page, name: str) -> tuple[list[str], list[list]]:
 def export(org_id: int, name: str, fmt: str):
     if name not in TABLES or fmt not in ("csv", "xlsx"):
         abort(404)
-    p = _page(org_id)
+    p = _page(org_id, parts=(name,), at_risk_limit=5000)
     headers, rows = _table(p, name)
     filename = f"{name}-{org_id}.{fmt}"
     if fmt == "csv":
