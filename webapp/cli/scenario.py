@@ -32,8 +32,9 @@ def run_command(files, bpmn_dir):
     for path in files:
         try:
             result = run_scenario(path, bpmn_dir)
-        except ZhichengError as exc:
-            click.echo(f"{path}: 错误：{exc}", err=True)
+        except ZhichengError as exc:  # a malformed file: report it and go on with the next one
+            text = str(exc)
+            click.echo(f"错误  {text if str(path) in text else f'{path}: {text}'}", err=True)
             failed += 1
             continue
         mark = "通过" if result.ok else "失败"
