@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from .errors import ChainIncomplete
@@ -77,3 +78,21 @@ def review_chain(session: Session, unit_id: int) -> dict[str, int | None]:
     if node.status != "active":
         raise ChainIncomplete(f"评委会“{node.name}”未启用，审核链不完整", org_id=node.id)
     return chain
+
+
+def committees_by_series(session: Session) -> dict[str, int]:
+    """Which committee receives each series: {series code: committee id} over active committees.
+
+    A committee lists the series it reviews (`series_codes`, comma-separated); when two claim one series the
+    earlier-created one receives it."""
+    out: dict[str, int] = {}
+    rows = session.execute(
+        select(Org.id, Org.series_codes)
+        .where(Org.type == "committee", Org.status == "active", Org.series_codes.is_not(None))
+        .order_by(Org.id)
+    )
+    for org_id, codes in rows:
+        for code in (c.strip() for c in (codes or "").split(",")):
+            if code:
+                out.setdefault(code, org_id)
+    return out

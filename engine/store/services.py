@@ -19,7 +19,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from engine.accounts.models import User
-from engine.accounts.tiers import review_chain
+from engine.accounts.tiers import committees_by_series, review_chain
 from engine.campaign import Campaign
 from engine.campaign_lint import lint_campaign
 from engine.clock import Clock
@@ -171,7 +171,10 @@ def start_application(session: Session, clock: Clock, applicant_id: int, unit_id
         if existing is not None:
             raise _duplicate(existing)
         chain = review_chain(session, unit_id)
-        app = Application.start(deployment, clock, applicant_id=applicant_id, chain=chain)
+        committees = committees_by_series(session)
+        app = Application.start(
+            deployment, clock, applicant_id=applicant_id, chain=chain, committees=committees
+        )
         row = ApplicationRow(
             applicant_id=applicant_id,
             campaign_id=campaign.id,
@@ -179,7 +182,6 @@ def start_application(session: Session, clock: Clock, applicant_id: int, unit_id
             unit_id=chain["unit"],
             tier2_id=chain["tier2"],
             tier3_id=chain["tier3"],
-            committee_id=chain["committee"],
             version=1,
             applicant_name=user.real_name,
             created_at=now,
@@ -204,7 +206,7 @@ def start_application(session: Session, clock: Clock, applicant_id: int, unit_id
             actor_id=applicant_id,
             org_id=chain["unit"],
             stage=row.stage,
-            data={"chain": chain, "deployment_id": deployment.id},
+            data={"chain": chain, "committees": committees, "deployment_id": deployment.id},
         )
         app_id = row.id
         uow.commit()

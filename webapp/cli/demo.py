@@ -64,7 +64,16 @@ def demo_command(host, port, no_serve):
         click.echo(f"    {a.role:<10} {a.username:<20} {a.name:<6} {a.org}  {a.try_this}")
     if no_serve:
         return
-    worker = threading.Thread(target=run_worker, args=(factory, clock), kwargs={"interval": 2.0}, daemon=True)
+    from engine.reminders.senders import senders_from_env
+    from engine.reminders.service import remind
+
+    senders = senders_from_env(os.environ)
+    worker = threading.Thread(
+        target=run_worker,
+        args=(factory, clock),
+        kwargs={"interval": 2.0, "after_tick": lambda f, c: remind(f, c, senders)},
+        daemon=True,
+    )
     worker.start()
     click.echo(f"  定时器工作进程已启动；网站：http://{host}:{port}/")
     # app.run() refuses to block inside the flask CLI; serve with werkzeug directly
