@@ -81,8 +81,7 @@ def show(org_id: int):
         chart_days=chart_days,
         chart_lapses=chart_lapses,
         submit_label=submit_label,
-        series_name=_series_namer(p),
-        deadline_text=deadline_text,
+        at_risk_rows=_table(p, "at_risk")[1],  # formatted once here: the template only prints
     )
 
 
