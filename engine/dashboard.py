@@ -16,7 +16,6 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Session, aliased
 
 from calendars import TZ, default_calendar
-from engine import rules
 from engine.accounts.models import Membership, Org, User
 from engine.errors import FormInvalid, NotFound
 from engine.store.tables import ENDED_STATUSES, ApplicationRow, DeploymentRow, HistoryEvent, WorkItem
@@ -93,8 +92,28 @@ def column_key():
     )
 
 
-def column_label(key: str | None) -> str:
-    return ENDED_LABELS.get(key or "") or rules.STAGE_LABELS.get(key or "", key or "未开始")
+def column_label(key: str | None, labels: dict[str, str]) -> str:
+    """A column's Chinese name: an end status, else the stage's label from the BPMN (engine.stages)."""
+    return ENDED_LABELS.get(key or "") or labels.get(key or "", key or "未开始")
+
+
+def _deployment(session: Session, campaign_id: str | None = None):
+    """The current (else latest) deployment of a campaign, or of any campaign; None before the first deploy."""
+    from engine.store.services import deployment_for  # the store's cache of built deployments
+
+    query = select(DeploymentRow.id).order_by(
+        DeploymentRow.is_current.desc(), DeploymentRow.created_at.desc()
+    )
+    if campaign_id:
+        query = query.where(DeploymentRow.campaign_id == campaign_id)
+    dep_id = session.scalar(query.limit(1))
+    return deployment_for(session, dep_id) if dep_id else None
+
+
+def stage_labels(session: Session, campaign_id: str | None = None) -> dict[str, str]:
+    """Stage and wait labels of the campaign's BPMN (the latest deployment's when no campaign is chosen)."""
+    deployment = _deployment(session, campaign_id)
+    return deployment.model.labels() if deployment is not None else {}
 
 
 @dataclass
@@ -105,7 +124,9 @@ class CountsTable:
     total: int
 
 
-def counts(session: Session, scope: Scope, filters: Filters, column_order: list[str]) -> CountsTable:
+def counts(
+    session: Session, scope: Scope, filters: Filters, column_order: list[str], labels: dict | None = None
+) -> CountsTable:
     """Applications per stage (or end) × org below the viewer, one GROUP BY."""
     # Grouped by the raw columns so the covering indexes serve it; the column key is made here.
     rows = session.execute(
@@ -126,7 +147,10 @@ def counts(session: Session, scope: Scope, filters: Filters, column_order: list[
         key=lambda r: (r[1], r[0] or 0),
     )
     totals = {k: sum(c.get(k, 0) for c in per_org.values()) for k in order}
-    return CountsTable([(k, column_label(k)) for k in order], table_rows, totals, sum(totals.values()))
+    labels = stage_labels(session) if labels is None else labels
+    return CountsTable(
+        [(k, column_label(k, labels)) for k in order], table_rows, totals, sum(totals.values())
+    )
 
 
 def _org_names(session: Session, ids: set[int]) -> dict[int, str]:
@@ -156,6 +180,7 @@ def applications(
     column: str | None,
     org_id: int | None,
     limit: int = 500,
+    labels: dict | None = None,
 ) -> list[AppLine]:
     """The applications behind one number of the counts table (org None = every org)."""
     below = aliased(Org)
@@ -168,6 +193,7 @@ def applications(
         query = query.where(column_key() == column)
     if org_id is not None:
         query = query.where(scope.below == org_id)
+    labels = stage_labels(session, filters.campaign_id) if labels is None else labels
     out = []
     for row, org_name in session.execute(query.order_by(ApplicationRow.id).limit(limit)):
         out.append(
@@ -178,7 +204,7 @@ def applications(
                 row.campaign_id,
                 row.status,
                 row.stage,
-                column_label(row.status if row.status in ENDED_STATUSES else row.stage),
+                column_label(row.status if row.status in ENDED_STATUSES else row.stage, labels),
                 row.deadline,
                 org_name or "（无）",
             )
@@ -224,9 +250,16 @@ def at_risk_count(session: Session, scope: Scope, filters: Filters, now: datetim
 
 
 def at_risk(
-    session: Session, scope: Scope, filters: Filters, now: datetime, working_days: int, limit: int = 500
+    session: Session,
+    scope: Scope,
+    filters: Filters,
+    now: datetime,
+    working_days: int,
+    limit: int = 500,
+    labels: dict | None = None,
 ) -> list[AtRisk]:
     """Open tasks due within `working_days` working days, the most pressing (then longest waiting) first."""
+    labels = stage_labels(session, filters.campaign_id) if labels is None else labels
     holder = aliased(Org)
     applicant = aliased(User)
     rows = session.execute(
@@ -253,7 +286,9 @@ def at_risk(
         if org_name is None:  # the applicant holds it
             org_name, person, phone = "申报人本人", name, mobile
         out.append(
-            AtRisk(app_id, name, series, stage, column_label(stage), deadline, org_name, person, phone)
+            AtRisk(
+                app_id, name, series, stage, column_label(stage, labels), deadline, org_name, person, phone
+            )
         )
     return out
 
@@ -269,8 +304,9 @@ class LapseRow:
     count: int
 
 
-def lapses(session: Session, scope: Scope, filters: Filters) -> list[LapseRow]:
+def lapses(session: Session, scope: Scope, filters: Filters, labels: dict | None = None) -> list[LapseRow]:
     """Lapsed applications per responsible org and lapsed stage (the applicant's own when no org)."""
+    labels = stage_labels(session, filters.campaign_id) if labels is None else labels
     responsible = aliased(Org)
     rows = session.execute(
         select(
@@ -292,7 +328,7 @@ def lapses(session: Session, scope: Scope, filters: Filters) -> list[LapseRow]:
         )
     ).all()
     out = [
-        LapseRow(org_id, name or "申报人本人", person, phone, stage, column_label(stage), n)
+        LapseRow(org_id, name or "申报人本人", person, phone, stage, column_label(stage, labels), n)
         for org_id, name, person, phone, stage, n in rows
     ]
     return sorted(out, key=lambda r: (-r.count, r.org_name, r.stage or ""))
@@ -394,33 +430,23 @@ class Page:
     windows: list[tuple[str, date, date]]  # (label, opens, closes) the per-day chart is drawn against
 
 
-def _campaign(session: Session, campaign_id: str | None):
-    from engine.store.services import deployment_for  # the store's cache of built deployments
-
-    query = select(DeploymentRow.id).order_by(
-        DeploymentRow.is_current.desc(), DeploymentRow.created_at.desc()
-    )
-    if campaign_id:
-        query = query.where(DeploymentRow.campaign_id == campaign_id)
-    dep_id = session.scalar(query.limit(1))
-    return deployment_for(session, dep_id).campaign if dep_id else None
-
-
-def _chart_stages(campaign) -> tuple[str | None, str | None, list[tuple[str, date, date]]]:
-    """The submission stage (the first window after registration, in campaign order), the acceptance stage
-    (the one before the onsite visit) and their windows, which the per-day chart is drawn against."""
-    if campaign is None:
+def _chart_stages(deployment) -> tuple[str | None, str | None, list[tuple[str, date, date]]]:
+    """The submission stage, the acceptance stage (the approval path's stage before the onsite visit, else
+    its last) and their windows, which the per-day chart is drawn against."""
+    if deployment is None:
         return None, None, []
-    order = [s for s in campaign.stages if s != "registration"]
-    if not order:
-        return None, None, []
-    picked = [order[0]]
-    if campaign.onsite_stage in order and order.index(campaign.onsite_stage) > 1:
-        picked.append(order[order.index(campaign.onsite_stage) - 1])
+    model, campaign = deployment.model, deployment.campaign
+    order = list(model.order)
+    accept = None
+    if campaign.onsite_stage in order and order.index(campaign.onsite_stage) > 0:
+        accept = order[order.index(campaign.onsite_stage) - 1]
+    elif len(order) > 1:
+        accept = order[-1]
+    picked = [s for s in (model.submission, accept) if s and s in campaign.stages]
     windows = [
         (campaign.stages[s].label, campaign.stages[s].opens, campaign.stages[s].closes) for s in picked
     ]
-    return picked[0], picked[1] if len(picked) > 1 else None, windows
+    return model.submission, accept, windows
 
 
 PARTS = ("counts", "at_risk", "lapses", "per_day")
@@ -444,24 +470,26 @@ def page(
     known = campaigns(session)
     if campaign_id and campaign_id not in known:
         raise FormInvalid({"campaign": "申报批次：没有这个批次"})
-    campaign = _campaign(session, campaign_id)
+    deployment = _deployment(session, campaign_id)
+    campaign = deployment.campaign if deployment is not None else None
     if series and (campaign is None or series not in {s.code for s in campaign.series}):
         raise FormInvalid({"series": "申报系列：本批次没有这个系列"})
     filters = Filters(campaign_id or None, series or None)
-    submit_stage, accept_stage, windows = _chart_stages(campaign)
-    order = list(rules.STAGE_LABELS) + list(ENDED_LABELS)
+    submit_stage, accept_stage, windows = _chart_stages(deployment)
+    labels = deployment.model.labels() if deployment is not None else {}
+    order = list(labels) + list(ENDED_LABELS)
     empty = CountsTable([], [], {}, 0)
-    risky = at_risk(session, scope, filters, now, days, at_risk_limit) if "at_risk" in parts else []
+    risky = at_risk(session, scope, filters, now, days, at_risk_limit, labels) if "at_risk" in parts else []
     return Page(
         scope,
         filters,
         campaign,
         known,
-        counts(session, scope, filters, order) if "counts" in parts else empty,
+        counts(session, scope, filters, order, labels) if "counts" in parts else empty,
         risky,
         days,
         at_risk_count(session, scope, filters, now, days) if "at_risk" in parts else 0,
-        lapses(session, scope, filters) if "lapses" in parts else [],
+        lapses(session, scope, filters, labels) if "lapses" in parts else [],
         per_day_cached(session, scope, filters, submit_stage, accept_stage, now)
         if submit_stage and "per_day" in parts
         else [],

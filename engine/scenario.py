@@ -174,12 +174,12 @@ class ScenarioRunner:
         """People reminded of a ready task: the holding org's members who may act, and the applicant."""
         out = []
         if task.org_id is not None:
-            roles = org_roles(task.stage)
+            roles = org_roles(self.deployment.model, task.stage)
             for person, spec in self.people.items():
                 org = self.orgs.get(spec.get("org") or "")
                 if org and org["id"] == task.org_id and spec.get("role", "reviewer") in roles:
                     out.append(person)
-        if reminds_applicant(task.stage, task.tier):
+        if reminds_applicant(self.deployment.model, task.stage, task.tier):
             out.append(app_name)
         return out
 

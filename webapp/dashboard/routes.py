@@ -100,7 +100,9 @@ def applications(org_id: int):
         "dashboard/applications.html",
         scope=p_scope,
         items=items,
-        column_label=dashboard.column_label(column) if column else "全部",
+        column_label=dashboard.column_label(column, dashboard.stage_labels(db.session, filters.campaign_id))
+        if column
+        else "全部",
         args={k: v for k, v in request.args.items() if k in ("campaign", "series")},
         deadline_text=deadline_text,
     )
