@@ -128,7 +128,12 @@ class Application:
                 "notice_done": False,
                 "last_stage": None,
                 "reviews": [],
-                "committees": {str(k): int(v) for k, v in (committees or {}).items()},
+                # Only when given: histories recorded before series routing replay to the very same state.
+                **(
+                    {"committees": {str(k): int(v) for k, v in committees.items()}}
+                    if committees is not None
+                    else {}
+                ),
             }
         )
         app._run_engine()
