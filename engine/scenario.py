@@ -12,8 +12,9 @@ from pathlib import Path
 
 import yaml
 
-from calendars import TZ, default_calendar
+from calendars import default_calendar
 
+from . import timefmt
 from .clock import SimulatedClock
 from .deployment import Deployment, build_deployment, read_sources
 from .errors import ConfigError, FormInvalid, ZhichengError
@@ -312,7 +313,7 @@ class ScenarioRunner:
             else:
                 want_at = parse_instant(want, where=f"steps[{index}].expect.{key}")
             if got is None or got != want_at:
-                # a deadline reads as the notice writes it: "2020-11-26 24:00", never the next day's 00:00
+                # a deadline reads as the notice writes it (engine.timefmt), never the next day's 00:00
                 differ(key, show_instant(want_at, deadline=deadline), show_instant(got, deadline=deadline))
         if "reminders" in expect:
             want = sorted(
@@ -357,13 +358,10 @@ def error_text(error: Exception) -> str:
 
 
 def show_instant(instant: datetime | None, *, deadline: bool = False) -> str:
-    """`2020-11-26 24:00` for a deadline at midnight (the notice's own convention), else `2020-11-26 09:00`."""
+    """`2020-11-26（24:00 截止）` for a deadline (engine.timefmt: pages, messages and reports agree), else a time."""
     if instant is None:
         return "无"
-    local = instant.astimezone(TZ)
-    if deadline and (local.hour, local.minute, local.second) == (0, 0, 0):
-        return f"{(local - timedelta(days=1)).date().isoformat()} 24:00"
-    return f"{local:%Y-%m-%d %H:%M}"
+    return timefmt.deadline(instant) if deadline else timefmt.instant(instant)
 
 
 def run_scenario(path: Path, root: Path | None = None) -> ScenarioResult:
