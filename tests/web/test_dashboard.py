@@ -39,7 +39,9 @@ def test_office_dashboard_counts_at_risk_and_charts(wf):
     assert 'data-column="unit_review"><a' in page and 'data-column="applicant_submit"><a' in page
     # at risk within 6 working days of 11-18: the draft (11-23) and the unit review (11-26), with contacts
     assert 'data-count="2"' in page and "赵六" in page and "023-47500002" in page and "申报人本人" in page
-    assert page.index("2020年11月23日24:00") < page.index("2020年11月26日24:00")  # most pressing first
+    assert page.index("2020-11-23（24:00 截止）") < page.index(
+        "2020-11-26（24:00 截止）"
+    )  # most pressing first
     assert page.count('<svg xmlns="http://www.w3.org/2000/svg" class="chart"') == 3
     narrow = wf.client("office").get(f"/dashboard/{office}/?days=1").get_data(as_text=True)
     assert 'data-count="0"' in narrow

@@ -5,9 +5,8 @@ from __future__ import annotations
 from flask import Response, abort, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
-from engine import dashboard
+from engine import dashboard, timefmt
 from engine.errors import FormInvalid
-from engine.reminders.messages import deadline_text
 
 from ..clock import get_clock
 from ..extensions import db
@@ -104,7 +103,7 @@ def applications(org_id: int):
         if column
         else "全部",
         args={k: v for k, v in request.args.items() if k in ("campaign", "series")},
-        deadline_text=deadline_text,
+        deadline_text=timefmt.deadline,
     )
 
 
@@ -128,7 +127,7 @@ def _table(p: dashboard.Page, name: str) -> tuple[list[str], list[list]]:
                 r.applicant_name,
                 fmt(r.series),
                 r.stage_label,
-                deadline_text(r.deadline),
+                timefmt.deadline(r.deadline),
                 r.holder,
                 r.contact_person,
                 r.contact_phone,
