@@ -46,6 +46,8 @@ class ScenarioResult:
     file: str
     name: str
     steps: list[StepResult]
+    deployment: Deployment | None = None
+    workflows: list = field(default_factory=list)  # every application's workflow at the end, for coverage
 
     @property
     def ok(self) -> bool:
@@ -207,7 +209,13 @@ class ScenarioRunner:
         results = []
         for i, step in enumerate(self.doc.get("steps") or [], start=1):
             results.append(self._step(i, step))
-        return ScenarioResult(str(self.path), self.doc.get("name", self.path.stem), results)
+        return ScenarioResult(
+            str(self.path),
+            self.doc.get("name", self.path.stem),
+            results,
+            self.deployment,
+            [app.workflow for app in self.apps.values() if app.workflow is not None],
+        )
 
     def _step(self, index: int, step: dict) -> StepResult:
         label = f"步骤 {index}" + (f"（{step['note']}）" if step.get("note") else "")
