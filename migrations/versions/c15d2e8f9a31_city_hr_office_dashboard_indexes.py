@@ -1,7 +1,7 @@
 """city HR office org type (the dashboard's city-wide view); indexes for the dashboard's GROUP BYs
 
 Revision ID: c15d2e8f9a31
-Revises: b41d7e0c9a21
+Revises: b5d2e8f4a913
 Create Date: 2026-11-28 02:00:00.000000
 """
 
@@ -10,7 +10,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = "c15d2e8f9a31"
-down_revision = "b41d7e0c9a21"
+down_revision = "b5d2e8f4a913"
 branch_labels = None
 depends_on = None
 
