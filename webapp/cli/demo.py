@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import threading
 from datetime import datetime
@@ -47,7 +48,11 @@ def demo_command(host, port, no_serve):
         }
     )
     with app.app_context():
-        upgrade()
+        logging.disable(logging.INFO)  # Alembic's step-by-step lines would push the banner off the screen
+        try:
+            upgrade()
+        finally:
+            logging.disable(logging.NOTSET)
         factory = sessionmaker(db.engine, expire_on_commit=False)
         clock = DbSandboxClock(factory, start=DEMO_START)
         clock.set(DEMO_START)
