@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from engine.accounts.models import User
 from engine.accounts.tiers import review_chain
+from engine.audit.facts import genesis_data
 from engine.campaign_lint import lint_campaign
 from engine.clock import Clock
 from engine.deployment import Deployment, build_deployment
@@ -232,7 +233,7 @@ def start_application(session: Session, clock: Clock, applicant_id: int, unit_id
             actor_id=applicant_id,
             org_id=chain["unit"],
             stage=row.stage,
-            data={"chain": chain, "deployment_id": deployment.id},
+            data=genesis_data(deployment.id, campaign.id, chain, user.real_name),  # facts verify checks
         )
         app_id = row.id
         uow.commit()
