@@ -115,6 +115,15 @@ class ScenarioRunner:
                 chain[tier] = org["id"]
         return chain
 
+    def committees_by_series(self) -> dict[str, int]:
+        """{series code: committee id} from the committees' `series` lists (the first in file order wins)."""
+        out: dict[str, int] = {}
+        for org in self.orgs.values():
+            if org["type"] == "committee":
+                for code in org.get("series") or []:
+                    out.setdefault(code, org["id"])
+        return out
+
     def org_key(self, org_id) -> str | None:
         for key, org in self.orgs.items():
             if org["id"] == org_id:
@@ -181,15 +190,20 @@ class ScenarioRunner:
         for name, person in self.people.items():
             if person.get("applicant"):
                 chain = self.chain_for(person["unit"])
+                committees = self.committees_by_series()
                 self.apps[name] = Application.start(
-                    self.deployment, self.clock, applicant_id=self.person_ids[name], chain=chain
+                    self.deployment,
+                    self.clock,
+                    applicant_id=self.person_ids[name],
+                    chain=chain,
+                    committees=committees,
                 )
                 self._record(
                     name,
                     "started",
                     actor_id=self.person_ids[name],
                     org_id=chain["unit"],
-                    data={"chain": chain},
+                    data={"chain": chain, "committees": committees},
                 )
         self.remind()
         results = []

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from importlib.metadata import PackageNotFoundError, version
 from importlib.resources import files
+from types import SimpleNamespace
 
 import jsonschema
 from sqlalchemy import select
@@ -187,7 +188,7 @@ def _check_checkpoint(bundle: dict, app_id: int, public_key, outcome: BundleOutc
     at = datetime.fromisoformat(cp["at"])
     if public_key is None:
         outcome.notes.append("未提供公钥（--public-key），检查点签名未核验")
-    elif not checkpoint_signed(_CheckpointFields(cp, at), public_key):
+    elif not checkpoint_signed(SimpleNamespace(**{**cp, "at": at}), public_key):
         outcome.problems.append(Problem("checkpoint", f"第 {cp['id']} 号检查点不是由所给公钥签署：不予采信"))
         return
     root = bytes.fromhex(cp["root_hash"])
@@ -219,17 +220,6 @@ def _check_checkpoint(bundle: dict, app_id: int, public_key, outcome: BundleOutc
     found = check_against(app_id, stored, cov)
     outcome.problems.extend(found)
     outcome.checkpoint_verified = public_key is not None and not found
-
-
-@dataclass(frozen=True)
-class _CheckpointFields:
-    """A bundled checkpoint with the fields `checkpoint_signed` reads."""
-
-    raw: dict
-    at: datetime
-
-    def __getattr__(self, name):
-        return self.raw[name]
 
 
 def _summary(app: dict) -> dict:

@@ -186,3 +186,35 @@ def load_log(session: Session, public_key=None) -> LogView:
     for index, (app_id, seq, event_hash) in enumerate(leaves[: last.tree_size]):
         view.by_app.setdefault(app_id, []).append((index, seq, event_hash))
     return view
+
+
+def parse_known(text: str) -> tuple[int, str]:
+    """`SIZE:ROOT` as `zhicheng audit checkpoints` prints it. Raises ValueError with a Chinese reason."""
+    size, _, root = (text or "").strip().partition(":")
+    if (
+        not size.isdigit()
+        or int(size) < 1
+        or len(root) != 64
+        or any(c not in "0123456789abcdef" for c in root)
+    ):
+        raise ValueError(
+            "应为“日志大小:根哈希”（64 位小写十六进制），即 zhicheng audit checkpoints 显示的那一行"
+        )
+    return int(size), root
+
+
+def check_known(session: Session, size: int, root_hash: str) -> list[Problem]:
+    """Does today's log still begin with the tree an auditor saw earlier? Catches a rollback of log and
+    checkpoints together, which signatures alone cannot (every rolled-back checkpoint was genuinely signed)."""
+    try:
+        leaves = load_leaves(session)
+    except LogTampered as exc:
+        return [Problem("log", str(exc))]
+    if len(leaves) < size or merkle.root_of([entry_leaf(*leaf) for leaf in leaves[:size]]).hex() != root_hash:
+        return [
+            Problem(
+                "log",
+                f"检查点日志不再以审计人员保存的检查点（{size} 项，根 {root_hash[:16]}…）开头：日志被回滚或改写",
+            )
+        ]
+    return []

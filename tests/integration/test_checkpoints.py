@@ -100,3 +100,35 @@ def _declaration():
 
     path = Path(__file__).resolve().parents[2] / "bpmn/scenarios/data/declaration.yaml"
     return yaml.safe_load(path.read_text(encoding="utf-8"))
+
+
+def test_a_saved_checkpoint_catches_a_rollback_of_log_and_checkpoints(
+    session_factory, clock, world, key, database_url, monkeypatch, tmp_path
+):
+    from click.testing import CliRunner
+
+    from engine.audit.logcheck import check_known
+    from webapp.cli import cli
+
+    _start(session_factory, clock, world)
+    with session_factory() as s:
+        saved = make_checkpoint(s, clock, key)
+        clock.advance(timedelta(hours=2))
+    _start(session_factory, clock, world, "bob", "unit_b")
+    with session_factory() as s:
+        make_checkpoint(s, clock, key)
+        assert check_known(s, saved.tree_size, saved.root_hash) == []
+        # The forger rolls everything back to before bob and rewrites alice's genesis from scratch.
+        s.execute(Checkpoint.__table__.delete())
+        s.execute(LogEntry.__table__.delete())
+        s.execute(update(HistoryEvent).values(data_json='{"forged": true}'))
+        s.commit()
+        assert "被回滚或改写" in check_known(s, saved.tree_size, saved.root_hash)[0].message
+    monkeypatch.setenv("DATABASE_URL", database_url)
+    monkeypatch.setenv("ZHICHENG_AUDIT_PUBLIC_KEY", str(tmp_path / "audit.pem.pub"))
+    runner = CliRunner()
+    known = f"{saved.tree_size}:{saved.root_hash}"
+    result = runner.invoke(cli, ["audit", "verify", "--all", "--known-checkpoint", known])
+    assert result.exit_code == 1 and "被回滚或改写" in result.output
+    result = runner.invoke(cli, ["audit", "verify", "--all", "--known-checkpoint", "12:xyz"])
+    assert result.exit_code == 2 and "日志大小:根哈希" in result.output

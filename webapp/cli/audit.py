@@ -14,7 +14,7 @@ from calendars import TZ
 from engine.audit import signing
 from engine.audit.bundle import BundleError, export_bundle, verify_bundle
 from engine.audit.checkpoints import WorkerCheckpointer, make_checkpoint
-from engine.audit.logcheck import checkpoint_signed
+from engine.audit.logcheck import check_known, checkpoint_signed, parse_known
 from engine.audit.prints import check_print
 from engine.audit.verify import Verifier, all_application_ids
 from engine.errors import ZhichengError
@@ -93,16 +93,29 @@ def _print_checkpoint(report) -> None:
 @click.argument("app_id", type=int, required=False)
 @click.option("--all", "all_", is_flag=True, help="Verify every application.")
 @KEY_OPTION
+@click.option(
+    "--known-checkpoint",
+    "known",
+    default=None,
+    metavar="SIZE:ROOT",
+    help="A checkpoint you saved earlier (from `audit checkpoints`): the log must still begin with it.",
+)
 @with_appcontext
-def verify_command(app_id, all_, public_key_path):
+def verify_command(app_id, all_, public_key_path, known):
     """Check APP_ID (or --all) against its history, its deployment and the signed checkpoints; exit 1 on any
     mismatch."""
     from webapp.extensions import db
 
     if (app_id is None) == (not all_):
         raise click.UsageError("请给出申请书编号，或使用 --all")
+    try:
+        known = parse_known(known) if known is not None else None
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--known-checkpoint") from None
     verifier = Verifier(db.session, _public_key(public_key_path, required=public_key_path is not None))
     log = verifier.log
+    if known is not None:
+        log.problems.extend(check_known(db.session, *known))
     for problem in log.problems:
         click.echo(f"检查点日志：{problem}", err=True)
     ids = all_application_ids(db.session) if all_ else [app_id]
@@ -200,6 +213,9 @@ def checkpoints_command(limit, public_key_path):
     if not rows:
         click.echo("尚无检查点（zhicheng audit checkpoint 生成一个）")
         return
+    click.echo(
+        f"请审计人员保存最新检查点（供 verify --known-checkpoint 使用）：{rows[0].tree_size}:{rows[0].root_hash}"
+    )
     for cp in rows:
         if key is None:
             sig = "签名未核验"
