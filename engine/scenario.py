@@ -341,13 +341,9 @@ class ScenarioRunner:
 
 
 def scenario_stages(deployment: Deployment) -> tuple[set[str], set[str]]:
-    """Ids a step may complete (the user tasks) and ids an expectation may name (also waiting events)."""
-    from SpiffWorkflow.bpmn.specs.mixins.events.intermediate_event import IntermediateCatchEvent
-    from SpiffWorkflow.bpmn.specs.mixins.user_task import UserTask
-
-    specs = deployment.spec.task_specs.values()
-    tasks = {s.name for s in specs if isinstance(s, UserTask)}
-    return tasks, tasks | {s.name for s in specs if isinstance(s, IntermediateCatchEvent)}
+    """Ids a step may complete (the stage model's user tasks) and ids an expectation may name (also its waits)."""
+    model = deployment.model
+    return set(model.stages), set(model.stages) | set(model.waits)
 
 
 def error_matches(error: Exception, expected: str) -> bool:
