@@ -2,14 +2,15 @@
 figures, the machine and the load average with each figure.
 
 (a) lifecycle persisted vs in memory, (b) inbox p50/p95, (c) timer sweep and firing, (d) simulate,
-(e) audit verify/replay rate, (f) the reviewer's desk pages at 100k (`--only f`). Databases are throwaway (temporary SQLite files, or a private PostgreSQL
+(e) audit verify/replay rate, (f) dashboard page at 100k, (g) the reviewer's desk pages at 100k. Databases are
+throwaway (temporary SQLite files, or a private PostgreSQL
 schema dropped afterwards); benchmarks live outside the test paths and never run in the test suite."""
 
 from __future__ import annotations
 
 import argparse
 
-from . import desk, indexes, lifecycle, replay, simulation
+from . import dashboard, desk, indexes, lifecycle, replay, simulation
 from .common import loadavg, machine
 
 
@@ -28,7 +29,7 @@ def main() -> None:
     parser.add_argument("--replay-applicants", type=int, default=None, help="campaign size for (e)")
     args = parser.parse_args()
     only = set(args.only.split(","))
-    if unknown := only - set("abcdef"):
+    if unknown := only - set("abcdefg"):
         parser.error(f"unknown benchmark(s) {','.join(sorted(unknown))}")
     print(f"machine: {machine(args.database_url)}")
     print(
@@ -44,6 +45,8 @@ def main() -> None:
     if "e" in only:
         replay.run(args.quick, args.database_url, args.replay_applicants)
     if "f" in only:
+        dashboard.run(args.quick, args.database_url)
+    if "g" in only:
         desk.run(args.quick, args.database_url)
     if "d" in only:
         simulation.run(args.quick, args.database_url, args.applicants)

@@ -1,4 +1,4 @@
-"""(f) The reviewer's desk at 100,000 applications: server time of whole pages (Flask test client, templates
+"""(g) The reviewer's desk at 100,000 applications: server time of whole pages (Flask test client, templates
 rendered) for the desk's default view, a name search, an exact ID-number search, a sort by name, a deep page,
 the 已办 list and its CSV export. Two orgs: a tier-2 org holding 1/50 of the work, and one org (a committee)
 holding every application. Setup bulk-inserts index rows (no workflows): applications, work items, one

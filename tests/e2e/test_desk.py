@@ -96,7 +96,9 @@ def test_search_sort_select_all_and_claim(page, live_server, desk):
     name = page.locator("table.desk tbody tr").first.locator("td").nth(2).inner_text()
     page.fill("input[name=name]", name)
     page.get_by_role("button", name="查找").click()
-    expect(page.locator(".pager")).not_to_contain_text("共 6 份")  # names contain each other (申报人1, 申报人41)
+    expect(page.locator(".pager")).not_to_contain_text(
+        "共 6 份"
+    )  # names contain each other (申报人1, 申报人41)
     names = page.locator("table.desk tbody tr td:nth-child(3)").all_inner_texts()
     assert names and all(name in n for n in names)
     page.get_by_role("link", name="清除条件").click()
