@@ -44,7 +44,7 @@ def test_deploy_page_counts_applications_per_version(wf, tmp_path):
     wf.start("applicant2")
     page = wf.client("operator").get("/admin/deploy").get_data(as_text=True)
     rows = re.findall(
-        r"<tr><td><code>([0-9a-f]{12})</code></td><td>cq-2020-senior</td><td>[^<]*</td>"
+        r"<tr><td><code[^>]*>([0-9a-f]{12})</code></td><td>cq-2020-senior</td><td>[^<]*</td>"
         r"<td>(当前)?</td><td>(\d+)</td></tr>",
         page,
     )
