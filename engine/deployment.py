@@ -52,6 +52,10 @@ class Deployment:
     def task_spec(self, name: str):
         return self.spec.task_specs[name]
 
+    def has_task(self, name: str) -> bool:
+        """Whether the deployed process has a task with this BPMN id (URLs carry stage names from outside)."""
+        return name in self.spec.task_specs
+
     def form_schema(self, stage: str) -> dict | None:
         props = self.task_spec(stage).extensions.get("properties", {})
         name = props.get("formJsonSchemaFilename")

@@ -18,11 +18,12 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from jsonschema import Draft202012Validator
+from jsonschema import Draft202012Validator, validators
 from jsonschema.exceptions import SchemaError, ValidationError
 
 from engine import paths
 from engine.errors import ConfigError, FormInvalid
+from engine.text import visible_length
 
 _TYPE_NAMES = {
     "string": "文本",
@@ -91,13 +92,22 @@ def check_form_schema(schema: Any) -> list[str]:
     ]
 
 
+def _visible_min_length(validator, min_length, instance, schema):
+    # Invisible characters (zero-width, bidi, spaces) do not count toward a minimum length.
+    if validator.is_type(instance, "string") and visible_length(instance) < min_length:
+        yield ValidationError(f"{instance!r} is too short")
+
+
+FormValidator = validators.extend(Draft202012Validator, {"minLength": _visible_min_length})
+
+
 def validate_form(schema: dict, data: dict) -> None:
     """Validate form data against its schema; collect every error.
 
     Raises FormInvalid whose `errors` maps a field path (`opinion`, `work_history.0.employer`;
     `""` for the form as a whole) to a Chinese message naming the field by its title.
     """
-    validator = Draft202012Validator(schema, format_checker=Draft202012Validator.FORMAT_CHECKER)
+    validator = FormValidator(schema, format_checker=Draft202012Validator.FORMAT_CHECKER)
     errors: dict[str, str] = {}
     for error in sorted(validator.iter_errors(data), key=_error_order):
         for path, message in _describe(schema, error):

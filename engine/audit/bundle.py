@@ -81,7 +81,16 @@ def export_bundle(session: Session, app_id: int) -> dict:
 
 
 def verify_bundle(bundle: dict) -> list[str]:
-    """Problems found in a bundle (empty when it verifies)."""
+    """Problems found in a bundle (empty when it verifies); a malformed bundle is a problem, never a crash."""
+    if not isinstance(bundle, dict):
+        return [f"不是审计包（format 应为 {FORMAT}）"]
+    try:
+        return _verify_bundle(bundle)
+    except (KeyError, TypeError, ValueError, AttributeError, IndexError) as exc:
+        return [f"审计包结构不完整或字段格式错误（{type(exc).__name__}: {exc}）"]
+
+
+def _verify_bundle(bundle: dict) -> list[str]:
     if bundle.get("format") != FORMAT:
         return [f"不是审计包（format 应为 {FORMAT}）"]
     problems = []
@@ -121,7 +130,10 @@ def verify_bundle(bundle: dict) -> list[str]:
     replayed, divergence = replay(deployment, events)
     if divergence:
         return [*problems, str(divergence)]
-    stored = Application.restore(deployment, bundle["state"], replayed.clock)
+    try:
+        stored = Application.restore(deployment, bundle["state"], replayed.clock)
+    except Exception as exc:  # noqa: BLE001 (any library error here means the stored state is unreadable)
+        return [*problems, f"审计包中的流程状态（state）无法读取：{type(exc).__name__}"]
     diff = compare_state(replayed, stored)
     if diff:
         problems.append(str(diff))

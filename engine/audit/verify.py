@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from engine.errors import NotFound
 from engine.events import RecordedEvent
 from engine.runtime import Application
 from engine.store import history
@@ -33,6 +34,8 @@ def recorded_events(session: Session, app_id: int) -> list[RecordedEvent]:
 
 def verify_application(session: Session, app_id: int) -> VerifyResult:
     """Check one application's chain, replay it, compare state, status and work items."""
+    if session.get(ApplicationRow, app_id) is None:
+        raise NotFound(f"申请书（编号 {app_id}）不存在", application_id=app_id)
     result = VerifyResult(app_id)
     chain = history.verify_chain(session, app_id)
     result.events = chain.events

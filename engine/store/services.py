@@ -27,7 +27,8 @@ from engine.deployment import Deployment, build_deployment
 from engine.errors import ActionRefused, AlreadyHandled, CampaignError, FormInvalid, NotFound, OutsideWindow
 from engine.runtime import Actor, Application
 
-from . import history
+from . import attachments, history
+from .duties import refuse_own_application
 from .indexes import bump_version, summary_fields, write_indexes, write_state
 from .queries import ApplicationView, build_view, check_scope
 from .tables import (
@@ -274,6 +275,7 @@ def perform_task(
     with UnitOfWork(session) as uow:
         row, app = load(session, app_id, clock)
         check_scope(session, row, actor.user_id, memberships={org for org, _ in actor.memberships})
+        refuse_own_application(app, stage, actor, app_id)  # segregation of duties, whatever the roles
         version = row.version
         if expected_version is not None and expected_version != version:
             raise AlreadyHandled("该申请书已被他人处理，请刷新后重试", application_id=app_id)
@@ -372,8 +374,11 @@ def record_attachment(
     mime: str,
     original_name: str,
     uploaded_by: int | None,
+    application_id: int | None = None,
 ) -> bool:
     """Record stored upload bytes by content hash; True if new. Idempotent: the first upload's row is kept.
+
+    Every upload by a known user also grants that user the use of these bytes in `application_id`.
 
     Two requests uploading the same bytes at once both succeed (INSERT … ON CONFLICT DO NOTHING).
     """
@@ -393,5 +398,13 @@ def record_attachment(
             )
             is not None
         )
+        if uploaded_by is not None:
+            attachments.grant(
+                session,
+                values["created_at"],
+                sha256=sha256,
+                user_id=uploaded_by,
+                application_id=application_id,
+            )
         uow.commit()
     return created

@@ -157,6 +157,23 @@ class Attachment(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
+class AttachmentGrant(Base):
+    """Who uploaded which bytes for which application: a declaration may cite only its own uploads."""
+
+    __tablename__ = "attachment_grant"
+    __table_args__ = (
+        UniqueConstraint("sha256", "user_id", "application_id", name="uq_attachment_grant"),
+        Index("ix_attachment_grant_user_app", "user_id", "application_id"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    sha256: Mapped[str] = mapped_column(String(64))
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
+    # None: uploaded outside an application (an org's certificate).
+    application_id: Mapped[int | None] = mapped_column(ForeignKey("application.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
 class Draft(Base):
     """The applicant's unsubmitted typing for one application; never workflow state, dropped on submission."""
 

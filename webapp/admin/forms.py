@@ -21,3 +21,10 @@ class ClockForm(FlaskForm):
     target = StringField(
         "拨到指定时间", description="北京时间，格式 2020-11-27 或 2020-11-27 09:00；只能向后拨"
     )
+
+
+class ResetPasswordForm(FlaskForm):
+    username = StringField("用户名或身份证号码")
+    new_password = StringField(
+        "新密码", description="至少8位，须同时包含字母和数字；该用户所有已登录的会话将失效"
+    )

@@ -102,7 +102,7 @@ def declaration(app_id: int):
     errors: dict[str, str] = {}
     status = 200
     if request.method == "POST":
-        parsed = parse_request(fields, request.form, request.files)
+        parsed = parse_request(fields, request.form, request.files, application_id=app_id)
         values, errors = parsed.values, dict(parsed.errors)
         if request.form.get("action") == "draft":
             try:

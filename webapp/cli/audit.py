@@ -13,6 +13,9 @@ from engine.audit.bundle import export_bundle, verify_bundle
 from engine.audit.verify import all_application_ids, verify_application
 from engine.errors import ZhichengError
 
+# Application ids are database integers: anything larger is a usage error, not a query that overflows.
+APP_ID = click.IntRange(1, 2**31 - 1)
+
 
 @click.group("audit")
 def audit_cli():
@@ -20,7 +23,7 @@ def audit_cli():
 
 
 @audit_cli.command("verify")
-@click.argument("app_id", type=int, required=False)
+@click.argument("app_id", type=APP_ID, required=False)
 @click.option("--all", "all_", is_flag=True, help="Verify every application.")
 @with_appcontext
 def verify_command(app_id, all_):
@@ -50,7 +53,7 @@ def verify_command(app_id, all_):
 
 
 @audit_cli.command("export")
-@click.argument("app_id", type=int)
+@click.argument("app_id", type=APP_ID)
 @click.option(
     "-o",
     "--output",
@@ -78,6 +81,10 @@ def verify_bundle_command(file):
     """Verify an exported bundle with no database; exit 1 if anything does not match."""
     try:
         bundle = json.loads(file.read_text(encoding="utf-8"))
+    except UnicodeDecodeError:
+        raise click.ClickException(f"{file}: 不是 UTF-8 编码的文本文件，不是审计包") from None
+    except RecursionError:
+        raise click.ClickException(f"{file}: JSON 嵌套过深，不是审计包") from None
     except json.JSONDecodeError as exc:
         raise click.ClickException(f"{file}: 不是合法的 JSON：{exc.msg}（第 {exc.lineno} 行）") from exc
     problems = verify_bundle(bundle)

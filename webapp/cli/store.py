@@ -101,7 +101,14 @@ def worker_command(interval, once, batch):
 
 
 @click.command("simulate")
-@click.option("--applicants", "-n", default=300, show_default=True, help="How many applicants.")
+@click.option(
+    "--applicants",
+    "-n",
+    default=300,
+    show_default=True,
+    type=click.IntRange(min=1),
+    help="How many applicants.",
+)
 @click.option("--seed", default=2020, show_default=True, help="Random seed: same seed, same campaign.")
 @with_appcontext
 def simulate_command(applicants, seed):

@@ -2,11 +2,7 @@
 
 from __future__ import annotations
 
-import csv
-import io
-from urllib.parse import quote
-
-from flask import Response, abort, flash, redirect, render_template, request, url_for
+from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
 from engine import rules
@@ -16,8 +12,10 @@ from engine.store import queries, services
 
 from ..apply.printing import print_context
 from ..clock import get_clock
+from ..csv_export import csv_response
 from ..extensions import db
 from ..forms_render import attachment_refs, complete_from_form, fields_for, flatten, parse_request
+from ..params import DB_INT_MAX, int_arg
 from ..uploads import send_attachment
 from . import bp
 from .forms import BatchApproveForm
@@ -29,6 +27,7 @@ VIEW_LABELS = {
     "due_soon": "即将截止",
     "lapsed": "已逾期失效",
 }
+MAX_PAGE = 100_000  # 50 per page: far beyond any inbox, and the offset stays inside the database's integers
 BATCH_STAGES = ("unit_review", "unit_report", "tier2_review", "tier3_review", "committee_review")
 DECISION_LABELS = {"approve": "通过", "return": "退回补正", "not_recommend": "不予上报"}
 
@@ -78,8 +77,8 @@ def _inbox_args():
     view = request.args.get("view", "actionable")
     if view not in VIEW_LABELS:
         view = "actionable"
-    days = max(0, min(request.args.get("days", 3, type=int) or 0, 30))
-    page = max(1, request.args.get("page", 1, type=int) or 1)
+    days = int_arg("days", "天数", 3, lo=0, hi=30)
+    page = int_arg("page", "页码", 1, hi=MAX_PAGE)
     return view, days, page
 
 
@@ -119,29 +118,23 @@ def export(org_id: int):
     items = queries.inbox(
         db.session, get_clock(), org_id, view=view, due_within_working_days=days, page=1, per_page=10000
     )
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(["申请书编号", "申报人", "申报系列", "申报职称", "环节", "状态", "开放时间", "截止时间"])
     fmt = current_local
-    for it in items:
-        writer.writerow(
-            [
-                it.application_id,
-                it.applicant_name,
-                it.series or "",
-                it.title_sought or "",
-                it.stage_label,
-                queries.STATUS_LABELS.get(it.status, it.status),
-                fmt(it.actionable_from),
-                fmt(it.deadline),
-            ]
-        )
-    name = f"{membership.org_name}-{VIEW_LABELS[view]}.csv"
-    return Response(
-        "\ufeff" + out.getvalue(),
-        mimetype="text/csv; charset=utf-8",
-        headers={"Content-Disposition": f"attachment; filename=inbox.csv; filename*=UTF-8''{quote(name)}"},
+    rows = (
+        [
+            it.application_id,
+            it.applicant_name,
+            it.series or "",
+            it.title_sought or "",
+            it.stage_label,
+            queries.STATUS_LABELS.get(it.status, it.status),
+            fmt(it.actionable_from),
+            fmt(it.deadline),
+        ]
+        for it in items
     )
+    header = ["申请书编号", "申报人", "申报系列", "申报职称", "环节", "状态", "开放时间", "截止时间"]
+    name = f"{membership.org_name}-{VIEW_LABELS[view]}.csv"
+    return csv_response(header, rows, filename=name, ascii_name="inbox.csv")
 
 
 def current_local(value) -> str:
@@ -163,6 +156,8 @@ def batch(org_id: int):
             app_id, stage, version = item.split(":")
             app_id, version = int(app_id), int(version)
         except ValueError:
+            continue
+        if not 0 < app_id <= DB_INT_MAX:  # cannot name an application; the database would refuse the number
             continue
         if stage not in BATCH_STAGES:
             results.append((app_id, stage, False, "该环节不能批量办理"))
@@ -197,6 +192,8 @@ def batch(org_id: int):
 
 def _task_fields(view, stage):
     deployment = services.deployment_for(db.session, view.deployment_id)
+    if not deployment.has_task(stage):  # a stage name typed into the URL
+        abort(404)
     decl_fields = fields_for(
         deployment.form_schema("applicant_submit"), deployment.ui_schema("applicant_submit")
     )
@@ -244,7 +241,7 @@ def task(org_id: int, app_id: int, stage: str):
         return redirect(url_for("review.application", org_id=org_id, app_id=app_id))
     errors, values, status = {}, {}, 200
     if request.method == "POST":
-        parsed = parse_request(fields, request.form, request.files)
+        parsed = parse_request(fields, request.form, request.files, application_id=app_id)
         values = parsed.values
         try:
             errors = complete_from_form(app_id, stage, deployment.form_schema(stage), parsed)
