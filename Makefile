@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test test-fast bench lint clean browser
+.PHONY: demo test test-fast bench lint clean browser fuzz
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -33,6 +33,15 @@ test: $(STAMP) browser lint
 
 test-fast: $(STAMP) lint
 	$(BIN)/python -m pytest -n 2 -q -m "not e2e" --durations=10
+
+# The long property-based fuzz (issue 12): every route as every role, FUZZ_EXAMPLES requests (>= 10,000);
+# `make test` runs the same test with a short profile. The request count lands in test-artifacts/fuzz-count.txt.
+FUZZ_EXAMPLES ?= 10000
+fuzz: $(STAMP)
+	mkdir -p test-artifacts
+	ZHICHENG_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) ZHICHENG_FUZZ_REPORT=test-artifacts/fuzz-count.txt \
+	  $(BIN)/python -m pytest tests/fuzz -q -s
+	@echo "fuzz requests sent: $$(cat test-artifacts/fuzz-count.txt)"
 
 bench: $(STAMP)
 	$(BIN)/python -m bench

@@ -194,3 +194,18 @@ def test_audit_verify_cli_exit_codes(session_factory, app_id, database_url, monk
     assert result.exit_code == 1
     assert "第 2 条记录" in result.output
     assert runner.invoke(cli, ["audit", "verify"]).exit_code == 2
+
+
+def test_verify_bundle_cli_whose_state_is_not_json(session_factory, app_id, tmp_path):
+    from click.testing import CliRunner
+
+    from webapp.cli import cli
+
+    with session_factory() as s:
+        bundle = export_bundle(s, app_id)
+    bundle["state"] = "not json{"
+    f = tmp_path / "state.json"
+    f.write_text(json.dumps(bundle, ensure_ascii=False), encoding="utf-8")
+    result = CliRunner().invoke(cli, ["audit", "verify-bundle", str(f)])
+    assert result.exit_code == 1 and "流程状态（state）无法读取" in result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit)
