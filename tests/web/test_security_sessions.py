@@ -220,3 +220,11 @@ def test_old_password_guessing_is_throttled_like_login(make_app, make_auth):
         for i in range(7)
     ]
     assert statuses[:6] == [422] * 6 and statuses[6] == 429
+
+
+@pytest.mark.parametrize("target", ["/\\evil.example/", "//evil.example/", "https://evil.example/"])
+def test_login_never_redirects_off_site(client, auth, post, target):
+    auth.register()
+    auth.logout()
+    r = post(f"/auth/login?next={target}", {"username": ID_A, "password": PW}, token_from="/auth/login")
+    assert r.headers["Location"] == "/"

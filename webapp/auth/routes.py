@@ -45,7 +45,14 @@ def register():
 
 
 def _safe_next(target: str | None) -> str:
-    if target and target.startswith("/") and not urlsplit(target).netloc and not target.startswith("//"):
+    # Browsers read "/\\evil.example" as "//evil.example": a backslash or control character is never local.
+    if (
+        target
+        and target.startswith("/")
+        and not target.startswith("//")
+        and not any(ch == "\\" or ord(ch) < 32 for ch in target)
+        and not urlsplit(target).netloc
+    ):
         return target
     return url_for("portal.index")
 
