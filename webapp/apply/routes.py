@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
+from wtforms import SelectChoice
 
 from engine import rules
 from engine.accounts import services as acc
@@ -49,8 +50,8 @@ def index():
     """我的申请书: my applications and, within the window, starting a new one."""
     apps = queries.applications_for_applicant(db.session, current_user.id)
     form = StartForm()
-    form.unit_id.choices = [("", "请选择所在单位")] + [
-        (str(o.id), o.name) for o in acc.active_orgs_of_types(db.session, ("unit",))
+    form.unit_id.choices = [SelectChoice("", "请选择所在单位")] + [
+        SelectChoice(str(o.id), o.name) for o in acc.active_orgs_of_types(db.session, ("unit",))
     ]
     try:
         campaign = services.current_deployment(db.session).campaign
@@ -72,7 +73,9 @@ def index():
 def start():
     """Start a declaration for the chosen unit (the service refuses outside 申报人填报 and duplicates)."""
     form = StartForm()
-    form.unit_id.choices = [(str(o.id), o.name) for o in acc.active_orgs_of_types(db.session, ("unit",))]
+    form.unit_id.choices = [
+        SelectChoice(str(o.id), o.name) for o in acc.active_orgs_of_types(db.session, ("unit",))
+    ]
     if not form.validate_on_submit():
         flash("请选择所在单位", "error")
         return redirect(url_for("apply.index"))

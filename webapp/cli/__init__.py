@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import sys
+
+import click
 from flask.cli import FlaskGroup
 
 from webapp import create_app
 
 from .audit import audit_cli
+from .backup import BACKUP_COMMANDS
 from .bpmn import bpmn_cli
 from .calendar import calendar_cli
 from .campaign import campaign_cli
+from .config import config_cli
 from .demo import demo_command
 from .org import org_cli, user_cli
 from .scenario import scenario_cli
@@ -26,11 +31,13 @@ cli = FlaskGroup(
 )
 for command in (
     *STORE_COMMANDS,
+    *BACKUP_COMMANDS,
     demo_command,
     audit_cli,
     bpmn_cli,
     calendar_cli,
     campaign_cli,
+    config_cli,
     org_cli,
     scenario_cli,
     user_cli,
@@ -39,23 +46,30 @@ for command in (
 
 
 def main() -> None:
-    """Run the command line; an unexpected error is one line on stderr and exit 1, never a traceback
-    (ZHICHENG_DEBUG=1 shows the traceback to whoever debugs it)."""
+    """Entry point: every error is one line on stderr and exit 1, never a traceback (ZHICHENG_DEBUG=1 shows the
+    traceback to whoever debugs it). A database that is down or not yet upgraded says so."""
     import os
-    import sys
+
+    from sqlalchemy.exc import OperationalError, ProgrammingError
 
     from engine.errors import ZhichengError
 
     try:
         cli.main(prog_name="zhicheng")
+    except (OperationalError, ProgrammingError) as exc:
+        reason = str(exc.orig).strip().splitlines()[0] if exc.orig else type(exc).__name__
+        click.echo(
+            f"错误：数据库不可用或结构未升级（{reason}）；请检查 DATABASE_URL 并运行 zhicheng db upgrade",
+            err=True,
+        )
+        sys.exit(1)
     except ZhichengError as exc:
-        print(f"错误：{exc}", file=sys.stderr)
+        click.echo(f"错误：{exc}", err=True)
         sys.exit(1)
     except Exception as exc:  # noqa: BLE001 (the contract: message and exit 1, whatever went wrong)
         if os.environ.get("ZHICHENG_DEBUG") == "1":
             raise
-        print(
-            f"错误：命令未完成（{type(exc).__name__}: {exc}）；设置 ZHICHENG_DEBUG=1 可查看详细信息",
-            file=sys.stderr,
+        click.echo(
+            f"错误：命令未完成（{type(exc).__name__}: {exc}）；设置 ZHICHENG_DEBUG=1 可查看详细信息", err=True
         )
         sys.exit(1)
