@@ -38,6 +38,7 @@ def test_no_template_has_inline_script_or_event_handlers():
         text = path.read_text(encoding="utf-8")
         assert not re.search(r"<script(?![^>]*\bsrc=)[^>]*>", text), path
         assert not re.search(r"\son[a-z]+\s*=", text), path
+        assert not re.search(r"\sstyle\s*=|<style", text), path  # style-src 'self' blocks inline styles too
 
 
 def test_development_server_does_not_announce_its_version():
