@@ -7,7 +7,7 @@ history and indexes wrap this (engine/store.py); this module never touches a dat
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 from SpiffWorkflow.bpmn.specs.mixins.events.end_event import EndEvent
@@ -15,11 +15,17 @@ from SpiffWorkflow.bpmn.specs.mixins.user_task import UserTask
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.util.task import TaskState
 
-from calendars import TZ
-
 from . import rules, spiff
 from .deployment import Deployment
-from .errors import ActionRefused, AlreadyHandled, FormInvalid, NotPermitted, OutsideWindow, ZhichengError
+from .errors import (
+    ActionRefused,
+    AlreadyHandled,
+    FormInvalid,
+    NotPermitted,
+    NotYetOpen,
+    WindowClosed,
+    ZhichengError,
+)
 from .forms import validate_form
 from .scripting import ClockedScriptEngine
 from .timers import parse_instant
@@ -90,7 +96,8 @@ class Application:
         self.deployment = deployment
         self.workflow = workflow
         self.clock = clock
-        self.workflow.script_engine = ClockedScriptEngine(deployment.campaign, clock)
+        self.model = deployment.model
+        self.workflow.script_engine = ClockedScriptEngine(deployment.campaign, clock, deployment.model)
         # Keep a snapshot to undo a failed action in memory. A caller that throws the object away on any
         # error (the store's unit of work rolls back and reloads) may turn this off and save a serialization.
         self.reset_on_error = True
@@ -101,8 +108,12 @@ class Application:
     # ---- lifecycle -------------------------------------------------------------------------
     @classmethod
     def start(cls, deployment: Deployment, clock, *, applicant_id: int, chain: dict) -> Application:
-        """Start a declaration for an applicant whose unit has the review `chain` (tier -> org id)."""
-        for tier in ("unit", "tier3", "committee"):
+        """Start a declaration for an applicant whose unit has the review `chain` (tier -> org id).
+
+        The tiers are the BPMN lanes' (engine.stages); an optional tier's presence is `has_<tier>`.
+        """
+        model = deployment.model
+        for tier in model.required_tiers:
             if not chain.get(tier):
                 raise ActionRefused(f"所在单位的审核链不完整：缺少{tier}，请联系上级主管部门", tier=tier)
         workflow = BpmnWorkflow(deployment.spec, deployment.subprocess_specs)
@@ -111,8 +122,8 @@ class Application:
         start.data.update(
             {
                 "applicant_id": applicant_id,
-                "chain": {k: chain.get(k) for k in ("unit", "tier2", "tier3", "committee")},
-                "has_tier2": bool(chain.get("tier2")),
+                "chain": {k: chain.get(k) for k in model.tiers},
+                **{f"has_{t}": bool(chain.get(t)) for t in sorted(model.optional_tiers)},
                 "return_stage": None,
                 "return_count": 0,
                 "notice_done": False,
@@ -166,18 +177,21 @@ class Application:
     def status(self) -> Status:
         if self.workflow.is_completed():
             end = self._end_event()
-            outcome = rules.outcome_of_end_event(end)
+            outcome = self.model.outcome_of_end_event(end)
             responsible = None
-            if outcome.status == "expired" and outcome.stage not in rules.APPLICANT_RESPONSIBLE:
+            if outcome.status == "expired" and not self.model.applicant_responsible(outcome.stage):
                 responsible = self._org_for_stage(outcome.stage)
             return Status(outcome.status, outcome.stage, None, None, responsible_org=responsible)
         ready = self.ready_tasks()
         if ready:
             t = ready[0]
-            return Status(rules.status_for_waiting(t.stage), t.stage, t.org_id, t.deadline, t.actionable_from)
+            return Status(
+                self.model.status_for_waiting(t.stage), t.stage, t.org_id, t.deadline, t.actionable_from
+            )
         for timer in self.due_timers():
-            if timer.name == "public_notice":
-                return Status("public_notice", "public_notice", self.chain["unit"], timer.due_at)
+            wait = self.model.waits.get(timer.name)
+            if wait is not None:
+                return Status(wait.status, wait.id, self.chain.get(wait.tier), timer.due_at)
         raise EngineError("申请书既未结束也没有待办事项（流程状态异常）")
 
     def positions(self) -> tuple[set[str], set[str]]:
@@ -191,7 +205,7 @@ class Application:
                 done.add(bpmn_id)
             elif task.state == TaskState.READY and isinstance(task.task_spec, UserTask):
                 current.add(bpmn_id)
-            elif task.state == TaskState.WAITING and task.task_spec.name == "public_notice":
+            elif task.state == TaskState.WAITING and task.task_spec.name in self.model.waits:
                 current.add(bpmn_id)
         return current, done
 
@@ -267,7 +281,9 @@ class Application:
         self.workflow = spiff.state_from_json(
             state_json, self.deployment.spec, self.deployment.subprocess_specs
         )
-        self.workflow.script_engine = ClockedScriptEngine(self.deployment.campaign, self.clock)
+        self.workflow.script_engine = ClockedScriptEngine(
+            self.deployment.campaign, self.clock, self.deployment.model
+        )
 
     def _start_data(self) -> dict:
         return self.workflow.task_tree.children[0].data if self.workflow.task_tree.children else {}
@@ -302,27 +318,24 @@ class Application:
                 f"该申请书已结束（{_STATUS_LABELS.get(status.status, status.status)}），不能再办理",
                 stage=stage,
             )
-        raise AlreadyHandled(
-            f"「{rules.STAGE_LABELS.get(stage, stage)}」当前没有待办，可能已被处理", stage=stage
-        )
+        raise AlreadyHandled(f"「{self.model.label(stage)}」当前没有待办，可能已被处理", stage=stage)
 
     def _describe(self, task) -> ReadyTask:
         stage = task.task_spec.name
-        lane = task.task_spec.lane or ""
-        tier = rules.LANE_TIERS.get(lane)
-        if tier is None:
-            raise EngineError(f"任务 {stage} 所在泳道 {lane!r} 不是已知的审核层级", stage=stage)
+        known = self.model.stages.get(stage)
+        if known is None:
+            raise EngineError(f"任务 {stage} 不是本流程的环节", stage=stage)
         return_stage = task.data.get("return_stage")
         deadline = self._boundary_deadline(task)
         if deadline is None:
-            deadline = rules.stage_deadline(self.deployment.campaign, stage, return_stage)
+            deadline = rules.stage_deadline(self.model, self.deployment.campaign, stage, return_stage)
         return ReadyTask(
             stage,
-            task.task_spec.bpmn_name or rules.STAGE_LABELS.get(stage, stage),
-            lane,
-            tier,
-            self.chain.get(tier) if tier != "applicant" else None,
-            rules.actionable_from(self.deployment.campaign, stage, return_stage),
+            known.label,
+            known.lane,
+            known.tier,
+            None if known.by_applicant else self.chain.get(known.tier),
+            rules.actionable_from(self.model, self.deployment.campaign, stage, return_stage),
             deadline,
         )
 
@@ -341,16 +354,15 @@ class Application:
         return None
 
     def _org_for_stage(self, stage: str):
-        lane = self.deployment.task_spec(stage).lane if stage in self.deployment.spec.task_specs else None
-        tier = rules.LANE_TIERS.get(lane or "")
-        return self.chain.get(tier) if tier and tier != "applicant" else None
+        known = self.model.stages.get(stage)
+        return None if known is None or known.by_applicant else self.chain.get(known.tier)
 
     def _check_actor(self, ready: ReadyTask, actor: Actor):
-        if ready.tier == "applicant":
+        if self.model.stages[ready.stage].by_applicant:
             if actor.user_id != self.applicant_id:
                 raise NotPermitted("只有申报人本人可以办理此事项", stage=ready.stage)
             return
-        allowed = rules.STAGE_ROLES.get(ready.stage, rules.DEFAULT_REVIEW_ROLES)
+        allowed = self.model.roles(ready.stage)
         if not (actor.roles_in(ready.org_id) & allowed):
             raise NotPermitted(
                 f"您不是本申请书当前审核单位的审核人员，不能办理「{ready.label}」", stage=ready.stage
@@ -358,17 +370,9 @@ class Application:
 
     def _check_window(self, ready: ReadyTask, now: datetime):
         if ready.actionable_from and now < ready.actionable_from:
-            raise OutsideWindow(
-                f"「{ready.label}」将于 {_fmt(ready.actionable_from, opening=True)} 开放，目前不能办理",
-                stage=ready.stage,
-                opens=ready.actionable_from,
-            )
+            raise NotYetOpen(ready.label, ready.actionable_from, stage=ready.stage)
         if ready.deadline and now >= ready.deadline:
-            raise OutsideWindow(
-                f"「{ready.label}」已于 {_fmt(ready.deadline)} 截止，系统已关闭该环节",
-                stage=ready.stage,
-                deadline=ready.deadline,
-            )
+            raise WindowClosed(ready.label, ready.deadline, stage=ready.stage)
 
     def _apply(self, task, stage: str, actor: Actor, form_data: dict, now: datetime, org_id):
         for key in REVIEW_FIELDS:
@@ -376,7 +380,7 @@ class Application:
         task.data.update(form_data)
         task.data["last_stage"] = stage
         task.data[f"{stage}_completed_at"] = now.isoformat()
-        if stage != "applicant_submit" and stage != "applicant_correct":
+        if not self.model.stages[stage].by_applicant:
             task.data["reviews"] = [
                 *task.data.get("reviews", []),
                 {
@@ -404,14 +408,3 @@ class Application:
 
 
 _STATUS_LABELS = {"expired": "逾期失效", "confirmed": "已完成现场确认", "not_recommended": "不予上报"}
-
-
-def _fmt(instant: datetime, opening: bool = False) -> str:
-    """A Chinese instant: an opening at 00:00 reads as that day, a deadline at 00:00 as 24:00 of the day before."""
-    local = instant.astimezone(TZ)
-    if local.hour == 0 and local.minute == 0:
-        if opening:
-            return f"{local.year}年{local.month}月{local.day}日"
-        day = (local - timedelta(days=1)).date()
-        return f"{day.year}年{day.month}月{day.day}日24:00"
-    return f"{local.year}年{local.month}月{local.day}日{local:%H:%M}"

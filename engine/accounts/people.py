@@ -7,9 +7,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
-from datetime import datetime
 from functools import lru_cache
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -23,7 +21,6 @@ from . import validation as v
 from .errors import LoginFailed
 from .models import Membership, Org, User
 
-LOCAL_TZ = ZoneInfo("Asia/Shanghai")
 # werkzeug's method string; tests lower the cost (e.g. "pbkdf2:sha256:1000") so suites stay fast.
 PASSWORD_HASH_METHOD = os.environ.get("ZHICHENG_PASSWORD_HASH", "scrypt")
 
@@ -180,11 +177,6 @@ def create_staff_user(
         auditor_scope_org_id=auditor_scope_org_id,
     )
     return user_profile(session, user.id)
-
-
-def format_local(instant: datetime) -> str:
-    """An instant as Beijing time, e.g. 2020-11-01 10:15."""
-    return instant.astimezone(LOCAL_TZ).strftime("%Y-%m-%d %H:%M")
 
 
 @lru_cache(maxsize=4)

@@ -7,10 +7,10 @@ import json
 from flask import Response, abort, render_template, request
 from flask_login import current_user, login_required
 
-from engine import rules
 from engine.audit import queries
 from engine.audit.bundle import export_bundle
 from engine.audit.verify import verify_application
+from engine.store import services
 from engine.store.queries import STATUS_LABELS, check_scope
 from engine.store.tables import ApplicationRow
 
@@ -36,8 +36,9 @@ def search():
     status = request.args.get("status") or None
     if status is not None and status not in STATUS_LABELS:
         raise BadParameter("状态", "没有这种状态")
+    stages = services.stage_labels(db.session)
     stage = request.args.get("stage") or None
-    if stage is not None and stage not in rules.STAGE_LABELS:
+    if stage is not None and stage not in stages:
         raise BadParameter("环节", "没有这个环节")
     date_from, date_to = date_arg("date_from", "起始日期"), date_arg("date_to", "截止日期")
     if date_from and date_to and date_from > date_to:
@@ -53,7 +54,11 @@ def search():
         date_to=date_to,
     )
     return render_template(
-        "audit/search.html", rows=rows, args=request.args, statuses=STATUS_LABELS, stages=rules.STAGE_LABELS
+        "audit/search.html",
+        rows=rows,
+        args=request.args,
+        statuses=STATUS_LABELS,
+        stages=stages,
     )
 
 

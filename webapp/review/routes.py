@@ -5,10 +5,10 @@ from __future__ import annotations
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
-from engine import rules
+from engine import labels, timefmt
 from engine.accounts import services as acc
-from engine.errors import ActionRefused, AlreadyHandled, FormInvalid, NotFound
-from engine.store import queries, services
+from engine.errors import ActionRefused, FormInvalid, NotFound
+from engine.store import claims, gate, queries, services
 
 from ..apply.printing import print_context
 from ..clock import get_clock
@@ -28,14 +28,13 @@ VIEW_LABELS = {
     "lapsed": "已逾期失效",
 }
 MAX_PAGE = 100_000  # 50 per page: far beyond any inbox, and the offset stays inside the database's integers
-BATCH_STAGES = ("unit_review", "unit_report", "tier2_review", "tier3_review", "committee_review")
 DECISION_LABELS = {"approve": "通过", "return": "退回补正", "not_recommend": "不予上报"}
 
 
 @bp.context_processor
 def _labels():
     return {
-        "stage_labels": rules.STAGE_LABELS,
+        "stage_labels": services.stage_labels(db.session),
         "view_labels": VIEW_LABELS,
         "decision_labels": DECISION_LABELS,
     }
@@ -49,8 +48,9 @@ def _membership(org_id: int):
     return mine[0], {m.role for m in mine}
 
 
-def _require_role(roles: set[str], stage: str) -> None:
-    if not roles & rules.STAGE_ROLES.get(stage, rules.DEFAULT_REVIEW_ROLES):
+def _require_role(roles: set[str], view, stage: str) -> None:
+    """403 unless one of the user's roles may act at `stage` (the BPMN task's `roles`)."""
+    if not roles & services.deployment_for(db.session, view.deployment_id).model.roles(stage):
         abort(403)
 
 
@@ -103,7 +103,7 @@ def inbox(org_id: int):
         days=days,
         page=page,
         batch_form=BatchApproveForm(),
-        batch_stages=BATCH_STAGES,
+        batch_stages=services.batch_stages(db.session),
         now=get_clock().now(),
         notices=notices,
     )
@@ -118,7 +118,6 @@ def export(org_id: int):
     items = queries.inbox(
         db.session, get_clock(), org_id, view=view, due_within_working_days=days, page=1, per_page=10000
     )
-    fmt = current_local
     rows = (
         [
             it.application_id,
@@ -127,20 +126,14 @@ def export(org_id: int):
             it.title_sought or "",
             it.stage_label,
             queries.STATUS_LABELS.get(it.status, it.status),
-            fmt(it.actionable_from),
-            fmt(it.deadline),
+            timefmt.opens(it.actionable_from),
+            timefmt.deadline(it.deadline),
         ]
         for it in items
     )
     header = ["申请书编号", "申报人", "申报系列", "申报职称", "环节", "状态", "开放时间", "截止时间"]
     name = f"{membership.org_name}-{VIEW_LABELS[view]}.csv"
     return csv_response(header, rows, filename=name, ascii_name="inbox.csv")
-
-
-def current_local(value) -> str:
-    from .. import LOCAL_TZ
-
-    return value.astimezone(LOCAL_TZ).strftime("%Y-%m-%d %H:%M") if value else ""
 
 
 @bp.route("/<int:org_id>/batch", methods=["POST"])
@@ -159,7 +152,7 @@ def batch(org_id: int):
             continue
         if not 0 < app_id <= DB_INT_MAX:  # cannot name an application; the database would refuse the number
             continue
-        if stage not in BATCH_STAGES:
+        if stage not in services.batch_stages(db.session):
             results.append((app_id, stage, False, "该环节不能批量办理"))
             continue
         try:
@@ -172,15 +165,12 @@ def batch(org_id: int):
                 {"decision": "approve", "opinion": form.opinion.data or ""},
                 expected_version=version,
             )
-        except AlreadyHandled:
-            db.session.rollback()
-            results.append((app_id, stage, False, "已被处理（他人已办理或重复提交）"))
         except FormInvalid as exc:
             db.session.rollback()
             results.append((app_id, stage, False, "；".join(exc.errors.values())))
         except (ActionRefused, NotFound) as exc:
             db.session.rollback()
-            results.append((app_id, stage, False, exc.message))
+            results.append((app_id, stage, False, f"{getattr(exc, 'title', '不能办理')}：{exc.message}"))
         else:
             results.append((app_id, stage, True, "已审核通过"))
     if not results:
@@ -192,11 +182,10 @@ def batch(org_id: int):
 
 def _task_fields(view, stage):
     deployment = services.deployment_for(db.session, view.deployment_id)
-    if not deployment.has_task(stage):  # a stage name typed into the URL
-        abort(404)
-    decl_fields = fields_for(
-        deployment.form_schema("applicant_submit"), deployment.ui_schema("applicant_submit")
-    )
+    first = deployment.model.submission
+    decl_fields = fields_for(deployment.form_schema(first), deployment.ui_schema(first))
+    if stage is None:
+        return deployment, decl_fields, None
     return deployment, decl_fields, fields_for(deployment.form_schema(stage), deployment.ui_schema(stage))
 
 
@@ -206,7 +195,7 @@ def application(org_id: int, app_id: int):
     """An application as this org sees it: data, attachments, opinions; the notice countdown for the unit."""
     _membership(org_id)
     view = _app_in_org(org_id, app_id)
-    deployment, decl_fields, _ = _task_fields(view, "applicant_submit")
+    deployment, decl_fields, _ = _task_fields(view, None)
     tasks = [r for r in view.ready if r["org_id"] == org_id]
     return render_template(
         "review/application.html",
@@ -228,40 +217,50 @@ def _file_url(org_id, app_id):
 @bp.route("/<int:org_id>/app/<int:app_id>/task/<stage>", methods=["GET", "POST"])
 @login_required
 def task(org_id: int, app_id: int, stage: str):
-    """A review task: the application, earlier opinions, window and deadline; approve or return."""
+    """A review task: the application, earlier opinions, window and deadline; approve or return.
+
+    When the engine would refuse the action, the page says why and until when instead of offering the form;
+    a refused submission is shown again with what was typed.
+    """
     _, roles = _membership(org_id)
     view = _app_in_org(org_id, app_id)
-    _require_role(roles, stage)
-    ready = next((r for r in view.ready if r["stage"] == stage and r["org_id"] == org_id), None)
+    _require_role(roles, view, stage)
+    deployment = services.deployment_for(db.session, view.deployment_id)
+    if stage not in deployment.spec.task_specs:
+        abort(404)
     deployment, decl_fields, fields = _task_fields(view, stage)
-    if ready is None:
-        if request.method == "POST":
-            return _already_handled(org_id, app_id, view if stage == "unit_report" else None)
-        flash("该事项当前不在本单位待办中（可能已被处理）", "info")
-        return redirect(url_for("review.application", org_id=org_id, app_id=app_id))
+    refusal = gate.explain(
+        db.session, get_clock().now(), app_id, stage, {org_id}, current_user.id, deployment
+    )
     errors, values, status = {}, {}, 200
     if request.method == "POST":
         parsed = parse_request(fields, request.form, request.files, application_id=app_id)
         values = parsed.values
         try:
             errors = complete_from_form(app_id, stage, deployment.form_schema(stage), parsed)
-        except AlreadyHandled:
-            return _already_handled(org_id, app_id)
-        if errors:
-            status = 422
+        except (ActionRefused, NotFound) as exc:
+            db.session.rollback()
+            refusal, status = exc, 409
         else:
-            decision = parsed.data.get("decision")
-            flash(
-                f"「{rules.STAGE_LABELS.get(stage, stage)}」已办理：{DECISION_LABELS.get(decision, decision)}",
-                "success",
-            )
-            return redirect(url_for("review.application", org_id=org_id, app_id=app_id))
+            if errors:
+                status = 422
+            else:
+                decision = parsed.data.get("decision")
+                flash(
+                    f"「{deployment.model.label(stage)}」已办理："
+                    f"{labels.decision_label(deployment, stage, decision)}",
+                    "success",
+                )
+                return redirect(url_for("review.application", org_id=org_id, app_id=app_id))
+    ready = next((r for r in view.ready if r["stage"] == stage and r["org_id"] == org_id), None)
     return render_template(
         "review/task.html",
         view=view,
         org_id=org_id,
         stage=stage,
         ready=ready,
+        refusal=refusal,
+        claim=claims.holder(db.session, app_id, stage),
         fields=fields,
         values=values,
         errors=errors,
@@ -272,33 +271,13 @@ def task(org_id: int, app_id: int, stage: str):
     ), status
 
 
-def _already_handled(org_id: int, app_id: int, view=None):
-    db.session.rollback()
-    if view is not None and view.status == "public_notice":
-        from .. import LOCAL_TZ
-
-        return render_template(
-            "errors/error.html",
-            code=409,
-            title="操作未执行",
-            message=f"公示期未满：公示至 {view.deadline.astimezone(LOCAL_TZ):%Y-%m-%d %H:%M}，"
-            "期满无异议后方可上报主管部门。",
-        ), 409
-    return render_template(
-        "errors/error.html",
-        code=409,
-        title="操作未执行",
-        message="该事项已被处理（可能是重复提交，或已由他人办理），本次提交未生效。",
-    ), 409
-
-
 @bp.route("/<int:org_id>/app/<int:app_id>/files/<sha256>")
 @login_required
 def attachment(org_id: int, app_id: int, sha256: str):
     """An attachment of an application this org may see."""
     _membership(org_id)
     view = _app_in_org(org_id, app_id)
-    _, decl_fields, _ = _task_fields(view, "applicant_submit")
+    _, decl_fields, _ = _task_fields(view, None)
     return send_attachment(sha256, {sha for _, sha in attachment_refs(decl_fields, view.declaration)})
 
 
@@ -310,7 +289,9 @@ def print_notice(org_id: int, app_id: int):
     view = _app_in_org(org_id, app_id)
     if view.chain.get("unit") != org_id:
         abort(403)
-    if not any(r["stage"] == "unit_review" and r["decision"] == "approve" for r in view.reviews):
+    model = services.deployment_for(db.session, view.deployment_id).model
+    noticed = {w.after_stage for w in model.waits.values()}  # the stage whose approval starts the notice
+    if not any(r["stage"] in noticed and r["decision"] == "approve" for r in view.reviews):
         flash("单位审核通过后才能打印公示表", "error")
         return redirect(url_for("review.application", org_id=org_id, app_id=app_id))
     return render_template("print/notice_form.html", **print_context(view, "notice_form"))
