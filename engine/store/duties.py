@@ -1,8 +1,8 @@
 """Segregation of duties: nobody acts as reviewer, reporter, committee or desk on their own application.
 
 Roles alone do not prevent it (a unit admin may apply at their own unit), so the rule is checked on the
-person, whatever memberships they hold, before any task runs. The deployment's stage model (read from the
-BPMN's lanes) says whose task it is: only the applicant's own stages are open to the applicant.
+person, whatever memberships they hold: by the gate (the task page shows it before the click) and again in
+the unit of work. The deployment's stage model (read from the BPMN's lanes) says whose task a stage is.
 """
 
 from __future__ import annotations
@@ -11,21 +11,32 @@ from engine.errors import OwnApplication
 from engine.runtime import Actor, Application
 
 
-def refuse_own_application(app: Application, stage: str, actor: Actor, app_id: int) -> None:
-    """Raise OwnApplication if `actor` is the applicant and `stage` is not one of the applicant's stages."""
-    if actor.user_id != app.applicant_id:
-        return
-    model = app.deployment.model
-    if model is not None:
-        found = model.stages.get(stage)
-        by_applicant, label = (True, "") if found is None else (found.by_applicant, found.label)
-    else:  # a deployment read before the stage model: ask the ready task's lane
-        ready = next((t for t in app.ready_tasks() if t.stage == stage), None)
-        by_applicant, label = (True, "") if ready is None else (ready.tier == "applicant", ready.label)
-    if by_applicant:  # the applicant's own task, or no such task (the runtime refuses that itself)
-        return
-    raise OwnApplication(
-        f"不能办理本人的申请书：「{label}」须由申报人以外的人员办理（回避原则）",
+def own_application_refusal(deployment, stage: str, user_id: int, applicant_id: int, app_id: int):
+    """The OwnApplication refusal if `user_id` is the applicant and `stage` is not an applicant's stage."""
+    if user_id != applicant_id or deployment is None or deployment.model is None:
+        return None
+    found = deployment.model.stages.get(stage)
+    if found is None or found.by_applicant:  # the applicant's own task, or no such task (refused elsewhere)
+        return None
+    return OwnApplication(
+        f"不能办理本人的申请书：「{found.label}」须由申报人以外的人员办理（回避原则）",
         application_id=app_id,
         stage=stage,
     )
+
+
+def refuse_own_application(app: Application, stage: str, actor: Actor, app_id: int) -> None:
+    """Raise OwnApplication if `actor` is the applicant and the task at `stage` is not the applicant's."""
+    if actor.user_id != app.applicant_id:
+        return
+    refusal = own_application_refusal(app.deployment, stage, actor.user_id, app.applicant_id, app_id)
+    if refusal is None and app.deployment.model is None:  # read before the stage model: ask the task's lane
+        ready = next((t for t in app.ready_tasks() if t.stage == stage), None)
+        if ready is not None and ready.tier != "applicant":
+            refusal = OwnApplication(
+                f"不能办理本人的申请书：「{ready.label}」须由申报人以外的人员办理（回避原则）",
+                application_id=app_id,
+                stage=stage,
+            )
+    if refusal is not None:
+        raise refusal

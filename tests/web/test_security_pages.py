@@ -11,7 +11,7 @@ import pytest
 from pypdf import PdfWriter
 from pypdf.generic import DictionaryObject, NameObject, TextStringObject
 from sqlalchemy import select
-from workflow_fixtures import UPLOADS
+from workflow_fixtures import UPLOADS, page_token
 
 from engine.store import queries
 from engine.store.tables import Attachment
@@ -130,9 +130,8 @@ def test_nul_in_an_upload_filename_is_a_400(wf):
     ],
 )
 def test_nul_in_any_field_is_a_chinese_400(client, path, data):
-    from conftest import csrf_token
-
-    r = client.post(path, data={**data, "csrf_token": csrf_token(client, path)})
+    token = page_token(client.get(path).get_data(as_text=True))
+    r = client.post(path, data={**data, "csrf_token": token})
     assert r.status_code == 400 and "NUL" in r.get_data(as_text=True)
 
 

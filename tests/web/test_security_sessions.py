@@ -6,6 +6,7 @@ import re
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from workflow_fixtures import page_token
 
 from engine.accounts import services as acc
 from engine.clock import SimulatedClock
@@ -15,6 +16,12 @@ from webapp.security import InsecureConfig
 
 ID_A, ID_B, PW = "50011619800101123X", "500116198505052342", "secret123"
 T = datetime(2020, 10, 21, 2, 0, tzinfo=UTC)
+
+
+def post_form(client, path: str, data: dict):
+    """POST with the CSRF token of the page at `path`."""
+    token = page_token(client.get(path).get_data(as_text=True))
+    return client.post(path, data={**data, "csrf_token": token})
 
 
 # ---- 1. secret key ------------------------------------------------------------------------------------------
@@ -114,8 +121,6 @@ def test_anonymous_failures_cannot_keep_the_owner_out_for_long(make_app, make_au
 
 def test_operator_sees_and_clears_throttles(wf):
     anon = wf.app.test_client()
-    from workflow_fixtures import page_token
-
     for _ in range(7):
         html = anon.get("/auth/login").get_data(as_text=True)
         anon.post(
@@ -161,8 +166,6 @@ def test_logout_ends_every_session_of_that_user(app, make_auth):
 
 
 def test_password_change_ends_other_sessions_but_keeps_this_one(app, make_auth):
-    from conftest import post_form
-
     phone, laptop = app.test_client(), app.test_client()
     make_auth(phone).register()
     stolen_cookie = phone.get_cookie("session").value
@@ -206,8 +209,6 @@ def test_cli_reset_password_ends_sessions(wf):
 
 # ---- 11. old password throttled -----------------------------------------------------------------------------
 def test_old_password_guessing_is_throttled_like_login(make_app, make_auth):
-    from conftest import post_form
-
     clock = SimulatedClock(T)
     client = make_app(clock).test_client()
     make_auth(client).register()
