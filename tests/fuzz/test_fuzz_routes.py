@@ -8,7 +8,6 @@ requests) and prints how many requests it sent.
 
 from __future__ import annotations
 
-import hashlib
 import os
 from urllib.parse import quote
 
@@ -158,23 +157,34 @@ def _parse(rule: str):
         yield m.group(1), m.group(2), m.group(3)
 
 
-def fingerprint(app) -> str:
-    """A digest of every table a refused request must leave alone."""
-    digest = hashlib.sha256()
+def watch_writes(app) -> None:
+    """Count every row written to the tables a refused request must leave alone (SQLite triggers), so a
+    request's effect is one counter read instead of a digest of every table."""
     with app.app_context():
         conn = db.session.connection()
-        for table in sorted(inspect(conn).get_table_names()):
-            if table in MAY_CHANGE_WHEN_REFUSED or table == "alembic_version":
+        conn.execute(text("CREATE TABLE IF NOT EXISTS fuzz_writes (n INTEGER NOT NULL)"))
+        conn.execute(
+            text("INSERT INTO fuzz_writes (n) SELECT 0 WHERE NOT EXISTS (SELECT 1 FROM fuzz_writes)")
+        )
+        for table in inspect(conn).get_table_names():
+            if table in MAY_CHANGE_WHEN_REFUSED or table in ("alembic_version", "fuzz_writes"):
                 continue
-            if table == "deployment":
-                rows = conn.execute(text("SELECT id, is_current FROM deployment ORDER BY id")).all()
-            else:
-                rows = conn.execute(text(f'SELECT * FROM "{table}"')).all()
-            digest.update(table.encode())
-            for row in sorted(repr(tuple(r)) for r in rows):
-                digest.update(row.encode())
+            for event in ("INSERT", "UPDATE", "DELETE"):
+                conn.execute(
+                    text(
+                        f'CREATE TRIGGER IF NOT EXISTS "fuzz_{table}_{event.lower()}" AFTER {event} ON "{table}" '
+                        "BEGIN UPDATE fuzz_writes SET n = n + 1; END"
+                    )
+                )
+        db.session.commit()
+
+
+def fingerprint(app) -> int:
+    """How many rows have been written to the watched tables so far."""
+    with app.app_context():
+        value = db.session.execute(text("SELECT n FROM fuzz_writes")).scalar_one()
         db.session.rollback()
-    return digest.hexdigest()
+    return value
 
 
 SENT = {"requests": 0}
@@ -185,6 +195,7 @@ def test_no_route_answers_500_and_refusals_change_nothing(fuzz_world):
     import re
 
     tokens = {}
+    watch_writes(fuzz_world.app)
     state = {"fingerprint": fingerprint(fuzz_world.app)}
 
     def token_for(role):
@@ -212,7 +223,16 @@ def test_no_route_answers_500_and_refusals_change_nothing(fuzz_world):
         response = client.open(path, method=method, query_string=query, data=data or None)
         SENT["requests"] += 1
         status = response.status_code
-        assert status < 500, (role, method, path, query, form, response.get_data(as_text=True)[:2000])
+        # /healthz answers 503 by contract when the fuzz database is not migrated; every other 5xx is a bug.
+        healthz_contract = status == 503 and path == "/healthz"
+        assert status < 500 or healthz_contract, (
+            role,
+            method,
+            path,
+            query,
+            form,
+            response.get_data(as_text=True)[:2000],
+        )
         # One digest per request: the state after this request is the state before the next (one thread).
         state["fingerprint"] = after = fingerprint(fuzz_world.app)
         if status in REFUSED:
