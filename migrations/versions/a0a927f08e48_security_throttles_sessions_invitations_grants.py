@@ -1,7 +1,7 @@
 """security: login throttles, session versions, invitations, attachment grants
 
 Revision ID: a0a927f08e48
-Revises: b41d7e0c9a21
+Revises: c15d2e8f9a31
 Create Date: 2026-11-28 00:59:15.882604
 
 Issue 12. login_throttle replaces the per-account hard lock (user_account.failed_logins / locked_until are
@@ -16,7 +16,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = "a0a927f08e48"
-down_revision = "b41d7e0c9a21"
+down_revision = "c15d2e8f9a31"
 branch_labels = None
 depends_on = None
 
