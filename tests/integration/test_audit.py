@@ -207,5 +207,5 @@ def test_verify_bundle_cli_whose_state_is_not_json(session_factory, app_id, tmp_
     f = tmp_path / "state.json"
     f.write_text(json.dumps(bundle, ensure_ascii=False), encoding="utf-8")
     result = CliRunner().invoke(cli, ["audit", "verify-bundle", str(f)])
-    assert result.exit_code == 1 and "流程状态（state）无法读取" in result.output
+    assert result.exit_code == 1 and "流程状态不是合法的 JSON" in result.output
     assert result.exception is None or isinstance(result.exception, SystemExit)
