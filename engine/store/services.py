@@ -19,8 +19,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from engine.accounts.models import User
-from engine.accounts.tiers import review_chain
-from engine.audit.facts import genesis_data
+from engine.accounts.tiers import committees_by_series, review_chain
+from engine.audit.facts import FACTS_CHANGED, genesis_data
 from engine.campaign_lint import lint_campaign
 from engine.clock import Clock
 from engine.deployment import Deployment, build_deployment
@@ -200,7 +200,10 @@ def start_application(session: Session, clock: Clock, applicant_id: int, unit_id
         if existing is not None:
             raise _duplicate(existing)
         chain = review_chain(session, unit_id)
-        app = Application.start(deployment, clock, applicant_id=applicant_id, chain=chain)
+        committees = committees_by_series(session)
+        app = Application.start(
+            deployment, clock, applicant_id=applicant_id, chain=chain, committees=committees
+        )
         row = ApplicationRow(
             applicant_id=applicant_id,
             campaign_id=campaign.id,
@@ -208,7 +211,6 @@ def start_application(session: Session, clock: Clock, applicant_id: int, unit_id
             unit_id=chain["unit"],
             tier2_id=chain["tier2"],
             tier3_id=chain["tier3"],
-            committee_id=chain["committee"],
             version=1,
             applicant_name=user.real_name,
             created_at=now,
@@ -233,7 +235,11 @@ def start_application(session: Session, clock: Clock, applicant_id: int, unit_id
             actor_id=applicant_id,
             org_id=chain["unit"],
             stage=row.stage,
-            data=genesis_data(deployment.id, campaign.id, chain, user.real_name),  # facts verify checks
+            # facts verify checks; `committees` is what routes the declaration to its series' committee
+            data={
+                **genesis_data(deployment.id, campaign.id, chain, user.real_name),
+                "committees": committees,
+            },
         )
         app_id = row.id
         uow.commit()
@@ -317,6 +323,7 @@ def perform_task(
                 deployment_for(session, row.deployment_id),
             )
         version = row.version
+        committee_before = row.committee_id
         if expected_version is not None and expected_version != version:
             raise AlreadyHandled("该申请书已被他人处理，请刷新后重试", application_id=app_id)
         completion = app.complete(stage, actor, data)
@@ -347,6 +354,18 @@ def perform_task(
                 "next_stage": status.stage,
             },
         )
+        committee = app.chain.get("committee")
+        if committee != committee_before:  # the declaration's series chose its committee: a recorded fact
+            history.append(
+                session,
+                app_id,
+                at=now,
+                event_type=FACTS_CHANGED,
+                actor_id=actor.user_id,
+                org_id=completion.org_id,
+                stage=stage,
+                data={"facts": {"committee_id": committee}, "reason": "按申报系列确定受理的评委会"},
+            )
         uow.commit()
     return new_version
 

@@ -69,12 +69,20 @@ def demo_command(host, port, no_serve):
         click.echo(f"    {a.role:<10} {a.username:<20} {a.name:<6} {a.org}  {a.try_this}")
     if no_serve:
         return
+    from engine.reminders.senders import senders_from_env
+    from engine.reminders.service import remind
+
     from .store import worker_reporter
 
+    senders = senders_from_env(os.environ)
     worker = threading.Thread(
         target=run_worker,
         args=(factory, clock),
-        kwargs={"interval": 2.0, "on_report": worker_reporter(factory, clock, echo=False)},
+        kwargs={
+            "interval": 2.0,
+            "on_report": worker_reporter(factory, clock, echo=False),
+            "after_tick": lambda f, c: remind(f, c, senders),
+        },
         daemon=True,
     )
     worker.start()
