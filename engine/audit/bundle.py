@@ -24,7 +24,7 @@ from engine.runtime import Application
 from engine.store import history
 from engine.store.tables import ApplicationRow, DeploymentRow, HistoryEvent, WorkflowState
 
-from .replay import compare_state, replay
+from .replay import canonical_state, compare_canonical, replay
 
 FORMAT = "zhicheng-audit-bundle/1"
 
@@ -45,7 +45,9 @@ def export_bundle(session: Session, app_id: int) -> dict:
     events = session.scalars(
         select(HistoryEvent).where(HistoryEvent.application_id == app_id).order_by(HistoryEvent.seq)
     )
-    state = session.scalar(select(WorkflowState.state_json).where(WorkflowState.application_id == app_id))
+    snapshot = session.execute(
+        select(WorkflowState.state_json, WorkflowState.seq).where(WorkflowState.application_id == app_id)
+    ).first()
     return {
         "format": FORMAT,
         "application": {
@@ -71,7 +73,8 @@ def export_bundle(session: Session, app_id: int) -> dict:
             }
             for e in events
         ],
-        "state": state,
+        "state": snapshot.state_json if snapshot else None,
+        "state_seq": snapshot.seq if snapshot else None,  # the event the state snapshot follows
         "versions": {
             "spiffworkflow": _version("SpiffWorkflow"),
             "holidays": _version("holidays"),
@@ -118,11 +121,21 @@ def verify_bundle(bundle: dict) -> list[str]:
         deployment = build_deployment(sources)
     except ZhichengError as exc:
         return [*problems, f"部署文件无法解析：{exc}"]
-    replayed, divergence = replay(deployment, events)
+    # the state is a snapshot after event `state_seq` (bundles written before snapshots: the last event)
+    state_seq = bundle.get("state_seq") or len(events)
+    at_snapshot: list = []
+
+    def capture(event, app):
+        if event.seq == state_seq:
+            at_snapshot.append(canonical_state(app))
+
+    replayed, divergence = replay(deployment, events, on_step=capture)
     if divergence:
         return [*problems, str(divergence)]
+    if not at_snapshot:
+        return [*problems, f"流程状态快照标注在第 {state_seq} 条记录之后，但历史记录只有 {len(events)} 条"]
     stored = Application.restore(deployment, bundle["state"], replayed.clock)
-    diff = compare_state(replayed, stored)
+    diff = compare_canonical(at_snapshot[0], canonical_state(stored))
     if diff:
         problems.append(str(diff))
     return problems

@@ -11,9 +11,9 @@ from engine.events import RecordedEvent
 from engine.runtime import Application
 from engine.store import history
 from engine.store.services import deployment_for
-from engine.store.tables import ApplicationRow, WorkflowState, WorkItem
+from engine.store.tables import ApplicationRow, HistoryEvent, WorkflowState, WorkItem
 
-from .replay import Divergence, compare_state, replay
+from .replay import Divergence, canonical_state, compare_canonical, replay
 
 
 @dataclass
@@ -41,21 +41,56 @@ def verify_application(session: Session, app_id: int) -> VerifyResult:
         return result
     row = session.get(ApplicationRow, app_id)
     deployment = deployment_for(session, row.deployment_id)
-    replayed, divergence = replay(deployment, recorded_events(session, app_id))
+    snapshot = session.execute(
+        select(WorkflowState.state_json, WorkflowState.seq).where(WorkflowState.application_id == app_id)
+    ).first()
+    if snapshot is None:
+        result.problems.append(str(Divergence(None, "缺少流程状态快照")))
+        return result
+    # The snapshot is the state after event `seq` (older databases: after the last event, seq 0 means
+    # the same): capture the replay's canonical state at that event and compare the two.
+    snapshot_seq = snapshot.seq or chain.events
+    at_snapshot: list = []
+
+    def capture(event, app):
+        if event.seq == snapshot_seq:
+            at_snapshot.append(canonical_state(app))
+
+    replayed, divergence = replay(deployment, recorded_events(session, app_id), on_step=capture)
     if divergence:
         result.problems.append(str(divergence))
         return result
-    state_json = session.scalar(
-        select(WorkflowState.state_json).where(WorkflowState.application_id == app_id)
-    )
+    if snapshot_seq > chain.events or not at_snapshot:
+        result.problems.append(
+            str(
+                Divergence(
+                    None, f"流程状态快照标注在第 {snapshot_seq} 条记录之后，但历史记录只有 {chain.events} 条"
+                )
+            )
+        )
+        return result
     try:
-        stored = Application.restore(deployment, state_json, replayed.clock)
+        stored = Application.restore(deployment, snapshot.state_json, replayed.clock)
     except Exception as exc:  # a tampered state may not even load
         result.problems.append(f"存储的流程状态无法读取：{exc}")
         return result
-    diff = compare_state(replayed, stored)
+    diff = compare_canonical(at_snapshot[0], canonical_state(stored))
     if diff:
         result.problems.append(str(diff))
+    head = session.execute(
+        select(HistoryEvent.seq, HistoryEvent.hash)
+        .where(HistoryEvent.application_id == app_id)
+        .order_by(HistoryEvent.seq.desc())
+        .limit(1)
+    ).first()
+    if head is not None and (row.head_seq, row.head_hash) != (head.seq, head.hash):
+        result.problems.append(
+            str(
+                Divergence(
+                    None, f"申请书记录的末条记录为第 {row.head_seq} 条，历史记录末条为第 {head.seq} 条"
+                )
+            )
+        )
     status = replayed.status()
     for name, want, got in (
         ("状态", status.status, row.status),

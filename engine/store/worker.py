@@ -18,9 +18,10 @@ from sqlalchemy.orm import Session
 from engine.clock import Clock
 from engine.errors import AlreadyHandled, ZhichengError
 
-from .indexes import bump_version, write_indexes, write_state
-from .services import load, record_timers
-from .tables import ApplicationRow, DueTimer, Incident
+from .indexes import save_action
+from .live import CACHE
+from .services import acquire_live, action_row, timer_events
+from .tables import DueTimer, Incident
 from .uow import UnitOfWork
 
 MAX_ATTEMPTS = 5
@@ -54,10 +55,8 @@ def fire_one(session: Session, clock: Clock, app_id: int, report: TickReport) ->
     """Fire the due timers of one application in one unit of work (skips it if another worker holds it)."""
     now = clock.now()
     with UnitOfWork(session) as uow:
-        claim = select(ApplicationRow.id).where(ApplicationRow.id == app_id)
-        if session.get_bind().dialect.name == "postgresql":
-            claim = claim.with_for_update(skip_locked=True)
-        if session.scalar(claim) is None:
+        row = action_row(session, app_id, lock=True)  # PostgreSQL: FOR UPDATE SKIP LOCKED
+        if row is None:
             report.skipped += 1
             return
         due = session.scalar(
@@ -68,15 +67,14 @@ def fire_one(session: Session, clock: Clock, app_id: int, report: TickReport) ->
         if due is None:  # another worker fired it between our read and our claim
             report.skipped += 1
             return
-        row, app = load(session, app_id, clock)
-        fired = app.advance()
+        live = acquire_live(session, clock, row, now)
+        fired = live.app.advance()
         if not fired:
             raise ZhichengError("到期的定时器没有触发（索引与流程状态不一致）", application_id=app_id)
-        bump_version(session, app_id, row.version, app, now)
-        write_state(session, app_id, app)
-        write_indexes(session, app_id, app)
-        record_timers(session, app_id, app, fired, now)
+        events = [{**e, "at": now} for e in timer_events(fired, live.app.status())]
+        save_action(session, app_id, live, events, now)
         uow.commit()
+    CACHE.put(app_id, live)
     report.applications += 1
     report.fired.extend((app_id, t.name, t.due_at) for t in fired)
 
