@@ -84,10 +84,12 @@ class CheckSummary:
     files: int
     elements: int
     forms: int
+    dry_run: str = ""
 
     def __str__(self) -> str:
         return (
             f"OK: {self.files} 个 BPMN 文件，{self.elements} 个流程元素，{self.forms} 个表单文件，未发现问题"
+            + (f"\n{self.dry_run}" if self.dry_run else "")
         )
 
 
@@ -97,13 +99,19 @@ def bpmn_files(path: Path) -> list[Path]:
     return [path] if path.is_file() else sorted(path.glob("*.bpmn"))
 
 
-def check_bpmn(path: Path | str | None = None) -> list[Problem]:
+def check_bpmn(path: Path | str | None = None, campaign: Path | str | None = None) -> list[Problem]:
     """Check a BPMN file or folder (default `engine.paths.bpmn_dir()`); return every problem found."""
-    return check_bpmn_with_summary(path)[0]
+    return check_bpmn_with_summary(path, campaign)[0]
 
 
-def check_bpmn_with_summary(path: Path | str | None = None) -> tuple[list[Problem], CheckSummary]:
-    """As `check_bpmn`, also returning counts for the OK message."""
+def check_bpmn_with_summary(
+    path: Path | str | None = None, campaign: Path | str | None = None
+) -> tuple[list[Problem], CheckSummary]:
+    """As `check_bpmn`, also returning counts for the OK message.
+
+    When everything else is clean, the process is dry-run (engine.dry_run) with `campaign` (default: the
+    folder's campaigns/cq-2020-senior.toml; no campaign, no dry run).
+    """
     root = Path(path) if path is not None else paths.bpmn_dir()
     files = bpmn_files(root)
     if not files:
@@ -140,7 +148,11 @@ def check_bpmn_with_summary(path: Path | str | None = None) -> tuple[list[Proble
         if p.get("name") in ("formJsonSchemaFilename", "formUiSchemaFilename")
     }
     elements = sum(1 for _, tree in documents for el in tree.iter() if _local(el) in _FLOW_NODES)
-    return problems, CheckSummary(len(documents), elements, len(forms))
+    note = ""
+    if not problems:
+        dry, note = _dry_run(root, campaign, documents)
+        problems += dry
+    return problems, CheckSummary(len(documents), elements, len(forms), note)
 
 
 def _local(el) -> str:
@@ -342,3 +354,31 @@ def _check_with_spiff(documents) -> list[Problem]:
     except Exception as exc:  # noqa: BLE001 -- the parser trips on malformed input in arbitrary ways
         problems.append(Problem(first, 0, "", f"SpiffWorkflow 解析失败：{type(exc).__name__}: {exc}"))
     return problems
+
+
+def _dry_run(root: Path, campaign, documents) -> tuple[list[Problem], str]:
+    """Problems of the dry run, located at the task each names; and the run's one-line summary."""
+    from .dry_run import dry_run_folder
+    from .errors import ConfigError
+
+    try:
+        report, _, note = dry_run_folder(root, campaign)
+    except ConfigError as exc:
+        return [
+            Problem(
+                exc.context.get("file") or str(root),
+                exc.context.get("line") or 0,
+                "",
+                f"无法试运行：{exc.reason}",
+            )
+        ], ""
+    if report is None:
+        return [], note
+    lines = {
+        el.get("id"): (str(file), el.sourceline)
+        for file, tree in documents
+        for el in tree.iter()
+        if isinstance(el.tag, str) and el.get("id")
+    }
+    first = str(documents[0][0])
+    return [Problem(*lines.get(p.stage, (first, 0)), p.stage, str(p)) for p in report.problems], note

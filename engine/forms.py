@@ -23,6 +23,7 @@ from jsonschema.exceptions import SchemaError, ValidationError
 
 from engine import paths
 from engine.errors import ConfigError, FormInvalid
+from engine.variables import is_engine_variable
 
 _TYPE_NAMES = {
     "string": "文本",
@@ -84,11 +85,20 @@ def check_form_schema(schema: Any) -> list[str]:
     except SchemaError as exc:
         where = "/".join(str(p) for p in exc.absolute_path) or "(根)"
         return [f"{where}: {exc.message}"]
-    return [
+    problems = [
         f"properties/{name}: 缺少中文 title"
         for name, sub in _properties(schema, schema).items()
         if isinstance(sub, dict) and not sub.get("title")
     ]
+    # form data becomes process data: a form may neither carry undeclared fields nor name an engine variable
+    if _resolve(schema, schema).get("additionalProperties") is not False:
+        problems.append('(根): 缺少 "additionalProperties": false（表单只能提交其声明的字段）')
+    problems += [
+        f"properties/{name}: {name} 是流程引擎设置的变量，表单不能声明（见 engine/variables.py）"
+        for name in _properties(schema, schema)
+        if is_engine_variable(name)
+    ]
+    return problems
 
 
 def validate_form(schema: dict, data: dict) -> None:
@@ -99,6 +109,12 @@ def validate_form(schema: dict, data: dict) -> None:
     """
     validator = _validator(schema)
     errors: dict[str, str] = {}
+    # Enforced here, whatever the schema says: form data is merged into the process data, so an undeclared
+    # field (`has_tier2`, `return_stage`, ...) would set a process variable.
+    declared = _properties(schema, schema)
+    for name in data if isinstance(data, dict) else ():
+        if name not in declared:
+            errors[str(name)] = _undeclared(name)
     for error in sorted(validator.iter_errors(data), key=_error_order):
         for path, message in _describe(schema, error):
             errors.setdefault(path, message)
@@ -122,6 +138,10 @@ def _validator(schema: dict) -> Draft202012Validator:
     return entry[1]
 
 
+def _undeclared(name) -> str:
+    return f"{name}：表单中没有此项，不能提交（流程变量只能由系统设置）"
+
+
 def _error_order(error: ValidationError):
     # `required` and `type` say the most about a field; report them before derived complaints.
     rank = {"required": 0, "type": 1}.get(error.validator, 2)
@@ -134,6 +154,9 @@ def _describe(root: dict, error: ValidationError) -> list[tuple[str, str]]:
     if kind == "required":
         missing = [name for name in value if isinstance(instance, dict) and name not in instance]
         return [(_join(parts + [name]), _missing(root, parts + [name])) for name in missing]
+    if kind == "additionalProperties" and isinstance(instance, dict):
+        declared = _resolve(root, error.schema).get("properties", {}) or {}
+        return [(_join(parts + [name]), _undeclared(name)) for name in instance if name not in declared]
     path, label = _join(parts), _label(root, parts)
     if instance in ("", None) and kind in (
         "minLength",

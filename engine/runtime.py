@@ -19,7 +19,7 @@ from calendars import TZ
 
 from . import rules, spiff
 from .deployment import Deployment
-from .errors import ActionRefused, AlreadyHandled, NotPermitted, OutsideWindow, ZhichengError
+from .errors import ActionRefused, AlreadyHandled, FormInvalid, NotPermitted, OutsideWindow, ZhichengError
 from .forms import validate_form
 from .scripting import ClockedScriptEngine
 from .timers import parse_instant
@@ -221,7 +221,9 @@ class Application:
         self._check_window(ready, now)
         schema = self.deployment.form_schema(stage)
         if schema is not None:
-            validate_form(schema, form_data)
+            validate_form(schema, form_data)  # also refuses any field the schema does not declare
+        elif form_data:  # no form declares any field: nothing may be merged into the process data
+            raise FormInvalid({str(k): f"{k}：此环节没有表单，不能提交数据" for k in form_data})
         before = self.to_json() if self.reset_on_error else None
         try:
             self._apply(task, stage, actor, form_data, now, ready.org_id)

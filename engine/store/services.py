@@ -24,6 +24,7 @@ from engine.campaign import Campaign
 from engine.campaign_lint import lint_campaign
 from engine.clock import Clock
 from engine.deployment import Deployment, build_deployment
+from engine.dry_run import require_dry_run
 from engine.errors import ActionRefused, AlreadyHandled, CampaignError, FormInvalid, NotFound, OutsideWindow
 from engine.runtime import Actor, Application
 
@@ -61,12 +62,14 @@ def deploy(
 ) -> DeploymentInfo:
     """Store a deployment once by content hash and make it current for its campaign.
 
-    Raises ConfigError (BPMN/forms/campaign do not parse) or CampaignError (the campaign lint finds errors).
+    Raises ConfigError (BPMN/forms/campaign do not parse), CampaignError (the campaign lint finds errors) or
+    DryRunFailed (a path of the process errors, dead-ends or never reaches an end event: engine.dry_run).
     """
     deployment = build_deployment(sources)
     errors = [f for f in lint_campaign(deployment.campaign) if f.level == "error"]
     if errors:
         raise CampaignError(errors, file=deployment.campaign.source_path)
+    require_dry_run(deployment)  # every path of the process must run before anyone can start on it
     with UnitOfWork(session) as uow:
         row = session.get(DeploymentRow, deployment.id)
         created = row is None

@@ -10,7 +10,7 @@ import yaml
 from sqlalchemy import func, select
 
 from calendars import TZ
-from engine.errors import AlreadyHandled, NotFound, NotPermitted
+from engine.errors import AlreadyHandled, FormInvalid, NotFound, NotPermitted
 from engine.store import indexes, queries, services, worker
 from engine.store.tables import (
     ApplicationRow,
@@ -245,3 +245,25 @@ def test_refusal_writes_nothing_and_applications_stay_pinned(session_factory, cl
         assert _counts(session) == before
         pinned = session.get(ApplicationRow, app_id).deployment_id
         assert services.current_deployment(session).id == pinned
+
+
+@pytest.mark.parametrize(
+    "extra", [{"has_tier2": False}, {"return_stage": "committee_review"}, {"notice_done": True}]
+)
+def test_form_data_cannot_set_a_process_variable(session_factory, clock, world, extra):
+    """The engine service refuses a field the task's form does not declare, naming it, and writes nothing."""
+    with session_factory() as session:
+        app_id = _submitted(session, clock, world)
+        before = _counts(session)
+        state = session.get(WorkflowState, app_id).state_json
+        clock.set(at(11, 26, 12))
+        with pytest.raises(FormInvalid) as info:
+            services.complete_task(
+                session, clock, app_id, "unit_review", _actor(session, world, "unit_a_admin"), APPROVE | extra
+            )
+        (name,) = extra
+        assert info.value.errors == {name: f"{name}：表单中没有此项，不能提交（流程变量只能由系统设置）"}
+        assert _counts(session) == before
+        assert session.get(WorkflowState, app_id).state_json == state
+        view = queries.application_view(session, app_id, world.users["alice"])
+        assert (view.status, view.stage) == ("submitted", "unit_review")

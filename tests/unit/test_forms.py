@@ -234,13 +234,68 @@ def test_form_fields_without_ui_schema_use_schema_order_and_default_widgets():
 
 def test_check_form_schema_reports_bad_schema_and_missing_title():
     assert check_form_schema({"type": "objekt"})
-    problems = check_form_schema({"type": "object", "properties": {"x": {"type": "string"}}})
+    problems = check_form_schema(
+        {"type": "object", "additionalProperties": False, "properties": {"x": {"type": "string"}}}
+    )
     assert problems == ["properties/x: 缺少中文 title"]
+
+
+def test_a_schema_must_refuse_undeclared_fields_and_never_declare_engine_variables():
+    problems = check_form_schema(
+        {
+            "type": "object",
+            "properties": {
+                "decision": {"title": "审核结果", "type": "string"},
+                "return_stage": {"title": "退回环节", "type": "string"},
+                "unit_review_completed_at": {"title": "完成时间", "type": "string"},
+            },
+        }
+    )
+    assert problems == [
+        '(根): 缺少 "additionalProperties": false（表单只能提交其声明的字段）',
+        "properties/return_stage: return_stage 是流程引擎设置的变量，表单不能声明（见 engine/variables.py）",
+        "properties/unit_review_completed_at: unit_review_completed_at 是流程引擎设置的变量，"
+        "表单不能声明（见 engine/variables.py）",
+    ]
+
+
+@pytest.mark.parametrize("name", FORMS)
+def test_every_shipped_form_refuses_undeclared_fields(name):
+    assert load_form(name).get("additionalProperties") is False
+
+
+@pytest.mark.parametrize("extra", ["has_tier2", "return_stage", "notice_done", "unit_review_completed_at"])
+def test_extra_fields_are_refused_naming_the_field(extra):
+    data = {**VALID_REVIEWS["unit_review"], extra: "x"}
+    with pytest.raises(FormInvalid) as info:
+        validate_form(load_form("unit_review"), data)
+    assert info.value.errors == {extra: f"{extra}：表单中没有此项，不能提交（流程变量只能由系统设置）"}
+
+
+def test_extra_fields_are_refused_even_when_a_schema_allows_them():
+    lax = {"type": "object", "properties": {"a": {"title": "甲", "type": "string"}}}
+    with pytest.raises(FormInvalid) as info:
+        validate_form(lax, {"a": "x", "has_tier2": False})
+    assert list(info.value.errors) == ["has_tier2"]
+
+
+def test_extra_fields_inside_a_nested_object_are_refused():
+    data = copy.deepcopy(VALID_DECLARATION)
+    data["attachments"]["photo"] = SHA
+    with pytest.raises(FormInvalid) as info:
+        validate_form(load_form("declaration"), data)
+    assert list(info.value.errors) == ["attachments.photo"]
 
 
 def test_load_form_from_a_folder_and_errors(tmp_path):
     (tmp_path / "ok.schema.json").write_text(
-        json.dumps({"type": "object", "properties": {"a": {"title": "甲", "type": "string"}}}),
+        json.dumps(
+            {
+                "type": "object",
+                "additionalProperties": False,
+                "properties": {"a": {"title": "甲", "type": "string"}},
+            }
+        ),
         encoding="utf-8",
     )
     (tmp_path / "broken.schema.json").write_text("{not json", encoding="utf-8")
@@ -254,3 +309,31 @@ def test_load_form_from_a_folder_and_errors(tmp_path):
 
 def test_default_forms_dir_is_next_to_the_bpmn():
     assert (bpmn_dir() / "forms" / "declaration.schema.json").exists()
+
+
+def test_the_bpmn_documents_every_engine_variable():
+    from lxml import etree
+
+    from engine.variables import COMPLETED_AT_SUFFIX, ENGINE_VARIABLES
+
+    tree = etree.parse(str(bpmn_dir() / "declaration.bpmn"))
+    ns = {"bpmn": "http://www.omg.org/spec/BPMN/20100524/MODEL"}
+    text = tree.find("bpmn:process/bpmn:documentation", ns).text
+    for name in [*ENGINE_VARIABLES, COMPLETED_AT_SUFFIX]:
+        assert name in text, name
+
+
+def test_the_engine_sets_only_the_variables_it_lists():
+    from datetime import datetime
+
+    from calendars import TZ
+    from engine.clock import SimulatedClock
+    from engine.deployment import load_deployment
+    from engine.runtime import Application
+    from engine.variables import ENGINE_VARIABLES
+
+    clock = SimulatedClock(datetime(2020, 11, 17, 9, tzinfo=TZ))
+    app = Application.start(
+        load_deployment(), clock, applicant_id=1, chain={"unit": 1, "tier2": 2, "tier3": 3, "committee": 4}
+    )
+    assert set(app.data) == set(ENGINE_VARIABLES)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import shutil
+from pathlib import Path
 
 from sqlalchemy import func, select
 from workflow_fixtures import T0, World, beijing
@@ -63,6 +64,19 @@ def test_broken_campaign_is_refused_with_every_error(wf, tmp_path):
     r = wf.post_page("operator", "/admin/deploy", {"folder": str(folder)})
     html = r.get_data(as_text=True)
     assert r.status_code == 422 and "未部署" in html and "applicant_submit" in html
+    assert _deployments(wf) == before
+
+
+def test_deploy_page_refuses_a_diagram_whose_dry_run_fails(wf, tmp_path):
+    folder = tmp_path / "bpmn"
+    shutil.copytree(bpmn_dir(), folder)
+    broken = Path(__file__).resolve().parents[1] / "data/bpmn/invalid/dry_run/script_raises.bpmn"
+    shutil.copyfile(broken, folder / "declaration.bpmn")
+    before = _deployments(wf)
+    r = wf.post_page("operator", "/admin/deploy", {"folder": str(folder)})
+    html = r.get_data(as_text=True)
+    assert r.status_code == 422 and "未部署" in html
+    assert "试运行" in html and "评委会审核受理" in html and "ZeroDivisionError" in html
     assert _deployments(wf) == before
 
 

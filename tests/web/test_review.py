@@ -188,3 +188,22 @@ def test_attachment_download_is_scoped(wf):
     assert wf.client("unit_b").get(f"/review/{unit_b}/app/{app_id}/files/{sha}").status_code == 404
     assert wf.client("applicant").get(f"/apply/{app_id}/files/{sha}").status_code == 200
     assert wf.client("applicant2").get(f"/apply/{app_id}/files/{sha}").status_code == 404
+
+
+def test_extra_posted_fields_never_reach_the_process_data(wf):
+    """The page forwards only the fields its form declares; a forged `has_tier2` or `return_stage` changes nothing."""
+    from engine.store.tables import WorkflowState
+    from webapp.extensions import db
+
+    app_id = _submitted(wf)
+    forged = {"has_tier2": "", "return_stage": "committee_review", "notice_done": "1"}
+    assert wf.act("unit_a", "unit_a", app_id, "unit_review", **forged).status_code == 302
+    with wf.app.app_context():
+        state = db.session.get(WorkflowState, app_id).state_json
+    assert '"return_stage": "committee_review"' not in state and '"notice_done": "1"' not in state
+    view = wf.view(app_id)
+    assert (view.status, view.stage) == ("public_notice", "public_notice")
+    report = wf.move_to(beijing(2020, 11, 26, 9))
+    assert [f[1] for f in report.fired] == ["public_notice"]
+    assert wf.act("unit_a", "unit_a", app_id, "unit_report", has_tier2="").status_code == 302
+    assert wf.view(app_id).stage == "tier2_review"  # the forged empty has_tier2 did not skip tier 2

@@ -51,7 +51,7 @@ def deploy():
                 if not root.is_dir():
                     problems.append(f"{root}: 文件夹不存在")
             if not problems:
-                problems += [str(p) for p in check_bpmn(root)]
+                problems += [str(p) for p in check_bpmn(root, campaign)]
                 try:
                     sources = read_sources(root, campaign)
                     deployment = build_deployment(sources)

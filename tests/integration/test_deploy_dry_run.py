@@ -1,0 +1,29 @@
+"""`deploy` (the engine service behind the CLI and the operator's page) refuses a process whose dry run fails."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+
+from engine.deployment import read_sources
+from engine.dry_run import DryRunFailed
+from engine.paths import bpmn_dir
+from engine.store import services
+from engine.store.tables import DeploymentRow
+
+BROKEN = Path(__file__).resolve().parents[1] / "data" / "bpmn" / "invalid" / "dry_run"
+
+
+def test_deploy_refuses_a_diagram_that_dead_ends_and_stores_nothing(session_factory, clock, tmp_path):
+    folder = tmp_path / "bpmn"
+    shutil.copytree(bpmn_dir(), folder)
+    shutil.copyfile(BROKEN / "dead_end.bpmn", folder / "declaration.bpmn")
+    with session_factory() as session:
+        with pytest.raises(DryRunFailed) as info:
+            services.deploy(session, clock, read_sources(folder))
+        assert [p.stage for p in info.value.problems] == ["unit_report"]
+        assert session.scalar(select(func.count(DeploymentRow.id))) == 0
+        assert services.deploy(session, clock, read_sources()).created  # the shipped one deploys
