@@ -87,6 +87,11 @@ class Campaign:
     contacts: tuple[Contact, ...]
     source_path: str
     source_text: str
+    # [reminders]: remind N working days before each deadline, and on the day a window opens.
+    reminder_days: tuple[int, ...] = ()
+    remind_on_open: bool = False
+    # [onsite] stage: the task at which the applicant brings the printed forms and the fee.
+    onsite_stage: str | None = None
 
     def window(self, stage_id: str) -> Window:
         """The window of `stage_id`; raises ConfigError naming the stage if the campaign has none."""
@@ -208,6 +213,13 @@ def _tables(value):
     return None if ok else "must be a list of tables ([[...]] sections)"
 
 
+def _day_offsets(value):
+    ok = isinstance(value, list) and all(
+        isinstance(v, int) and not isinstance(v, bool) and v >= 1 for v in value
+    )
+    return None if ok else "must be a list of whole numbers >= 1, e.g. [3, 1]"
+
+
 def _table(value):
     return None if isinstance(value, dict) else "must be a table ([...] section)"
 
@@ -224,6 +236,7 @@ _SPEC = {
         "print": (_table, REQ),
         "onsite": (_table, REQ),
         "contacts": (_tables, OPT),
+        "reminders": (_table, OPT),
     },
     ("campaign",): {
         "id": (_text, REQ),
@@ -248,7 +261,8 @@ _SPEC = {
     ("resubmission",): {"committee_resubmit_by": (_date, REQ), "committee_recheck_by": (_date, REQ)},
     ("fee",): {"amount_cny": (_int, REQ), "note": (_text, OPT)},
     ("print",): {"review_form_copies": (_int, REQ), "notice_form_copies": (_int, REQ)},
-    ("onsite",): {"address": (_text, REQ)},
+    ("onsite",): {"address": (_text, REQ), "stage": (_text, OPT)},
+    ("reminders",): {"working_days_before": (_day_offsets, REQ), "window_opens": (_bool, OPT)},
     ("contacts",): {"role": (_text, REQ), "name": (_text, OPT), "phone": (_text, OPT), "email": (_text, OPT)},
 }
 
@@ -307,6 +321,13 @@ class _Reader:
         fee = self.fields(top.get("fee", {}), ("fee",), ("fee",))
         prints = self.fields(top.get("print", {}), ("print",), ("print",))
         onsite = self.fields(top.get("onsite", {}), ("onsite",), ("onsite",))
+        if onsite.get("stage") and stages and onsite["stage"] not in stages:
+            self.problem(
+                ("onsite", "stage"), f"unknown stage {onsite['stage']!r}; stages are: {', '.join(stages)}"
+            )
+        reminders = (
+            self.fields(top["reminders"], ("reminders",), ("reminders",)) if "reminders" in top else {}
+        )
         contacts = []
         for i, item in enumerate(top.get("contacts", [])):
             c = self.fields(item, ("contacts", i), ("contacts",))
@@ -339,6 +360,9 @@ class _Reader:
             contacts=tuple(contacts),
             source_path=self.source,
             source_text=text,
+            reminder_days=tuple(sorted(set(reminders.get("working_days_before", [])), reverse=True)),
+            remind_on_open=reminders.get("window_opens", False),
+            onsite_stage=onsite.get("stage"),
         )
 
     def series(self, items: list) -> tuple[Series, ...]:

@@ -7,7 +7,7 @@ The runner uses the in-memory runtime on a simulated clock, firing every timer a
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import yaml
@@ -19,6 +19,8 @@ from .deployment import build_deployment, read_sources
 from .errors import ConfigError, ZhichengError
 from .events import RecordedEvent
 from .paths import bpmn_dir
+from .reminders.policy import OPENS, Policy, due_keys, start_of_today
+from .reminders.recipients import org_roles, reminds_applicant
 from .runtime import Actor, Application
 
 TIER_OF_TYPE = {
@@ -38,6 +40,7 @@ EXPECT_KEYS = {
     "deadline",
     "responsible_org",
     "data",
+    "reminders",
 }
 
 
@@ -102,6 +105,9 @@ class ScenarioRunner:
         self.apps: dict[str, Application] = {}
         self.person_ids = {name: i + 1 for i, name in enumerate(self.people)}
         self.events: dict[str, list[RecordedEvent]] = {}  # per application, as the store would record them
+        self.reminder_policy = Policy.of(self.deployment.campaign)
+        self.reminded: set[tuple] = set()  # (application, stage, deadline, offset, person): sent once each
+        self.new_reminders: list[tuple[str, str, str]] = []  # (person, task, offset) since the last step
 
     def _record(self, app_name: str, event_type: str, *, actor_id=None, org_id=None, stage=None, data=None):
         log = self.events.setdefault(app_name, [])
@@ -159,19 +165,51 @@ class ScenarioRunner:
         return Actor(self.person_ids[name], frozenset(memberships), name)
 
     def advance_to(self, target: datetime):
-        """Move the clock to `target`, firing every timer at its own due time on the way."""
+        """Move the clock to `target`, firing every timer at its own due time and sending the reminders due
+        at each local midnight on the way, as a worker running all along would."""
         while True:
-            due = [(t.due_at, key) for key, app in self.apps.items() for t in app.due_timers()]
-            due = [d for d in due if d[0] <= target]
-            if not due:
+            due = [t.due_at for app in self.apps.values() for t in app.due_timers() if t.due_at <= target]
+            midnight = start_of_today(self.clock.now()) + timedelta(days=1)
+            moments = [*due, midnight] if midnight <= target else due
+            if not moments:
                 break
-            when = max(min(due)[0], self.clock.now())
-            self.clock.set(when)
+            self.clock.set(max(min(moments), self.clock.now()))
             for name, app in self.apps.items():
                 for timer in app.advance():
                     self._record(name, "timer_fired", stage=timer.name, data={"status": app.status().status})
+            self.remind()
         if target > self.clock.now():
             self.clock.set(target)
+        self.remind()
+
+    def remind(self):
+        """Record the reminders due now (each once per application, task, offset and person)."""
+        now = self.clock.now()
+        for name, app in self.apps.items():
+            for task in app.ready_tasks():
+                keys = due_keys(
+                    self.reminder_policy, default_calendar(), now, task.actionable_from, task.deadline
+                )
+                for key in keys:
+                    offset = key if key == OPENS else key.removeprefix("before:")
+                    for person in self._holders(name, task):
+                        mark = (name, task.stage, task.deadline, key, person)
+                        if mark not in self.reminded:
+                            self.reminded.add(mark)
+                            self.new_reminders.append((person, task.stage, offset))
+
+    def _holders(self, app_name: str, task) -> list[str]:
+        """People reminded of a ready task: the holding org's members who may act, and the applicant."""
+        out = []
+        if task.org_id is not None:
+            roles = org_roles(task.stage)
+            for person, spec in self.people.items():
+                org = self.orgs.get(spec.get("org") or "")
+                if org and org["id"] == task.org_id and spec.get("role", "reviewer") in roles:
+                    out.append(person)
+        if reminds_applicant(task.stage, task.tier):
+            out.append(app_name)
+        return out
 
     def run(self) -> ScenarioResult:
         for name, person in self.people.items():
@@ -187,6 +225,7 @@ class ScenarioRunner:
                     org_id=chain["unit"],
                     data={"chain": chain},
                 )
+        self.remind()
         results = []
         for i, step in enumerate(self.doc.get("steps") or [], start=1):
             results.append(self._step(i, step))
@@ -199,6 +238,8 @@ class ScenarioRunner:
         if unknown:
             result.failures.append(f"未知的键：{', '.join(sorted(unknown))}")
             return result
+        if index > 1:
+            self.new_reminders = []  # the first step also reports what was due at the scenario's start
         if "at" in step:
             at = parse_instant(step["at"], where=f"steps[{index}].at")
             if at < self.clock.now():
@@ -234,6 +275,7 @@ class ScenarioRunner:
                     stage=done.stage,
                     data={"form": done.data, "actor_name": actor.name, "status": app.status().status},
                 )
+                self.remind()
         expected_error = step.get("expect_error")
         if expected_error is not None:
             if error is None:
@@ -287,6 +329,16 @@ class ScenarioRunner:
                 want_at = parse_instant(want, where=f"steps[{index}].expect.{key}")
             if got is None or got != want_at:
                 differ(key, want_at.isoformat(), got.astimezone(TZ).isoformat() if got else "无")
+        if "reminders" in expect:
+            want = sorted(
+                (str(r.get("to")), str(r.get("task")), str(r.get("offset")))
+                for r in (expect["reminders"] or [])
+                if isinstance(r, dict)
+            )
+            got = sorted(self.new_reminders)
+            if want != got:
+                show = lambda rs: "；".join(f"{p} {t} {o}" for p, t, o in rs) or "无"  # noqa: E731
+                differ("提醒", show(want), show(got))
         for key, want in (expect.get("data") or {}).items():
             got = app.data.get(key)
             if got != want:

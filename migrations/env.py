@@ -6,6 +6,7 @@ from flask import current_app
 
 # Every table is on engine.db.Base: import the modules defining them so autogenerate sees them all.
 import engine.accounts.models  # noqa: F401,E402
+import engine.reminders.tables  # noqa: F401,E402
 import engine.store.tables  # noqa: F401,E402
 
 # this is the Alembic Config object, which provides

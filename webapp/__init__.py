@@ -54,6 +54,9 @@ def create_app(config: dict | None = None) -> Flask:
 
     app.register_blueprint(audit.bp)
     app.register_blueprint(diagram.bp)
+    from . import notices
+
+    app.register_blueprint(notices.bp)
     _bind_sandbox_clock(app)
     _register_template_helpers(app)
     return app

@@ -85,6 +85,7 @@ class User(Base):
     real_name: Mapped[str] = mapped_column(String(50))
     id_number: Mapped[str | None] = mapped_column(String(18), unique=True)
     mobile: Mapped[str | None] = mapped_column(String(11))
+    email: Mapped[str | None] = mapped_column(String(200))  # where deadline reminders are e-mailed, if set
     password_hash: Mapped[str] = mapped_column(String(256))
     is_operator: Mapped[bool] = mapped_column(Boolean, default=False)
     is_auditor: Mapped[bool] = mapped_column(Boolean, default=False)

@@ -152,12 +152,19 @@ def run_worker(
     batch: int = 100,
     on_report=None,
     should_stop=lambda: False,
+    after_tick=None,
 ) -> None:
-    """Tick forever (or once), sleeping `interval` seconds when nothing was due."""
+    """Tick forever (or once), sleeping `interval` seconds when nothing was due.
+
+    `after_tick(session_factory, clock)` runs after every tick on the same clock: deadline reminders
+    (engine.reminders.service.remind) ride on the timer worker this way.
+    """
     while not should_stop():
         report = tick(session_factory, clock, batch)
         if on_report is not None:
             on_report(report)
+        if after_tick is not None:
+            after_tick(session_factory, clock)
         if once:
             return
         if not report.fired and not report.failed:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import tempfile
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -15,6 +16,8 @@ from engine.campaign_lint import lint_campaign
 from engine.deployment import DEFAULT_CAMPAIGN, build_deployment, read_sources
 from engine.errors import ActionRefused, ConfigError
 from engine.paths import bpmn_dir
+from engine.reminders.senders import senders_from_env
+from engine.reminders.service import remind
 from engine.store import queries, services
 from engine.store.worker import tick
 
@@ -144,7 +147,9 @@ def clock():
             flash(exc.message, "error")
             status = 422
         else:
-            report = tick(sessionmaker(bind=db.engine), engine_clock)
+            factory = sessionmaker(bind=db.engine)
+            report = tick(factory, engine_clock)
+            remind(factory, engine_clock, senders_from_env(os.environ))  # reminders ride on the timer sweep
             flash(
                 f"模拟时钟已拨到 {target.astimezone(LOCAL_TZ):%Y-%m-%d %H:%M}；触发定时事件 {len(report.fired)} 个"
                 + (f"，失败 {len(report.failed)} 个" if report.failed else ""),

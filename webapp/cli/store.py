@@ -51,6 +51,24 @@ def _fail(exc: ZhichengError):
     sys.exit(1)
 
 
+def _reminder_hook():
+    """Reminders after each tick, with the channels configured in the environment (ZHICHENG_SMTP_*, ZHICHENG_SMS_SENDER)."""
+    from engine.reminders.senders import senders_from_env
+    from engine.reminders.service import remind
+
+    senders = senders_from_env(os.environ)
+
+    def hook(session_factory, clock):
+        report = remind(session_factory, clock, senders)
+        if report.swept.notifications or report.delivered.sent or report.delivered.failed:
+            click.echo(
+                f"提醒：新增 {report.swept.notifications} 条站内通知，发送 {report.delivered.sent} 条，"
+                f"失败 {len(report.delivered.failed)} 条"
+            )
+
+    return hook
+
+
 def _print_report(report) -> None:
     for app_id, name, due_at in report.fired:
         click.echo(f"申请书 {app_id}: {name} (due {due_at.astimezone(TZ).isoformat()})")
@@ -70,10 +88,12 @@ def tick_command(at, batch):
 
     factory = _session_factory()
     try:
-        report = tick(factory, _clock(factory, at), batch)
+        clock = _clock(factory, at)
+        report = tick(factory, clock, batch)
+        _print_report(report)
+        _reminder_hook()(factory, clock)
     except ZhichengError as exc:
         _fail(exc)
-    _print_report(report)
     click.echo(
         f"fired {len(report.fired)} timer(s) in {report.applications} application(s); "
         f"{len(report.failed)} failed, {report.skipped} skipped"
@@ -92,7 +112,13 @@ def worker_command(interval, once, batch):
     factory = _session_factory()
     try:
         run_worker(
-            factory, _clock(factory, None), interval=interval, once=once, batch=batch, on_report=_print_report
+            factory,
+            _clock(factory, None),
+            interval=interval,
+            once=once,
+            batch=batch,
+            on_report=_print_report,
+            after_tick=_reminder_hook(),
         )
     except ZhichengError as exc:
         _fail(exc)

@@ -1,0 +1,81 @@
+"""The words of a reminder (Chinese), from the campaign file and the task: never a stage id or a hash."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from calendars import TZ
+from engine import rules
+
+from .policy import OPENS, last_day
+
+
+@dataclass(frozen=True)
+class TaskFacts:
+    """What a reminder says about one ready task."""
+
+    application_id: int
+    applicant_name: str
+    series: str | None
+    stage: str
+    actionable_from: datetime | None
+    deadline: datetime
+
+
+def stage_label(campaign, stage: str) -> str:
+    """The task's Chinese name: the campaign window's label, else the engine's."""
+    window = campaign.stages.get(stage)
+    return window.label if window is not None else rules.STAGE_LABELS.get(stage, "待办事项")
+
+
+def deadline_text(deadline: datetime) -> str:
+    """A deadline as its last day at 24:00 (never the next day's 00:00)."""
+    local = deadline.astimezone(TZ)
+    if local.hour == 0 and local.minute == 0:
+        day = last_day(deadline)
+        return f"{day.year}年{day.month}月{day.day}日24:00"
+    return f"{local.year}年{local.month}月{local.day}日{local:%H:%M}"
+
+
+def _opening_text(instant: datetime) -> str:
+    local = instant.astimezone(TZ)
+    return f"{local.year}年{local.month}月{local.day}日"
+
+
+def series_name(campaign, code: str) -> str:
+    for series in campaign.series:
+        if series.code == code:
+            return series.name
+    return code
+
+
+def bring_list(campaign) -> str:
+    """What the applicant brings to the onsite visit, as the campaign file says."""
+    return (
+        f"请携带评审表一式{campaign.review_form_copies}份、公示表{campaign.notice_form_copies}份，"
+        f"现场缴纳评审费{campaign.fee_cny}元。地点：{campaign.onsite_address}"
+    )
+
+
+def compose(campaign, calendar, now: datetime, task: TaskFacts, offset_key: str, *, to_applicant: bool):
+    """(subject, body) of one reminder."""
+    label = stage_label(campaign, task.stage)
+    due = deadline_text(task.deadline)
+    who = task.applicant_name + (f"（{series_name(campaign, task.series)}）" if task.series else "")
+    if offset_key == OPENS:
+        subject = f"【办理提醒】「{label}」今天开始办理，{due}截止"
+        lead = f"「{label}」自{_opening_text(task.actionable_from or now)}起可以办理，{due}截止。"
+    else:
+        left = calendar.working_days_between(now.astimezone(TZ).date(), last_day(task.deadline))
+        remain = "今天截止" if left <= 0 else f"还有{left}个工作日"
+        subject = f"【截止提醒】「{label}」将于{due}截止（{remain}）"
+        lead = f"「{label}」将于{due}截止，{remain}。"
+    parts = [lead, f"申请书：{who}，编号 {task.application_id}。"]
+    if to_applicant and task.stage == campaign.onsite_stage:
+        parts.append(bring_list(campaign))
+    if to_applicant:
+        parts.append("逾期未办理，申请书将逾期失效。")
+    else:
+        parts.append("逾期未办理，申请书将逾期失效，后果由贵单位自行负责。")
+    return subject[:200], "".join(parts)
