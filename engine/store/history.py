@@ -96,7 +96,7 @@ def chain_event(
 def insert_events(session: Session, rows: list[dict]) -> None:
     """Write chained event rows in one statement (the caller moves the application's head with them)."""
     if rows:
-        session.execute(insert(HistoryEvent), rows)
+        session.connection().execute(insert(HistoryEvent.__table__), rows)
 
 
 def append(

@@ -230,29 +230,33 @@ def _is_one_open_violation(exc: IntegrityError) -> bool:
 
 # The application columns an action reads: scope, version check, the chain head and the summary that a
 # rebuilt workflow must agree with. One Core SELECT, no ORM identity map on the hot path.
-ACTION_COLUMNS = (
-    ApplicationRow.id,
-    ApplicationRow.applicant_id,
-    ApplicationRow.deployment_id,
-    ApplicationRow.unit_id,
-    ApplicationRow.tier2_id,
-    ApplicationRow.tier3_id,
-    ApplicationRow.committee_id,
-    ApplicationRow.waiting_org_id,
-    ApplicationRow.status,
-    ApplicationRow.stage,
-    ApplicationRow.version,
-    ApplicationRow.head_seq,
-    ApplicationRow.head_hash,
+_APPLICATION = ApplicationRow.__table__
+ACTION_COLUMNS = tuple(
+    _APPLICATION.c[name]
+    for name in (
+        "id",
+        "applicant_id",
+        "deployment_id",
+        "unit_id",
+        "tier2_id",
+        "tier3_id",
+        "committee_id",
+        "waiting_org_id",
+        "status",
+        "stage",
+        "version",
+        "head_seq",
+        "head_hash",
+    )
 )
 
 
 def action_row(session: Session, app_id: int, *, lock: bool = False):
     """The application's action columns (None if absent); `lock` claims the row where the database can."""
-    query = select(*ACTION_COLUMNS).where(ApplicationRow.id == app_id)
+    query = select(*ACTION_COLUMNS).where(_APPLICATION.c.id == app_id)
     if lock and session.get_bind().dialect.name == "postgresql":
         query = query.with_for_update(skip_locked=True)
-    return session.execute(query).first()
+    return session.connection().execute(query).first()
 
 
 def load(session: Session, app_id: int, clock: Clock) -> tuple:
@@ -354,11 +358,8 @@ def perform_task(
         )
         new_version = save_action(session, app_id, live, [{**e, "at": now} for e in events], now)
         if stage in APPLICANT_STAGES:  # submitted: the draft has become the declaration
-            session.execute(
-                delete(Draft)
-                .where(Draft.application_id == app_id)
-                .execution_options(synchronize_session=False)
-            )
+            drafts = Draft.__table__
+            session.connection().execute(delete(drafts).where(drafts.c.application_id == app_id))
         uow.commit()
     CACHE.put(app_id, live)
     return new_version
