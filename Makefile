@@ -6,11 +6,13 @@ STAMP := $(VENV)/.installed
 
 .PHONY: demo test test-fast bench lint clean browser
 
-$(STAMP): pyproject.toml
-	test -x $(BIN)/python || $(PY) -m venv $(VENV)
-	$(BIN)/pip install -q --upgrade pip
-	$(BIN)/pip install -q -e '.[dev]'
-	touch $(STAMP)
+# The installer's chatter goes to .venv/install.log (shown only if it fails), so `make demo` opens on its banner.
+$(STAMP): pyproject.toml setup.py
+	@test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	@echo "installing zhicheng and its dependencies into $(VENV) (log: $(VENV)/install.log)"
+	@{ $(BIN)/pip install -q --upgrade pip && $(BIN)/pip install -q -e '.[dev]'; } >$(VENV)/install.log 2>&1 \
+	  || { cat $(VENV)/install.log; exit 1; }
+	@touch $(STAMP)
 
 BPMNJS := tests/e2e/bpmnjs
 

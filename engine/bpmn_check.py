@@ -4,8 +4,9 @@ Checks, per file: well-formed XML; the BPMN 2.0 XSD composed with the spiffworkf
 (both loaded from the installed SpiffWorkflow, through its own `BpmnValidator`); diagram interchange
 (a shape for every flow node, lane and participant, an edge with two or more waypoints for every
 sequence flow); SpiffWorkflow's `SpiffBpmnParser`; every Python expression and script compiles; every
-user task names a valid JSON-Schema form in `forms/` and lies in a known lane. Across the files: every
-stage task id of DESIGN.md section 3 exists as a user task. All problems are collected, none raised.
+user task names a valid JSON-Schema form in `forms/`; the stage model (engine.stages) can be read: every
+task in a lane with a `tier`, known roles and statuses. All problems are collected, none raised; more
+checks may append to the list (`check_bpmn_with_summary` composes them).
 """
 
 from __future__ import annotations
@@ -25,17 +26,6 @@ DI_NS = "http://www.omg.org/spec/DD/20100524/DI"
 SPIFF_NS = "http://spiffworkflow.org/bpmn/schema/1.0/core"
 NS = {"bpmn": BPMN_NS, "bpmndi": BPMNDI_NS, "di": DI_NS, "spiffworkflow": SPIFF_NS}
 
-KNOWN_LANES = ("申报人", "单位", "二级审核", "三级审核", "评委会")
-STAGE_TASK_IDS = (
-    "applicant_submit",
-    "applicant_correct",
-    "unit_review",
-    "unit_report",
-    "tier2_review",
-    "tier3_review",
-    "committee_review",
-    "onsite_confirm",
-)
 
 # Elements that are drawn as shapes (flow nodes); sequence flows are drawn as edges.
 _FLOW_NODES = (
@@ -134,13 +124,7 @@ def check_bpmn_with_summary(
     if len(documents) < len(files):
         # a file that is not XML may well hold the missing stages: do not guess
         return problems, CheckSummary(len(documents), 0, 0)
-    user_tasks = {el.get("id") for _, tree in documents for el in tree.iterfind(".//bpmn:userTask", NS)}
-    where = str(files[0]) if len(files) == 1 else str(root)
-    problems += [
-        Problem(where, 0, stage, f"缺少阶段用户任务 {stage}（DESIGN.md 第3节的阶段 id）")
-        for stage in STAGE_TASK_IDS
-        if stage not in user_tasks
-    ]
+    problems += _check_model(documents)
     forms = {
         p.get("value")
         for _, tree in documents
@@ -284,11 +268,6 @@ def _check_expressions(file: Path, tree) -> list[Problem]:
 
 def _check_user_tasks(file: Path, tree) -> list[Problem]:
     forms_dir = file.parent / "forms"
-    lane_of = {
-        ref.text.strip(): ref.getparent().get("name") or ""
-        for ref in tree.iterfind(".//bpmn:lane/bpmn:flowNodeRef", NS)
-        if ref.text
-    }
     problems = []
     for task in tree.iterfind(".//bpmn:userTask", NS):
         tid, line = task.get("id", ""), task.sourceline
@@ -296,11 +275,6 @@ def _check_user_tasks(file: Path, tree) -> list[Problem]:
         def report(message, tid=tid, line=line):
             problems.append(Problem(str(file), line, tid, message))
 
-        lane = lane_of.get(tid)
-        if lane is None:
-            report(f"用户任务不在任何泳道中（应为 {'、'.join(KNOWN_LANES)} 之一）")
-        elif lane not in KNOWN_LANES:
-            report(f"未知泳道“{lane}”（应为 {'、'.join(KNOWN_LANES)} 之一）")
         props = {
             p.get("name"): p
             for p in task.iterfind(
@@ -314,6 +288,18 @@ def _check_user_tasks(file: Path, tree) -> list[Problem]:
                 for message in _check_form_file(forms_dir, props[key].get("value") or "", is_schema):
                     report(message, line=props[key].sourceline)
     return problems
+
+
+def _check_model(documents) -> list[Problem]:
+    """What the engine reads from each process: lanes with tiers, roles, statuses (engine.stages)."""
+    from .stages import build_model
+
+    out = []
+    for _, tree in documents:
+        for proc in tree.getroot().iterfind("bpmn:process", NS):
+            model = build_model(documents, proc.get("id"))
+            out += [Problem(p.file, p.line, p.element_id, p.message) for p in model.problems]
+    return out
 
 
 def _check_form_file(forms_dir: Path, name: str, is_schema: bool) -> list[str]:

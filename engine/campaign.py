@@ -1,7 +1,8 @@
 """The campaign file (one per annual notice): its typed form and the loader that checks its shape.
 
-The loader checks structure only (keys, types, required stages) and reports every problem at once;
-whether the dates make sense together is `engine.campaign_lint`'s job.
+The loader checks structure only (keys, types) and reports every problem at once. Which windows there
+must be is the BPMN's to say: `check_windows` cross-checks them against a deployment's stage model (a window
+for every stage, none without one). Whether the dates make sense together is `engine.campaign_lint`'s job.
 """
 
 from __future__ import annotations
@@ -16,16 +17,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from engine.errors import CampaignError, ConfigError
 
-STAGE_ORDER = (
-    "applicant_submit",
-    "unit_review",
-    "unit_report",
-    "tier2_review",
-    "tier3_review",
-    "committee_review",
-    "onsite_confirm",
-)
-REQUIRED_STAGES = ("registration", *STAGE_ORDER)
+# The one window that is not a BPMN stage: when people may register accounts before the first stage.
+REGISTRATION = "registration"
 SERIES_LEVELS = ("正高级", "副高级")
 
 
@@ -50,9 +43,9 @@ class Window:
     """A stage's window: both dates are whole local days (closes at 24:00 of `closes`)."""
 
     stage: str
-    label: str
     opens: date
     closes: date
+    label: str = ""  # optional, for the reader of the file; pages show the BPMN task's name
 
 
 @dataclass(frozen=True)
@@ -99,8 +92,8 @@ class Campaign:
             return self.stages[stage_id]
         except KeyError:
             raise ConfigError(
-                f"本批次没有环节 {stage_id!r} 的时间窗口 (no window for stage {stage_id!r}; "
-                f"known: {', '.join(self.stages)})",
+                f"活动文件没有环节 {stage_id!r} 的时间窗口：添加 [stages.{stage_id}] 一节，写明 opens 和 closes"
+                f"（已有：{'、'.join(self.stages)}）",
                 file=self.source_path,
                 key=f"stages.{stage_id}",
             ) from None
@@ -123,8 +116,7 @@ class Campaign:
             if series.code == code:
                 return series.name
         raise ConfigError(
-            f"本批次不受理系列 {code!r} (series {code!r} is not offered; offered: "
-            f"{', '.join(s.code for s in self.series)})",
+            f"本批次不受理系列 {code!r}（受理的系列：{'、'.join(s.code for s in self.series)}）",
             file=self.source_path,
             key="series",
         )
@@ -158,9 +150,7 @@ def load_campaign(path: str | Path) -> Campaign:
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
-        raise CampaignError(
-            [Problem(str(path), "", None, f"cannot read the file: {exc}")], file=str(path)
-        ) from None
+        raise CampaignError([Problem(str(path), "", None, f"无法读取文件：{exc}")], file=str(path)) from None
     return parse_campaign(text, source=str(path))
 
 
@@ -172,7 +162,7 @@ def parse_campaign(text: str, source: str = "<string>") -> Campaign:
     except tomllib.TOMLDecodeError as exc:
         match = re.search(r"at line (\d+)", str(exc))
         line = int(match[1]) if match else None
-        reason = f"TOML syntax error: {exc} (dates are YYYY-MM-DD without quotes, text is in quotes)"
+        reason = f"TOML 语法错误：{exc}（日期写成 YYYY-MM-DD 不加引号，文字要加英文双引号）"
         raise CampaignError(
             [Problem(source, _dotted(lines.path_at(line)), line, reason)], file=source
         ) from None
@@ -187,30 +177,30 @@ def parse_campaign(text: str, source: str = "<string>") -> Campaign:
 
 
 def _text(value):
-    return None if isinstance(value, str) and value.strip() else "must be non-empty text in quotes"
+    return None if isinstance(value, str) and value.strip() else "应为非空文字，写在英文双引号中"
 
 
 def _int(value):
-    return None if isinstance(value, int) and not isinstance(value, bool) else "must be a whole number"
+    return None if isinstance(value, int) and not isinstance(value, bool) else "应为整数（不加引号），例如 5"
 
 
 def _bool(value):
-    return None if isinstance(value, bool) else "must be true or false"
+    return None if isinstance(value, bool) else "应为 true 或 false（不加引号）"
 
 
 def _date(value):
     if isinstance(value, datetime):
-        return "must be a whole day YYYY-MM-DD, without a time"
+        return "应为整天日期 YYYY-MM-DD，不写时刻（截止日当天 24:00 关闭）"
     if isinstance(value, date):
         return None
     if isinstance(value, str) and re.fullmatch(r"\d{4}-\d{2}-\d{2}", value.strip()):
-        return "must be a date: write it YYYY-MM-DD without quotes"
-    return "must be a date written YYYY-MM-DD (without quotes)"
+        return "应为日期：去掉引号，写成 YYYY-MM-DD"
+    return "应为日期，写成 YYYY-MM-DD（不加引号）"
 
 
 def _tables(value):
     ok = isinstance(value, list) and all(isinstance(v, dict) for v in value)
-    return None if ok else "must be a list of tables ([[...]] sections)"
+    return None if ok else "应为若干 [[...]] 小节"
 
 
 def _day_offsets(value):
@@ -221,7 +211,7 @@ def _day_offsets(value):
 
 
 def _table(value):
-    return None if isinstance(value, dict) else "must be a table ([...] section)"
+    return None if isinstance(value, dict) else "应为一个 [...] 小节"
 
 
 REQ, OPT = True, False
@@ -256,7 +246,7 @@ _SPEC = {
         "phone": (_text, OPT),
     },
     ("series",): {"code": (_text, REQ), "name": (_text, REQ), "level": (_text, REQ)},
-    ("stage",): {"label": (_text, REQ), "opens": (_date, REQ), "closes": (_date, REQ)},
+    ("stage",): {"label": (_text, OPT), "opens": (_date, REQ), "closes": (_date, REQ)},
     ("public_notice",): {"working_days": (_int, REQ), "repeat_after_return": (_bool, REQ)},
     ("resubmission",): {"committee_resubmit_by": (_date, REQ), "committee_recheck_by": (_date, REQ)},
     ("fee",): {"amount_cny": (_int, REQ), "note": (_text, OPT)},
@@ -280,18 +270,18 @@ class _Reader:
         """The keys of `data` that are known and well typed; reports unknown, missing and mistyped keys."""
         spec = _SPEC[spec_name]
         if not isinstance(data, dict):
-            self.problem(path, "must be a table ([...] section)")
+            self.problem(path, "应为一个 [...] 小节")
             return {}
         for key in data:
             if key not in spec:
                 close = difflib.get_close_matches(key, list(spec), n=1)
-                hint = f"did you mean {close[0]!r}? " if close else ""
-                self.problem(path + (key,), f"unknown key; {hint}allowed here: {', '.join(spec)}")
+                hint = f"是不是 {close[0]!r}？" if close else ""
+                self.problem(path + (key,), f"未知的键；{hint}这里可用的键：{'、'.join(spec)}")
         out = {}
         for key, (check, required) in spec.items():
             if key not in data:
                 if required:
-                    self.problem(path + (key,), "missing (required)")
+                    self.problem(path + (key,), "缺少此项（必填）")
                 continue
             reason = check(data[key])
             if reason:
@@ -308,7 +298,7 @@ class _Reader:
             try:
                 ZoneInfo(tz)
             except (ZoneInfoNotFoundError, ValueError):
-                self.problem(("campaign", "timezone"), f'unknown time zone {tz!r} (e.g. "Asia/Shanghai")')
+                self.problem(("campaign", "timezone"), f'未知的时区 {tz!r}（应写 "Asia/Shanghai"）')
         forwarding = tuple(
             Notice(**f)
             for i, item in enumerate(head.get("forwarding", []))
@@ -332,7 +322,7 @@ class _Reader:
         for i, item in enumerate(top.get("contacts", [])):
             c = self.fields(item, ("contacts", i), ("contacts",))
             if "role" in item and not (item.get("phone") or item.get("email")):
-                self.problem(("contacts", i), "a contact needs a phone or an email")
+                self.problem(("contacts", i), "联系方式至少要有 phone 或 email 之一")
             if "role" in c:
                 contacts.append(Contact(**c))
         if self.problems:
@@ -367,39 +357,76 @@ class _Reader:
 
     def series(self, items: list) -> tuple[Series, ...]:
         if not items:
-            self.problem(("series",), "at least one [[series]] is required")
+            self.problem(("series",), "至少需要一个 [[series]] 小节（本批次受理的职称系列）")
         out, seen = [], set()
         for i, item in enumerate(items):
             s = self.fields(item, ("series", i), ("series",))
             if "level" in s and s["level"] not in SERIES_LEVELS:
-                self.problem(("series", i, "level"), f"must be one of {', '.join(SERIES_LEVELS)}")
+                self.problem(("series", i, "level"), f"应为 {'、'.join(SERIES_LEVELS)} 之一")
             elif "code" in s and s["code"] in seen:
-                self.problem(("series", i, "code"), f"duplicate series code {s['code']!r}")
+                self.problem(("series", i, "code"), f"系列编号 {s['code']!r} 重复：每个系列的 code 不同")
             elif len(s) == 3:
                 seen.add(s["code"])
                 out.append(Series(**s))
         return tuple(out)
 
     def stages(self, table: dict) -> dict[str, Window]:
+        """Each window's shape; which windows there must be is checked against the BPMN (check_windows)."""
         out = {}
         for stage_id, item in table.items():
-            if stage_id not in REQUIRED_STAGES:
-                close = difflib.get_close_matches(stage_id, REQUIRED_STAGES, n=1)
-                hint = f"did you mean {close[0]!r}? " if close else ""
-                self.problem(
-                    ("stages", stage_id), f"unknown stage; {hint}stages are: {', '.join(REQUIRED_STAGES)}"
-                )
-                continue
             w = self.fields(item, ("stages", stage_id), ("stage",))
-            if len(w) == 3:
+            if "opens" in w and "closes" in w:
                 out[stage_id] = Window(stage=stage_id, **w)
-        for stage_id in REQUIRED_STAGES:
-            if stage_id not in table:
-                self.problem(
-                    ("stages", stage_id),
-                    f"missing stage: add a [stages.{stage_id}] section with label, opens and closes",
-                )
-        return {s: out[s] for s in REQUIRED_STAGES if s in out}
+        if REGISTRATION not in table:
+            self.problem(
+                ("stages", REGISTRATION),
+                f"缺少用户注册窗口：添加 [stages.{REGISTRATION}] 一节，写明 opens 和 closes",
+            )
+        return out
+
+
+def check_windows(campaign: Campaign, model) -> list[Problem]:
+    """Windows against the BPMN's stages, both ways: one for every stage, none without a stage.
+
+    `model` is the deployment's `engine.stages.ProcessModel`. Correction stages have no window (their
+    deadline follows the return); `registration` is the one window that is not a stage.
+    """
+    lines, out = _KeyLines(campaign.source_text), []
+    where = campaign.source_path
+
+    def problem(path, reason):
+        out.append(Problem(where, _dotted(path), lines.find(path), reason))
+
+    expected = [s for s in model.order]
+    for stage_id in campaign.stages:
+        if stage_id == REGISTRATION or stage_id in expected:
+            continue
+        if stage_id in model.corrections:
+            problem(
+                ("stages", stage_id),
+                f"「{model.label(stage_id)}」是退回补正环节，期限随退回环节而定，不设时间窗口：删除这一节",
+            )
+            continue
+        close = difflib.get_close_matches(stage_id, expected, n=1)
+        hint = f"是不是 {close[0]!r}？" if close else ""
+        problem(
+            ("stages", stage_id),
+            f"BPMN 中没有 id 为 {stage_id!r} 的用户任务；{hint}删除这一节，或改为 BPMN 中的任务 id"
+            f"（{'、'.join(expected)}）",
+        )
+    if campaign.onsite_stage and campaign.onsite_stage not in model.stages:
+        problem(
+            ("onsite", "stage"),
+            f"BPMN 中没有 id 为 {campaign.onsite_stage!r} 的用户任务：改为现场确认环节的任务 id"
+            f"（{'、'.join(model.stages)}），或删除这一项",
+        )
+    for stage_id in expected:
+        if stage_id not in campaign.stages:
+            problem(
+                ("stages", stage_id),
+                f"缺少「{model.label(stage_id)}」的时间窗口：添加 [stages.{stage_id}] 一节，写明 opens 和 closes",
+            )
+    return out
 
 
 # --- finding lines ------------------------------------------------------------------------------------

@@ -13,12 +13,17 @@ from pathlib import Path
 from lxml import etree
 from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
 
-from .campaign import Campaign, parse_campaign
-from .errors import ConfigError
+from .campaign import Campaign, check_windows, parse_campaign
+from .errors import CampaignError, ConfigError
 from .paths import bpmn_dir
 from .spiff import ZhichengParser, spec_to_dict
+from .stages import ProcessModel, build_model
 
 DEFAULT_CAMPAIGN = "campaigns/cq-2020-senior.toml"
+# The version of the Python that interprets a deployment, recorded with it when it is deployed. Bump it when
+# a change would read an existing BPMN differently, and keep the old reading for deployments recorded earlier
+# (engine/interpretations/). Version 1: before the stage model (a BPMN without lane `tier` properties).
+ENGINE_VERSION = 2
 
 
 def content_hash(sources: dict[str, str]) -> str:
@@ -41,7 +46,13 @@ class Deployment:
     spec: object
     subprocess_specs: dict
     forms: dict[str, dict] = field(default_factory=dict)
+    model: ProcessModel | None = None
     _spec_json: dict | None = None
+
+    @property
+    def engine_version(self) -> int:
+        """The engine version whose reading of the BPMN this deployment gets (1: pre-stage-model BPMN)."""
+        return 1 if self.model is not None and self.model.legacy else ENGINE_VERSION
 
     @property
     def spec_json(self) -> dict:
@@ -97,6 +108,21 @@ def build_deployment(sources: dict[str, str]) -> Deployment:
                 raise ConfigError(f"XML 格式错误：{exc}", file=name, line=exc.lineno) from exc
             except ValidationException as exc:
                 raise ConfigError(str(exc), file=name, line=getattr(exc, "line_number", None)) from exc
+    documents = []
+    for name, text in sources.items():
+        if name.endswith(".bpmn"):
+            documents.append((name, etree.fromstring(text.encode("utf-8"))))
+    model = build_model(documents, campaign.process_id)
+    if model.problems:
+        first = model.problems[0]
+        raise ConfigError(
+            "流程图不完整：" + "；".join(f"{p.element_id}：{p.message}" for p in model.problems),
+            file=first.file,
+            line=first.line or None,
+        )
+    window_problems = check_windows(campaign, model)
+    if window_problems:
+        raise CampaignError(window_problems, file=campaign.source_path)
     try:
         spec = parser.get_spec(campaign.process_id)
         subprocess_specs = parser.get_subprocess_specs(campaign.process_id)
@@ -119,6 +145,7 @@ def build_deployment(sources: dict[str, str]) -> Deployment:
         spec=spec,
         subprocess_specs=subprocess_specs,
         forms=forms,
+        model=model,
     )
 
 

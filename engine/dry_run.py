@@ -21,12 +21,12 @@ from lxml import etree
 
 from calendars import default_calendar
 
-from . import rules
 from .clock import SimulatedClock
 from .deployment import Deployment
 from .errors import ConfigError, FormInvalid, OutsideWindow, ZhichengError
 from .form_samples import variants
 from .runtime import Actor, Application
+from .stages import DEFAULT_ROLES
 from .variables import COMPLETED_AT_SUFFIX
 
 MAX_VISITS = 2  # a task done twice on one path: one return through it, then on
@@ -138,8 +138,9 @@ class _Explorer:
     # ---- setup --------------------------------------------------------------------------------
     def _chains(self) -> list[tuple[str, dict]]:
         """Every review chain the process can meet: all tiers, then each tier left out (if allowed)."""
-        tiers = [t for t in dict.fromkeys(rules.LANE_TIERS.values()) if t != "applicant"]
-        lane_of = {tier: lane for lane, tier in rules.LANE_TIERS.items()}
+        model = self.deployment.model
+        tiers = list(model.tiers)
+        lane_of = {s.tier: s.lane for s in reversed(list(model.stages.values()))}
         full = {tier: 100 + i for i, tier in enumerate(tiers)}
         chains = [("审核链含全部层级", full)]
         chains += [(f"审核链没有「{lane_of[t]}」", {**full, t: None}) for t in tiers]
@@ -150,7 +151,8 @@ class _Explorer:
         return default_calendar().start_of_day(min(opens))
 
     def _actor(self, task, chain: dict) -> Actor:
-        roles = set(rules.DEFAULT_REVIEW_ROLES).union(*rules.STAGE_ROLES.values())
+        model = self.deployment.model
+        roles = set(DEFAULT_ROLES).union(*(s.roles for s in model.stages.values()))
         memberships = frozenset((org, role) for org in chain.values() if org for role in roles)
         return Actor(APPLICANT_ID, memberships, "试运行")
 

@@ -67,9 +67,7 @@ class CampaignError(ConfigError):
 
     def __init__(self, problems, *, file: str | None = None):
         self.problems = list(problems)
-        super().__init__(
-            f"{len(self.problems)} problem(s) in the campaign file", file=file, problems=self.problems
-        )
+        super().__init__(f"活动文件有 {len(self.problems)} 处问题", file=file, problems=self.problems)
 
     def __str__(self) -> str:
         return "\n".join(str(p) for p in self.problems)

@@ -90,7 +90,8 @@ class Application:
         self.deployment = deployment
         self.workflow = workflow
         self.clock = clock
-        self.workflow.script_engine = ClockedScriptEngine(deployment.campaign, clock)
+        self.model = deployment.model
+        self.workflow.script_engine = ClockedScriptEngine(deployment.campaign, clock, deployment.model)
         # Keep a snapshot to undo a failed action in memory. A caller that throws the object away on any
         # error (the store's unit of work rolls back and reloads) may turn this off and save a serialization.
         self.reset_on_error = True
@@ -101,8 +102,12 @@ class Application:
     # ---- lifecycle -------------------------------------------------------------------------
     @classmethod
     def start(cls, deployment: Deployment, clock, *, applicant_id: int, chain: dict) -> Application:
-        """Start a declaration for an applicant whose unit has the review `chain` (tier -> org id)."""
-        for tier in ("unit", "tier3", "committee"):
+        """Start a declaration for an applicant whose unit has the review `chain` (tier -> org id).
+
+        The tiers are the BPMN lanes' (engine.stages); an optional tier's presence is `has_<tier>`.
+        """
+        model = deployment.model
+        for tier in model.required_tiers:
             if not chain.get(tier):
                 raise ActionRefused(f"所在单位的审核链不完整：缺少{tier}，请联系上级主管部门", tier=tier)
         workflow = BpmnWorkflow(deployment.spec, deployment.subprocess_specs)
@@ -111,8 +116,8 @@ class Application:
         start.data.update(
             {
                 "applicant_id": applicant_id,
-                "chain": {k: chain.get(k) for k in ("unit", "tier2", "tier3", "committee")},
-                "has_tier2": bool(chain.get("tier2")),
+                "chain": {k: chain.get(k) for k in model.tiers},
+                **{f"has_{t}": bool(chain.get(t)) for t in sorted(model.optional_tiers)},
                 "return_stage": None,
                 "return_count": 0,
                 "notice_done": False,
@@ -181,18 +186,21 @@ class Application:
     def _status(self) -> Status:
         if self.workflow.is_completed():
             end = self._end_event()
-            outcome = rules.outcome_of_end_event(end)
+            outcome = self.model.outcome_of_end_event(end)
             responsible = None
-            if outcome.status == "expired" and outcome.stage not in rules.APPLICANT_RESPONSIBLE:
+            if outcome.status == "expired" and not self.model.applicant_responsible(outcome.stage):
                 responsible = self._org_for_stage(outcome.stage)
             return Status(outcome.status, outcome.stage, None, None, responsible_org=responsible)
         ready = self.ready_tasks()
         if ready:
             t = ready[0]
-            return Status(rules.status_for_waiting(t.stage), t.stage, t.org_id, t.deadline, t.actionable_from)
+            return Status(
+                self.model.status_for_waiting(t.stage), t.stage, t.org_id, t.deadline, t.actionable_from
+            )
         for timer in self.due_timers():
-            if timer.name == "public_notice":
-                return Status("public_notice", "public_notice", self.chain["unit"], timer.due_at)
+            wait = self.model.waits.get(timer.name)
+            if wait is not None:
+                return Status(wait.status, wait.id, self.chain.get(wait.tier), timer.due_at)
         raise EngineError("申请书既未结束也没有待办事项（流程状态异常）")
 
     def positions(self) -> tuple[set[str], set[str]]:
@@ -206,7 +214,7 @@ class Application:
                 done.add(bpmn_id)
             elif task.state == TaskState.READY and isinstance(task.task_spec, UserTask):
                 current.add(bpmn_id)
-            elif task.state == TaskState.WAITING and task.task_spec.name == "public_notice":
+            elif task.state == TaskState.WAITING and task.task_spec.name in self.model.waits:
                 current.add(bpmn_id)
         return current, done
 
@@ -282,7 +290,9 @@ class Application:
         self.workflow = spiff.state_from_json(
             state_json, self.deployment.spec, self.deployment.subprocess_specs
         )
-        self.workflow.script_engine = ClockedScriptEngine(self.deployment.campaign, self.clock)
+        self.workflow.script_engine = ClockedScriptEngine(
+            self.deployment.campaign, self.clock, self.deployment.model
+        )
 
     def _start_data(self) -> dict:
         return self.workflow.task_tree.children[0].data if self.workflow.task_tree.children else {}
@@ -322,27 +332,24 @@ class Application:
                 f"该申请书已结束（{_STATUS_LABELS.get(status.status, status.status)}），不能再办理",
                 stage=stage,
             )
-        raise AlreadyHandled(
-            f"「{rules.STAGE_LABELS.get(stage, stage)}」当前没有待办，可能已被处理", stage=stage
-        )
+        raise AlreadyHandled(f"「{self.model.label(stage)}」当前没有待办，可能已被处理", stage=stage)
 
     def _describe(self, task) -> ReadyTask:
         stage = task.task_spec.name
-        lane = task.task_spec.lane or ""
-        tier = rules.LANE_TIERS.get(lane)
-        if tier is None:
-            raise EngineError(f"任务 {stage} 所在泳道 {lane!r} 不是已知的审核层级", stage=stage)
+        known = self.model.stages.get(stage)
+        if known is None:
+            raise EngineError(f"任务 {stage} 不是本流程的环节", stage=stage)
         return_stage = task.data.get("return_stage")
         deadline = self._boundary_deadline(task)
         if deadline is None:
-            deadline = rules.stage_deadline(self.deployment.campaign, stage, return_stage)
+            deadline = rules.stage_deadline(self.model, self.deployment.campaign, stage, return_stage)
         return ReadyTask(
             stage,
-            task.task_spec.bpmn_name or rules.STAGE_LABELS.get(stage, stage),
-            lane,
-            tier,
-            self.chain.get(tier) if tier != "applicant" else None,
-            rules.actionable_from(self.deployment.campaign, stage, return_stage),
+            known.label,
+            known.lane,
+            known.tier,
+            None if known.by_applicant else self.chain.get(known.tier),
+            rules.actionable_from(self.model, self.deployment.campaign, stage, return_stage),
             deadline,
         )
 
@@ -361,16 +368,15 @@ class Application:
         return None
 
     def _org_for_stage(self, stage: str):
-        lane = self.deployment.task_spec(stage).lane if stage in self.deployment.spec.task_specs else None
-        tier = rules.LANE_TIERS.get(lane or "")
-        return self.chain.get(tier) if tier and tier != "applicant" else None
+        known = self.model.stages.get(stage)
+        return None if known is None or known.by_applicant else self.chain.get(known.tier)
 
     def _check_actor(self, ready: ReadyTask, actor: Actor):
-        if ready.tier == "applicant":
+        if self.model.stages[ready.stage].by_applicant:
             if actor.user_id != self.applicant_id:
                 raise NotPermitted("只有申报人本人可以办理此事项", stage=ready.stage)
             return
-        allowed = rules.STAGE_ROLES.get(ready.stage, rules.DEFAULT_REVIEW_ROLES)
+        allowed = self.model.roles(ready.stage)
         if not (actor.roles_in(ready.org_id) & allowed):
             raise NotPermitted(
                 f"您不是本申请书当前审核单位的审核人员，不能办理「{ready.label}」", stage=ready.stage
@@ -396,7 +402,7 @@ class Application:
         task.data.update(form_data)
         task.data["last_stage"] = stage
         task.data[f"{stage}_completed_at"] = now.isoformat()
-        if stage != "applicant_submit" and stage != "applicant_correct":
+        if not self.model.stages[stage].by_applicant:
             task.data["reviews"] = [
                 *task.data.get("reviews", []),
                 {

@@ -15,13 +15,14 @@ import yaml
 from calendars import TZ, default_calendar
 
 from .clock import SimulatedClock
-from .deployment import build_deployment, read_sources
-from .errors import ConfigError, ZhichengError
+from .deployment import Deployment, build_deployment, read_sources
+from .errors import ConfigError, FormInvalid, ZhichengError
 from .events import RecordedEvent
 from .paths import bpmn_dir
 from .reminders.policy import OPENS, Policy, due_keys, start_of_today
 from .reminders.recipients import org_roles, reminds_applicant
 from .runtime import Actor, Application
+from .scenario_format import ScenarioInvalid, check_scenario, parse_instant
 
 TIER_OF_TYPE = {
     "district_dept": "tier2",
@@ -29,18 +30,6 @@ TIER_OF_TYPE = {
     "district_hr_office": "tier3",
     "municipal_dept": "tier3",
     "committee": "committee",
-}
-STEP_KEYS = {"at", "actor", "application", "complete", "data", "data_file", "expect", "expect_error", "note"}
-EXPECT_KEYS = {
-    "status",
-    "stage",
-    "waiting_org",
-    "ready",
-    "actionable_from",
-    "deadline",
-    "responsible_org",
-    "data",
-    "reminders",
 }
 
 
@@ -62,28 +51,6 @@ class ScenarioResult:
         return all(not s.failures for s in self.steps)
 
 
-def parse_instant(value, *, where: str) -> datetime:
-    """A step time: an aware ISO datetime, or a date meaning 09:00 local that day."""
-    if isinstance(value, datetime):
-        return value if value.tzinfo else value.replace(tzinfo=TZ)
-    if isinstance(value, date):
-        return datetime(value.year, value.month, value.day, 9, tzinfo=TZ)
-    try:
-        parsed = datetime.fromisoformat(str(value))
-    except ValueError:
-        raise ConfigError(
-            f"时间格式错误：{value!r}（应为 2020-11-18T10:00+08:00 或 2020-11-18）", key=where
-        ) from None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=TZ)
-
-
-def expected_instant(value, *, where: str) -> datetime | None:
-    """An expected deadline or opening: a date means 24:00 of it for deadlines, handled by the caller."""
-    if value is None:
-        return None
-    return parse_instant(value, where=where)
-
-
 class ScenarioRunner:
     def __init__(self, path: Path, root: Path | None = None):
         self.path = Path(path)
@@ -98,6 +65,9 @@ class ScenarioRunner:
         if not isinstance(self.doc, dict):
             raise ConfigError("场景文件应为一个映射（mapping）", file=str(self.path))
         self.deployment = build_deployment(read_sources(self.root, self._campaign_path()))
+        problems = check_scenario(self.doc, self.path, *scenario_stages(self.deployment))
+        if problems:
+            raise ScenarioInvalid(problems, file=str(self.path))
         self.orgs = self._orgs(self.doc.get("orgs") or {})
         self.people = self.doc.get("people") or {}
         start = parse_instant(self.doc.get("start", "2020-11-17T09:00+08:00"), where="start")
@@ -128,15 +98,8 @@ class ScenarioRunner:
     # org keys become small integer ids, in file order
     def _orgs(self, spec: dict) -> dict[str, dict]:
         orgs = {}
-        for i, (key, org) in enumerate(spec.items()):
-            if not isinstance(org, dict) or "type" not in org:
-                raise ConfigError("每个机构需要 type", file=str(self.path), key=f"orgs.{key}")
+        for i, (key, org) in enumerate(spec.items()):  # types and parents were checked by check_scenario
             orgs[key] = {**org, "id": 1000 + i, "key": key}
-        for key, org in orgs.items():
-            if org.get("parent") and org["parent"] not in orgs:
-                raise ConfigError(
-                    f"上级机构 {org['parent']!r} 未定义", file=str(self.path), key=f"orgs.{key}.parent"
-                )
         return orgs
 
     def chain_for(self, unit_key: str) -> dict:
@@ -202,12 +165,12 @@ class ScenarioRunner:
         """People reminded of a ready task: the holding org's members who may act, and the applicant."""
         out = []
         if task.org_id is not None:
-            roles = org_roles(task.stage)
+            roles = org_roles(self.deployment.model, task.stage)
             for person, spec in self.people.items():
                 org = self.orgs.get(spec.get("org") or "")
                 if org and org["id"] == task.org_id and spec.get("role", "reviewer") in roles:
                     out.append(person)
-        if reminds_applicant(task.stage, task.tier):
+        if reminds_applicant(self.deployment.model, task.stage, task.tier):
             out.append(app_name)
         return out
 
@@ -234,10 +197,6 @@ class ScenarioRunner:
     def _step(self, index: int, step: dict) -> StepResult:
         label = f"步骤 {index}" + (f"（{step['note']}）" if step.get("note") else "")
         result = StepResult(index, label)
-        unknown = set(step) - STEP_KEYS
-        if unknown:
-            result.failures.append(f"未知的键：{', '.join(sorted(unknown))}")
-            return result
         if index > 1:
             self.new_reminders = []  # the first step also reports what was due at the scenario's start
         if "at" in step:
@@ -256,10 +215,7 @@ class ScenarioRunner:
             actor = self.actor(step.get("actor", app_name))
             data = dict(step.get("data") or {})
             if step.get("data_file"):
-                data = {
-                    **yaml.safe_load((self.path.parent / step["data_file"]).read_text(encoding="utf-8")),
-                    **data,
-                }
+                data = {**self._data_file(step["data_file"], index), **data}
             try:
                 done = app.complete(step["complete"], actor, data)
             except ZhichengError as exc:
@@ -280,18 +236,31 @@ class ScenarioRunner:
         if expected_error is not None:
             if error is None:
                 result.failures.append(f"预期错误包含「{expected_error}」，但操作成功了")
-            elif str(expected_error) not in str(error) and expected_error != type(error).__name__:
-                result.failures.append(f"预期错误包含「{expected_error}」，实际错误：{error}")
+            elif not error_matches(error, str(expected_error)):
+                result.failures.append(f"预期错误包含「{expected_error}」，实际错误：{error_text(error)}")
         elif error is not None:
-            result.failures.append(f"操作被拒绝：{error}")
+            result.failures.append(f"操作被拒绝：{error_text(error)}")
         result.failures.extend(self._check(app, step.get("expect") or {}, index))
         return result
 
+    def _data_file(self, name: str, index: int) -> dict:
+        """A step's form data file (YAML, a mapping), relative to the scenario file."""
+        target = self.path.parent / name
+        try:
+            data = yaml.safe_load(target.read_text(encoding="utf-8"))
+        except yaml.YAMLError as exc:
+            mark = getattr(exc, "problem_mark", None)
+            raise ConfigError(
+                f"YAML 格式错误：{exc}", file=str(target), line=mark.line + 1 if mark else None
+            ) from exc
+        if not isinstance(data, dict):
+            raise ConfigError(
+                "数据文件应为一个映射（mapping）", file=str(self.path), key=f"steps[{index}].data_file"
+            )
+        return data
+
     def _check(self, app: Application, expect: dict, index: int) -> list[str]:
         failures = []
-        unknown = set(expect) - EXPECT_KEYS
-        if unknown:
-            return [f"未知的预期项：{', '.join(sorted(unknown))}"]
         status = app.status()
         ready = app.ready_tasks()
 
@@ -319,16 +288,18 @@ class ScenarioRunner:
             if key not in expect:
                 continue
             want = expect[key]
+            deadline = key == "deadline"
             if want is None:
                 if got is not None:
-                    differ(key, "无", got.astimezone(TZ).isoformat())
+                    differ(key, "无", show_instant(got, deadline=deadline))
                 continue
             if isinstance(want, date) and not isinstance(want, datetime):
-                want_at = cal.end_of_day(want) if key == "deadline" else cal.start_of_day(want)
+                want_at = cal.end_of_day(want) if deadline else cal.start_of_day(want)
             else:
                 want_at = parse_instant(want, where=f"steps[{index}].expect.{key}")
             if got is None or got != want_at:
-                differ(key, want_at.isoformat(), got.astimezone(TZ).isoformat() if got else "无")
+                # a deadline reads as the notice writes it: "2020-11-26 24:00", never the next day's 00:00
+                differ(key, show_instant(want_at, deadline=deadline), show_instant(got, deadline=deadline))
         if "reminders" in expect:
             want = sorted(
                 (str(r.get("to")), str(r.get("task")), str(r.get("offset")))
@@ -344,6 +315,41 @@ class ScenarioRunner:
             if got != want:
                 differ(f"数据 {key}", want, got)
         return failures
+
+
+def scenario_stages(deployment: Deployment) -> tuple[set[str], set[str]]:
+    """Ids a step may complete (the user tasks) and ids an expectation may name (also waiting events)."""
+    from SpiffWorkflow.bpmn.specs.mixins.events.intermediate_event import IntermediateCatchEvent
+    from SpiffWorkflow.bpmn.specs.mixins.user_task import UserTask
+
+    specs = deployment.spec.task_specs.values()
+    tasks = {s.name for s in specs if isinstance(s, UserTask)}
+    return tasks, tasks | {s.name for s in specs if isinstance(s, IntermediateCatchEvent)}
+
+
+def error_matches(error: Exception, expected: str) -> bool:
+    """`expect_error` names the refusal's class or any parent class, or a text in its message or field errors."""
+    if expected in {cls.__name__ for cls in type(error).__mro__}:
+        return True
+    return expected in error_text(error)
+
+
+def error_text(error: Exception) -> str:
+    """A refusal's message with its per-field form errors, as a person reads them."""
+    text = str(error)
+    if isinstance(error, FormInvalid) and error.errors:
+        text += "：" + "；".join(error.errors.values())
+    return text
+
+
+def show_instant(instant: datetime | None, *, deadline: bool = False) -> str:
+    """`2020-11-26 24:00` for a deadline at midnight (the notice's own convention), else `2020-11-26 09:00`."""
+    if instant is None:
+        return "无"
+    local = instant.astimezone(TZ)
+    if deadline and (local.hour, local.minute, local.second) == (0, 0, 0):
+        return f"{(local - timedelta(days=1)).date().isoformat()} 24:00"
+    return f"{local:%Y-%m-%d %H:%M}"
 
 
 def run_scenario(path: Path, root: Path | None = None) -> ScenarioResult:

@@ -55,7 +55,7 @@ def _as_local_date(value) -> date:
     return date.fromisoformat(text)
 
 
-def make_globals(campaign) -> dict:
+def make_globals(campaign, model) -> dict:
     """The names a BPMN expression may use."""
     cal = default_calendar()
 
@@ -65,7 +65,7 @@ def make_globals(campaign) -> dict:
 
     def stage_deadline(stage: str, return_stage: str | None = None) -> str:
         """When a task at `stage` lapses (see engine.rules)."""
-        return rules.stage_deadline(campaign, stage, return_stage).isoformat()
+        return rules.stage_deadline(model, campaign, stage, return_stage).isoformat()
 
     def stage_opens(stage: str) -> str:
         return campaign.opens_at(stage).isoformat()
@@ -93,7 +93,7 @@ def make_globals(campaign) -> dict:
 class ClockedScriptEngine(PythonScriptEngine):
     """A script engine that knows the campaign and carries the clock timers ask."""
 
-    def __init__(self, campaign, clock):
-        super().__init__(environment=TaskDataEnvironment(make_globals(campaign)))
+    def __init__(self, campaign, clock, model):
+        super().__init__(environment=TaskDataEnvironment(make_globals(campaign, model)))
         self.clock = clock
         self.campaign = campaign

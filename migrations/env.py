@@ -1,22 +1,26 @@
+"""Alembic environment: applies migrations/versions to the database of the Flask app (`zhicheng db upgrade`)
+or to a connection handed in by a caller (tests comparing the migrated schema with the models).
+
+Only Flask-Migrate's own extension record is read from the app (its `db.engine` and configure args): the
+Flask-SQLAlchemy 2.x `get_engine()` API that the stock template fell back to is gone in 3.2.
+"""
+
 import logging
 from logging.config import fileConfig
 
 from alembic import context
-from flask import current_app
 
 # Every table is on engine.db.Base: import the modules defining them so autogenerate sees them all.
-import engine.accounts.models  # noqa: F401,E402
-import engine.reminders.tables  # noqa: F401,E402
-import engine.store.tables  # noqa: F401,E402
+import engine.accounts.models  # noqa: F401
+import engine.reminders.tables  # noqa: F401
+import engine.store.tables  # noqa: F401
+from engine.db import Base
 
-# this is the Alembic Config object, which provides
-# access to the values within the .ini file in use.
 config = context.config
-
-# Interpret the config file for Python logging.
-# This line sets up loggers basically.
-fileConfig(config.config_file_name, disable_existing_loggers=False)
+if config.config_file_name and not config.attributes.get("connection"):
+    fileConfig(config.config_file_name, disable_existing_loggers=False)
 logger = logging.getLogger("alembic.env")
+target_metadata = Base.metadata
 
 
 def render_item(type_, obj, autogen_context):
@@ -26,97 +30,51 @@ def render_item(type_, obj, autogen_context):
     return False
 
 
-def get_engine():
-    try:
-        # this works with Flask-SQLAlchemy<3 and Alchemical
-        return current_app.extensions["migrate"].db.get_engine()
-    except (TypeError, AttributeError):
-        # this works with Flask-SQLAlchemy>=3
-        return current_app.extensions["migrate"].db.engine
+def _skip_empty_autogenerate(context_, revision, directives):
+    """`flask db migrate` with no schema change writes no empty revision."""
+    if getattr(config.cmd_opts, "autogenerate", False) and directives[0].upgrade_ops.is_empty():
+        directives[:] = []
+        logger.info("No changes in schema detected.")
 
 
-def get_engine_url():
-    try:
-        return get_engine().url.render_as_string(hide_password=False).replace("%", "%%")
-    except AttributeError:
-        return str(get_engine().url).replace("%", "%%")
+def _flask_migrate():
+    from flask import current_app
 
-
-# add your model's MetaData object here
-# for 'autogenerate' support
-# from myapp import mymodel
-# target_metadata = mymodel.Base.metadata
-config.set_main_option("sqlalchemy.url", get_engine_url())
-target_db = current_app.extensions["migrate"].db
-
-# other values from the config, defined by the needs of env.py,
-# can be acquired:
-# my_important_option = config.get_main_option("my_important_option")
-# ... etc.
-
-
-def get_metadata():
-    if hasattr(target_db, "metadatas"):
-        return target_db.metadatas[None]
-    return target_db.metadata
+    return current_app.extensions["migrate"]
 
 
 def run_migrations_offline():
-    """Run migrations in 'offline' mode.
-
-    This configures the context with just a URL
-    and not an Engine, though an Engine is acceptable
-    here as well.  By skipping the Engine creation
-    we don't even need a DBAPI to be available.
-
-    Calls to context.execute() here emit the given string to the
-    script output.
-
-    """
-    url = config.get_main_option("sqlalchemy.url")
+    """`--sql`: emit the SQL for the app's database URL without connecting."""
+    url = _flask_migrate().db.engine.url
     context.configure(
-        url=url,
-        target_metadata=get_metadata(),
+        url=url.render_as_string(hide_password=False),
+        target_metadata=target_metadata,
         literal_binds=True,
         render_as_batch=True,
         render_item=render_item,
     )
+    with context.begin_transaction():
+        context.run_migrations()
 
+
+def _run_on(connection, **conf_args):
+    conf_args.setdefault("render_as_batch", True)  # SQLite alters tables by copying them
+    conf_args.setdefault("render_item", render_item)
+    context.configure(connection=connection, target_metadata=target_metadata, **conf_args)
     with context.begin_transaction():
         context.run_migrations()
 
 
 def run_migrations_online():
-    """Run migrations in 'online' mode.
-
-    In this scenario we need to create an Engine
-    and associate a connection with the context.
-
-    """
-
-    # this callback is used to prevent an auto-migration from being generated
-    # when there are no changes to the schema
-    # reference: http://alembic.zzzcomputing.com/en/latest/cookbook.html
-    def process_revision_directives(context, revision, directives):
-        if getattr(config.cmd_opts, "autogenerate", False):
-            script = directives[0]
-            if script.upgrade_ops.is_empty():
-                directives[:] = []
-                logger.info("No changes in schema detected.")
-
-    conf_args = current_app.extensions["migrate"].configure_args
-    if conf_args.get("process_revision_directives") is None:
-        conf_args["process_revision_directives"] = process_revision_directives
-
-    connectable = get_engine()
-
-    with connectable.connect() as connection:
-        conf_args.setdefault("render_as_batch", True)  # SQLite alters tables by copying them
-        conf_args.setdefault("render_item", render_item)
-        context.configure(connection=connection, target_metadata=get_metadata(), **conf_args)
-
-        with context.begin_transaction():
-            context.run_migrations()
+    connection = config.attributes.get("connection")
+    if connection is not None:
+        _run_on(connection)
+        return
+    migrate = _flask_migrate()
+    conf_args = dict(migrate.configure_args)
+    conf_args.setdefault("process_revision_directives", _skip_empty_autogenerate)
+    with migrate.db.engine.connect() as connection:
+        _run_on(connection, **conf_args)
 
 
 if context.is_offline_mode():

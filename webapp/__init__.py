@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from flask import Flask
@@ -24,10 +25,14 @@ def create_app(config: dict | None = None) -> Flask:
     if app.config.get("ZHICHENG_CLOCK") is None:
         app.config["ZHICHENG_CLOCK"] = SystemClock()
 
-    from engine.paths import REPO_ROOT
+    from engine.paths import migrations_dir
 
     from .extensions import csrf, db, login_manager, migrate
 
+    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite:///"):  # the default lives in instance/
+        Path(app.config["SQLALCHEMY_DATABASE_URI"].removeprefix("sqlite:///")).parent.mkdir(
+            parents=True, exist_ok=True
+        )
     db.init_app(app)
     with app.app_context():  # WAL and a 30 s busy timeout on SQLite, as every other engine of ours
         from engine.db import configure_engine
@@ -36,7 +41,7 @@ def create_app(config: dict | None = None) -> Flask:
     csrf.init_app(app)
     login_manager.init_app(app)
     # `zhicheng db upgrade`; batch mode so ALTERs work on SQLite
-    migrate.init_app(app, db, directory=str(REPO_ROOT / "migrations"), render_as_batch=True)
+    migrate.init_app(app, db, directory=str(migrations_dir()), render_as_batch=True)
 
     from . import auth, errors, orgs, portal
 
@@ -57,6 +62,9 @@ def create_app(config: dict | None = None) -> Flask:
     from . import notices
 
     app.register_blueprint(notices.bp)
+    from . import ops
+
+    ops.init_app(app)  # /healthz, /metrics, request ids, logs
     _bind_sandbox_clock(app)
     _register_template_helpers(app)
     return app

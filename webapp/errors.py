@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Flask, flash, render_template
+from flask import Flask, flash, g, render_template
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import Forbidden, RequestEntityTooLarge
 from werkzeug.exceptions import NotFound as HTTPNotFound
@@ -92,4 +92,5 @@ def register(app: Flask) -> None:
             code=500,
             title="系统错误",
             message="系统出现错误，请稍后重试；如持续出现请联系技术支持。",
+            request_id=g.get("request_id"),
         ), 500

@@ -14,7 +14,7 @@ from typing import Any
 from flask import current_app
 from werkzeug.datastructures import MultiDict
 
-from engine.errors import FormInvalid
+from engine.errors import ActionRefused, FormInvalid
 from engine.forms import FormField, form_fields
 
 from .uploads import save_upload, upload_path
@@ -231,6 +231,7 @@ def complete_from_form(app_id: int, stage: str, schema: dict | None, parsed) -> 
 
     from .clock import get_clock
     from .extensions import db
+    from .ops.metrics import ACTIONS
 
     errors = dict(parsed.errors)
     try:
@@ -249,5 +250,10 @@ def complete_from_form(app_id: int, stage: str, schema: dict | None, parsed) -> 
         )
     except FormInvalid as exc:
         db.session.rollback()
+        ACTIONS.labels(stage, "invalid").inc()
         return {**exc.errors, **errors}
+    except ActionRefused:
+        ACTIONS.labels(stage, "refused").inc()
+        raise
+    ACTIONS.labels(stage, "completed").inc()
     return {}

@@ -10,10 +10,9 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from calendars import TZ
-from engine import rules
 from engine.accounts.models import Org, User
 from engine.errors import NotFound, NotPermitted
-from engine.store.queries import STATUS_LABELS, check_scope
+from engine.store.queries import STATUS_LABELS, check_scope, stage_label
 from engine.store.services import deployment_for
 from engine.store.tables import ApplicationRow
 
@@ -138,7 +137,7 @@ def search(
             r.status,
             STATUS_LABELS.get(r.status, r.status),
             r.stage,
-            rules.STAGE_LABELS.get(r.stage or "", r.stage or ""),
+            stage_label(session, r.deployment_id, r.stage),
             unit,
             r.created_at,
             r.deployment_id,
@@ -204,7 +203,7 @@ def _replayed(session: Session, app_id: int, viewer_id: int):
                 event.event_type,
                 EVENT_LABELS.get(event.event_type, event.event_type),
                 event.stage,
-                rules.STAGE_LABELS.get(event.stage or "", event.stage or ""),
+                deployment.model.label(event.stage),
                 users.get(event.actor_id, "系统" if event.actor_id is None else str(event.actor_id)),
                 orgs.get(event.org_id, ""),
                 form.get("decision"),
@@ -255,5 +254,5 @@ def diagram_for(session: Session, clock, app_id: int, viewer_id: int) -> str:
     _, app = load(session, app_id, clock)
     current, done = app.positions()
     bpmn = next(text for name, text in app.deployment.sources.items() if name.endswith(".bpmn"))
-    label = rules.STAGE_LABELS.get(row.stage or "", row.stage or "")
+    label = app.model.label(row.stage)
     return render_svg(bpmn, current=current, done=done, title=f"申请书 {app_id} 的流程位置：{label}")

@@ -6,7 +6,6 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from calendars import TZ
-from engine import rules
 
 from .policy import OPENS, last_day
 
@@ -23,10 +22,9 @@ class TaskFacts:
     deadline: datetime
 
 
-def stage_label(campaign, stage: str) -> str:
-    """The task's Chinese name: the campaign window's label, else the engine's."""
-    window = campaign.stages.get(stage)
-    return window.label if window is not None else rules.STAGE_LABELS.get(stage, "待办事项")
+def stage_label(model, stage: str) -> str:
+    """The task's Chinese name: the BPMN task's name (engine.stages)."""
+    return model.label(stage) or "待办事项"
 
 
 def deadline_text(deadline: datetime) -> str:
@@ -58,9 +56,11 @@ def bring_list(campaign) -> str:
     )
 
 
-def compose(campaign, calendar, now: datetime, task: TaskFacts, offset_key: str, *, to_applicant: bool):
-    """(subject, body) of one reminder."""
-    label = stage_label(campaign, task.stage)
+def compose(
+    campaign, calendar, now: datetime, task: TaskFacts, offset_key: str, *, to_applicant: bool, model
+):
+    """(subject, body) of one reminder; `model` is the deployment's stage model (labels)."""
+    label = stage_label(model, task.stage)
     due = deadline_text(task.deadline)
     who = task.applicant_name + (f"（{series_name(campaign, task.series)}）" if task.series else "")
     if offset_key == OPENS:

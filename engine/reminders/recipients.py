@@ -3,14 +3,14 @@ for their own tasks (the tasks the notice makes the applicant answer for, the on
 
 from __future__ import annotations
 
-from engine import rules
+from engine.stages import APPLICANT_TIER, ProcessModel
 
 
-def org_roles(stage: str) -> set[str]:
-    """Roles of the holding org reminded of `stage`: those allowed to act on it."""
-    return set(rules.STAGE_ROLES.get(stage, rules.DEFAULT_REVIEW_ROLES))
+def org_roles(model: ProcessModel, stage: str) -> set[str]:
+    """Roles of the holding org reminded of `stage`: those allowed to act on it (the task's `roles`)."""
+    return set(model.roles(stage))
 
 
-def reminds_applicant(stage: str, tier: str | None) -> bool:
+def reminds_applicant(model: ProcessModel, stage: str, tier: str | None) -> bool:
     """True when the applicant must act (their own lane) or answers for the stage (the onsite visit)."""
-    return tier == "applicant" or stage in rules.APPLICANT_RESPONSIBLE
+    return tier == APPLICANT_TIER or model.applicant_responsible(stage)

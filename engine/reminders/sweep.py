@@ -144,9 +144,9 @@ def _still_ready(session: Session, rows) -> set[tuple[int, str, datetime]]:
     }
 
 
-def _claim(session: Session, clock: Clock, campaign, calendar, key: str, rows, channels, report) -> int:
+def _claim(session: Session, clock: Clock, deployment, calendar, key: str, rows, channels, report) -> int:
     """Insert the outbox rows (and notifications) for `rows` in one unit of work; return tasks examined."""
-    now = clock.now()
+    now, campaign, model = clock.now(), deployment.campaign, deployment.model
     with UnitOfWork(session) as uow:
         ready = _still_ready(session, rows)
         rows = [r for r in rows if (r.application_id, r.stage, r.deadline) in ready]
@@ -162,14 +162,16 @@ def _claim(session: Session, clock: Clock, campaign, calendar, key: str, rows, c
             )
             people: dict[int, bool] = {}  # user -> is the applicant
             if r.org_id is not None:
-                roles = org_roles(r.stage)
+                roles = org_roles(model, r.stage)
                 for user_id, role in members.get(r.org_id, []):
                     if role in roles and user_id != r.applicant_id:
                         people[user_id] = False
-            if reminds_applicant(r.stage, r.tier):
+            if reminds_applicant(model, r.stage, r.tier):
                 people[r.applicant_id] = True
             for user_id, is_applicant in people.items():
-                subject, body = compose(campaign, calendar, now, facts, key, to_applicant=is_applicant)
+                subject, body = compose(
+                    campaign, calendar, now, facts, key, to_applicant=is_applicant, model=model
+                )
                 email, mobile = contacts.get(user_id, (None, None))
                 for channel, address in (("inapp", None), ("email", email), ("sms", mobile)):
                     if channel != "inapp" and (channel not in channels or not address):
@@ -241,7 +243,8 @@ def sweep(
         deployment_ids = list(session.scalars(select(DeploymentRow.id)))
     for deployment_id in deployment_ids:
         with session_factory() as session:
-            campaign = deployment_for(session, deployment_id).campaign
+            deployment = deployment_for(session, deployment_id)
+        campaign = deployment.campaign
         policy = Policy.of(campaign)
         if not policy.enabled:
             continue
@@ -259,5 +262,5 @@ def sweep(
                         break
                     seen.update((r.application_id, r.stage, r.deadline) for r in rows)
                     after = (rows[-1].deadline, rows[-1].application_id)
-                    _claim(session, clock, campaign, calendar, key, rows, channels, report)
+                    _claim(session, clock, deployment, calendar, key, rows, channels, report)
     return report

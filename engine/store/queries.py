@@ -10,10 +10,9 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
 from sqlalchemy import and_, func, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, object_session
 
 from calendars import default_calendar
-from engine import rules
 from engine.accounts.models import Membership, Org, User
 from engine.clock import Clock
 from engine.errors import FormInvalid, NotFound
@@ -130,6 +129,23 @@ def check_scope(
     raise NotFound(f"申请书（编号 {row.id}）不存在", application_id=row.id)
 
 
+def stage_model(session: Session, deployment_id: str):
+    """The stage model of a stored deployment (labels, applicant stages) — the BPMN it was pinned to."""
+    from .services import deployment_for  # services builds views from here: import at call time
+
+    return deployment_for(session, deployment_id).model
+
+
+def stage_label(session: Session | None, deployment_id: str, stage: str | None) -> str:
+    """A stage's Chinese label as the application's own deployment names it."""
+    if not stage:
+        return ""
+    try:
+        return stage_model(session, deployment_id).label(stage)
+    except NotFound:
+        return stage
+
+
 def _contact(session: Session, org_id: int | None) -> OrgContact | None:
     org = session.get(Org, org_id) if org_id else None
     return OrgContact(org.id, org.name, org.contact_person, org.contact_phone) if org else None
@@ -141,18 +157,19 @@ def build_view(session: Session, app_id: int) -> ApplicationView:
     if row is None:
         raise NotFound(f"申请书（编号 {app_id}）不存在", application_id=app_id)
     timeline = history.events(session, app_id)
+    model = stage_model(session, row.deployment_id)
     reviews, declaration = [], {}
     for ev in timeline:
         if ev.event_type != "completed":
             continue
         form = ev.data.get("form", {})
-        if ev.stage in ("applicant_submit", "applicant_correct"):
+        if ev.stage in model.stages and model.stages[ev.stage].by_applicant:
             declaration = form
         else:
             reviews.append(
                 {
                     "stage": ev.stage,
-                    "stage_label": rules.STAGE_LABELS.get(ev.stage, ev.stage),
+                    "stage_label": model.label(ev.stage),
                     "decision": form.get("decision"),
                     "opinion": form.get("opinion"),
                     "reason": form.get("reason"),
@@ -181,7 +198,7 @@ def build_view(session: Session, app_id: int) -> ApplicationView:
         row.status,
         STATUS_LABELS.get(row.status, row.status),
         row.stage,
-        rules.STAGE_LABELS.get(row.stage or "", row.stage or ""),
+        model.label(row.stage),
         _contact(session, row.waiting_org_id),
         _contact(session, row.responsible_org_id),
         row.deadline,
@@ -221,7 +238,7 @@ def _item(row: ApplicationRow, stage, org_id, actionable_from, deadline) -> Work
         row.series,
         row.title_sought,
         stage,
-        rules.STAGE_LABELS.get(stage or "", stage or ""),
+        stage_label(object_session(row), row.deployment_id, stage),
         row.status,
         org_id,
         actionable_from,

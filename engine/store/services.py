@@ -20,13 +20,13 @@ from sqlalchemy.orm import Session
 
 from engine.accounts.models import User
 from engine.accounts.tiers import review_chain
-from engine.campaign import Campaign
 from engine.campaign_lint import lint_campaign
 from engine.clock import Clock
 from engine.deployment import Deployment, build_deployment
 from engine.dry_run import require_dry_run
 from engine.errors import ActionRefused, AlreadyHandled, CampaignError, FormInvalid, NotFound, OutsideWindow
 from engine.runtime import Actor, Application
+from engine.stages import APPLICANT_TIER
 
 from . import history
 from .indexes import save_action, summary_fields, write_indexes
@@ -44,7 +44,6 @@ from .tables import (
 from .uow import UnitOfWork
 
 _DEPLOYMENTS: dict[str, Deployment] = {}  # deployments never change once stored: cache them by id
-APPLICANT_STAGES = ("applicant_submit", "applicant_correct")
 MAX_DRAFT_BYTES = 256 * 1024  # a declaration is a few KB; attachments are refs, not bytes
 
 
@@ -66,7 +65,7 @@ def deploy(
     DryRunFailed (a path of the process errors, dead-ends or never reaches an end event: engine.dry_run).
     """
     deployment = build_deployment(sources)
-    errors = [f for f in lint_campaign(deployment.campaign) if f.level == "error"]
+    errors = [f for f in lint_campaign(deployment.campaign, model=deployment.model) if f.level == "error"]
     if errors:
         raise CampaignError(errors, file=deployment.campaign.source_path)
     require_dry_run(deployment)  # every path of the process must run before anyone can start on it
@@ -120,10 +119,39 @@ def deployment_for(session: Session, deployment_id: str) -> Deployment:
     return _DEPLOYMENTS.setdefault(deployment_id, build_deployment(json.loads(sources)))
 
 
-def window_text(campaign: Campaign, stage: str) -> str:
-    """A stage's window as the notice words it: 「申报人填报」时间为 2020年11月17日至11月23日."""
-    w = campaign.window(stage)
-    return f"「{w.label}」时间为 {w.opens.year}年{w.opens.month}月{w.opens.day}日至{w.closes.month}月{w.closes.day}日"
+def current_deployments(session: Session) -> list[Deployment]:
+    """The current deployment of every campaign, newest first."""
+    ids = session.scalars(
+        select(DeploymentRow.id)
+        .where(DeploymentRow.is_current.is_(True))
+        .order_by(DeploymentRow.created_at.desc(), DeploymentRow.campaign_id)
+    )
+    return [deployment_for(session, i) for i in ids]
+
+
+def stage_labels(session: Session) -> dict[str, str]:
+    """Stage id -> Chinese label over every current deployment (the newest wins on a clash)."""
+    labels: dict[str, str] = {}
+    for deployment in reversed(current_deployments(session)):
+        labels.update(deployment.model.labels())
+    return labels
+
+
+def batch_stages(session: Session) -> frozenset:
+    """Stages reviewers may complete in a batch: org stages their reviewers act on, in any current campaign."""
+    return frozenset(
+        s.id
+        for d in current_deployments(session)
+        for s in d.model.stages.values()
+        if not s.by_applicant and "reviewer" in s.roles
+    )
+
+
+def window_text(deployment: Deployment, stage: str | None = None) -> str:
+    """A stage's window (default: submission) as the notice words it: 「…」时间为 2020年11月17日至11月23日."""
+    stage = stage or deployment.model.submission
+    w, label = deployment.campaign.window(stage), deployment.model.label(stage)
+    return f"「{label}」时间为 {w.opens.year}年{w.opens.month}月{w.opens.day}日至{w.closes.month}月{w.closes.day}日"
 
 
 def _duplicate(existing: int | None) -> ActionRefused:
@@ -149,20 +177,20 @@ def _open_application(session: Session, applicant_id: int, campaign_id: str) -> 
 def start_application(session: Session, clock: Clock, applicant_id: int, unit_id: int) -> int:
     """Start a declaration on the current deployment for an applicant of a unit; return its id.
 
-    Raises NotFound (no deployment or user), OutsideWindow (the applicant_submit window is not open),
+    Raises NotFound (no deployment or user), OutsideWindow (the submission stage's window is not open),
     ChainIncomplete (the unit's review chain is broken) or ActionRefused (the applicant already has an
     application in this campaign that has not ended; the database's partial unique index holds this even
     when two requests race past the check below).
     """
     with UnitOfWork(session) as uow:
         deployment = current_deployment(session)
-        campaign, now = deployment.campaign, clock.now()
-        if not campaign.opens_at("applicant_submit") <= now < campaign.deadline("applicant_submit"):
+        campaign, now, first = deployment.campaign, clock.now(), deployment.model.submission
+        if not campaign.opens_at(first) <= now < campaign.deadline(first):
             raise OutsideWindow(
-                f"现在不能开始申报：{window_text(campaign, 'applicant_submit')}",
-                stage="applicant_submit",
-                opens=campaign.opens_at("applicant_submit"),
-                deadline=campaign.deadline("applicant_submit"),
+                f"现在不能开始申报：{window_text(deployment)}",
+                stage=first,
+                opens=campaign.opens_at(first),
+                deadline=campaign.deadline(first),
             )
         user = session.get(User, applicant_id)
         if user is None:
@@ -357,7 +385,7 @@ def perform_task(
             }
         )
         new_version = save_action(session, app_id, live, [{**e, "at": now} for e in events], now)
-        if stage in APPLICANT_STAGES:  # submitted: the draft has become the declaration
+        if live.app.model.stages[stage].by_applicant:  # submitted: the draft has become the declaration
             drafts = Draft.__table__
             session.connection().execute(delete(drafts).where(drafts.c.application_id == app_id))
         uow.commit()
@@ -384,7 +412,7 @@ def save_draft(session: Session, clock: Clock, app_id: int, user_id: int, data: 
     """Keep the applicant's typed declaration (replacing the previous draft); return it.
 
     Raises NotFound (no such application, or not the user's own), ActionRefused (the application is no longer
-    waiting on the applicant: drafts are for applicant_submit / applicant_correct only) or FormInvalid (the
+    waiting on the applicant: drafts are for the applicant's own stages only) or FormInvalid (the
     draft is too large).
     """
     text = json.dumps(data, ensure_ascii=False, sort_keys=True)
@@ -395,7 +423,7 @@ def save_draft(session: Session, clock: Clock, app_id: int, user_id: int, data: 
         _own_application(session, app_id, user_id)
         waiting = session.scalar(
             select(WorkItem.stage)
-            .where(WorkItem.application_id == app_id, WorkItem.stage.in_(APPLICANT_STAGES))
+            .where(WorkItem.application_id == app_id, WorkItem.tier == APPLICANT_TIER)
             .limit(1)
         )
         if waiting is None:

@@ -197,3 +197,13 @@ class SandboxClockRow(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     now: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class WorkerHeartbeat(Base):
+    """Last sign of life of each timer worker (host:pid), written every sweep; /healthz reads the newest."""
+
+    __tablename__ = "worker_heartbeat"
+
+    name: Mapped[str] = mapped_column(String(200), primary_key=True)
+    seen_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+    fired_total: Mapped[int] = mapped_column(BigInteger, default=0)

@@ -46,8 +46,8 @@ def test_2020_campaign_has_no_errors_or_warnings(campaign):
 
 def test_2020_notice_fits_exactly_and_says_so(campaign):
     (info,) = [f for f in lint_campaign(campaign) if f.level == "info"]
-    assert "latest unit approval that still fits: 2020-11-26" in info.message
-    assert "24:00 of 2020-12-03" in info.message
+    assert "「单位审核」最晚通过日 2020-11-26 仍来得及" in info.message
+    assert "公示到 2020-12-03 24:00 结束" in info.message
     assert campaign.notice_end(date(2020, 11, 26)) == datetime(2020, 12, 4, tzinfo=CST)
 
 
@@ -84,28 +84,28 @@ def test_tier_opening_before_any_hand_over_is_a_warning(campaign):
 def test_cli_lint_passes_the_2020_file():
     result = CliRunner().invoke(cli, ["campaign", "lint", str(CAMPAIGN_2020)])
     assert result.exit_code == 0, result.output
-    assert "0 error(s), 0 warning(s)" in result.output
-    assert "info: public_notice: latest unit approval that still fits: 2020-11-26" in result.output
+    assert "0 个错误，0 个警告" in result.output
+    assert "提示: public_notice: 「单位审核」最晚通过日 2020-11-26 仍来得及" in result.output
 
 
 def test_cli_lint_exits_1_and_prints_errors():
     path = next(p for p in INVALID if p.stem == "notice_does_not_fit")
     result = CliRunner().invoke(cli, ["campaign", "lint", str(path)])
     assert result.exit_code == 1
-    assert "error: stages.unit_review.closes: an approval on 2020-11-27" in result.output
-    assert "1 error(s)" in result.output
+    assert "错误: stages.unit_review.closes: 「单位审核」最后一天 2020-11-27 通过的" in result.output
+    assert "1 个错误" in result.output
 
 
 def test_cli_lint_reports_a_file_that_does_not_load_on_stderr():
     path = next(p for p in INVALID if p.stem == "unknown_key")
     result = CliRunner().invoke(cli, ["campaign", "lint", str(path)])
     assert result.exit_code == 1
-    assert "stages.unit_report.close: unknown key" in result.stderr
-    assert "not loaded, 2 problem(s)" in result.stderr
+    assert "stages.unit_report.close: 未知的键" in result.stderr
+    assert "未能读取，共 2 处问题" in result.stderr
     assert "Traceback" not in result.output
 
 
 def test_cli_lint_missing_file_exits_1(tmp_path):
     result = CliRunner().invoke(cli, ["campaign", "lint", str(tmp_path / "none.toml")])
     assert result.exit_code == 1
-    assert "cannot read the file" in result.stderr
+    assert "无法读取文件" in result.stderr

@@ -209,16 +209,16 @@ def test_incomplete_chain_is_refused(deployment, clock):
 
 
 def test_return_cycle_rules_follow_the_notice(deployment):
-    c = deployment.campaign
+    c, m = deployment.campaign, deployment.model
     d = lambda s: s.astimezone(TZ).date().isoformat()  # noqa: E731  (24:00 reads as the next day)
-    assert d(rules.stage_deadline(c, "applicant_correct", "tier2_review")) == "2020-12-15"
-    assert d(rules.stage_deadline(c, "unit_review", "tier2_review")) == "2020-12-15"
-    assert d(rules.stage_deadline(c, "tier3_review", "tier2_review")) == "2020-12-15"
-    assert d(rules.stage_deadline(c, "applicant_correct", "committee_review")) == "2020-12-21"
-    assert d(rules.stage_deadline(c, "committee_review", "committee_review")) == "2020-12-23"
-    assert d(rules.stage_deadline(c, "onsite_confirm", "committee_review")) == "2020-12-26"
-    assert rules.actionable_from(c, "tier2_review", "tier3_review") is None
-    assert rules.actionable_from(c, "tier2_review", None) == c.opens_at("tier2_review")
+    assert d(rules.stage_deadline(m, c, "applicant_correct", "tier2_review")) == "2020-12-15"
+    assert d(rules.stage_deadline(m, c, "unit_review", "tier2_review")) == "2020-12-15"
+    assert d(rules.stage_deadline(m, c, "tier3_review", "tier2_review")) == "2020-12-15"
+    assert d(rules.stage_deadline(m, c, "applicant_correct", "committee_review")) == "2020-12-21"
+    assert d(rules.stage_deadline(m, c, "committee_review", "committee_review")) == "2020-12-23"
+    assert d(rules.stage_deadline(m, c, "onsite_confirm", "committee_review")) == "2020-12-26"
+    assert rules.actionable_from(m, c, "tier2_review", "tier3_review") is None
+    assert rules.actionable_from(m, c, "tier2_review", None) == c.opens_at("tier2_review")
 
 
 def test_timers_ignore_the_wall_clock(deployment):

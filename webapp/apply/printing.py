@@ -15,7 +15,8 @@ def print_context(view, kind: str) -> dict:
     """Template variables for one print view: the declaration, chain org names, copies from the campaign."""
     deployment = services.deployment_for(db.session, view.deployment_id)
     campaign = deployment.campaign
-    fields = fields_for(deployment.form_schema("applicant_submit"), deployment.ui_schema("applicant_submit"))
+    first = deployment.model.submission
+    fields = fields_for(deployment.form_schema(first), deployment.ui_schema(first))
     copies = campaign.review_form_copies if kind == "review_form" else campaign.notice_form_copies
     orgs = {tier: acc.get_org(db.session, org_id).name for tier, org_id in view.chain.items() if org_id}
     return {

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
+from wtforms import SelectChoice
 
-from engine import rules
 from engine.accounts import services as acc
 from engine.errors import ActionRefused, AlreadyHandled, FormInvalid, NotFound
+from engine.stages import APPLICANT_TIER
 from engine.store import queries, services
 
 from ..clock import get_clock
@@ -18,12 +19,10 @@ from . import bp
 from .forms import StartForm
 from .printing import PRINTS, print_context
 
-APPLICANT_STAGES = services.APPLICANT_STAGES
-
 
 @bp.context_processor
 def _labels():
-    return {"stage_labels": rules.STAGE_LABELS}
+    return {"stage_labels": services.stage_labels(db.session)}
 
 
 def _own_view(app_id: int) -> queries.ApplicationView:
@@ -35,7 +34,13 @@ def _own_view(app_id: int) -> queries.ApplicationView:
 
 
 def _applicant_task(view) -> dict | None:
-    return next((r for r in view.ready if r["stage"] in APPLICANT_STAGES), None)
+    return next((r for r in view.ready if r["tier"] == APPLICANT_TIER), None)
+
+
+def _declaration_fields(deployment):
+    """The declaration's fields: the form of the process's first (submission) stage."""
+    first = deployment.model.submission
+    return fields_for(deployment.form_schema(first), deployment.ui_schema(first))
 
 
 def _draft_data(app_id: int) -> dict | None:
@@ -49,14 +54,15 @@ def index():
     """我的申请书: my applications and, within the window, starting a new one."""
     apps = queries.applications_for_applicant(db.session, current_user.id)
     form = StartForm()
-    form.unit_id.choices = [("", "请选择所在单位")] + [
-        (str(o.id), o.name) for o in acc.active_orgs_of_types(db.session, ("unit",))
+    form.unit_id.choices = [SelectChoice("", "请选择所在单位")] + [
+        SelectChoice(str(o.id), o.name) for o in acc.active_orgs_of_types(db.session, ("unit",))
     ]
     try:
-        campaign = services.current_deployment(db.session).campaign
+        deployment = services.current_deployment(db.session)
+        campaign = deployment.campaign
     except NotFound:  # no deployment yet: the page says so
-        campaign = None
-    window = services.window_text(campaign, "applicant_submit") if campaign else None
+        deployment = campaign = None
+    window = services.window_text(deployment) if campaign else None
     return render_template(
         "apply/index.html",
         apps=apps,
@@ -72,7 +78,9 @@ def index():
 def start():
     """Start a declaration for the chosen unit (the service refuses outside 申报人填报 and duplicates)."""
     form = StartForm()
-    form.unit_id.choices = [(str(o.id), o.name) for o in acc.active_orgs_of_types(db.session, ("unit",))]
+    form.unit_id.choices = [
+        SelectChoice(str(o.id), o.name) for o in acc.active_orgs_of_types(db.session, ("unit",))
+    ]
     if not form.validate_on_submit():
         flash("请选择所在单位", "error")
         return redirect(url_for("apply.index"))
@@ -84,7 +92,7 @@ def start():
 def _declaration_form(view):
     deployment = services.deployment_for(db.session, view.deployment_id)
     task = _applicant_task(view)
-    stage = task["stage"] if task else "applicant_submit"
+    stage = task["stage"] if task else deployment.model.submission
     return task, stage, fields_for(deployment.form_schema(stage), deployment.ui_schema(stage)), deployment
 
 
@@ -136,7 +144,9 @@ def declaration(app_id: int):
                 status = 422
             else:  # the service dropped the draft in the same unit of work
                 flash(
-                    "申请书已提交，请留意审核进度" if stage == "applicant_submit" else "补正材料已重新提交",
+                    "申请书已提交，请留意审核进度"
+                    if stage == deployment.model.submission
+                    else "补正材料已重新提交",
                     "success",
                 )
                 return redirect(url_for("apply.progress", app_id=app_id))
@@ -175,7 +185,7 @@ def progress(app_id: int):
     """Progress: status, stage, the org it waits on with its contact, deadline, opinions, timeline."""
     view = _own_view(app_id)
     deployment = services.deployment_for(db.session, view.deployment_id)
-    fields = fields_for(deployment.form_schema("applicant_submit"), deployment.ui_schema("applicant_submit"))
+    fields = _declaration_fields(deployment)
     return render_template(
         "apply/progress.html",
         view=view,
@@ -195,7 +205,7 @@ def attachment(app_id: int, sha256: str):
     """An attachment of my own application (its declaration or draft must reference it)."""
     view = _own_view(app_id)
     deployment = services.deployment_for(db.session, view.deployment_id)
-    fields = fields_for(deployment.form_schema("applicant_submit"), deployment.ui_schema("applicant_submit"))
+    fields = _declaration_fields(deployment)
     refs = {sha for _, sha in attachment_refs(fields, view.declaration)}
     refs |= {sha for _, sha in attachment_refs(fields, _draft_data(app_id))}
     return send_attachment(sha256, refs)

@@ -8,10 +8,10 @@ from datetime import date
 from flask import Response, abort, render_template, request
 from flask_login import current_user, login_required
 
-from engine import rules
 from engine.audit import queries
 from engine.audit.bundle import export_bundle
 from engine.audit.verify import verify_application
+from engine.store import services
 from engine.store.queries import STATUS_LABELS, check_scope
 from engine.store.tables import ApplicationRow
 
@@ -51,7 +51,11 @@ def search():
         date_to=_date("date_to"),
     )
     return render_template(
-        "audit/search.html", rows=rows, args=request.args, statuses=STATUS_LABELS, stages=rules.STAGE_LABELS
+        "audit/search.html",
+        rows=rows,
+        args=request.args,
+        statuses=STATUS_LABELS,
+        stages=services.stage_labels(db.session),
     )
 
 

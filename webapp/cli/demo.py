@@ -64,7 +64,14 @@ def demo_command(host, port, no_serve):
         click.echo(f"    {a.role:<10} {a.username:<20} {a.name:<6} {a.org}  {a.try_this}")
     if no_serve:
         return
-    worker = threading.Thread(target=run_worker, args=(factory, clock), kwargs={"interval": 2.0}, daemon=True)
+    from .store import worker_reporter
+
+    worker = threading.Thread(
+        target=run_worker,
+        args=(factory, clock),
+        kwargs={"interval": 2.0, "on_report": worker_reporter(factory, clock, echo=False)},
+        daemon=True,
+    )
     worker.start()
     click.echo(f"  定时器工作进程已启动；网站：http://{host}:{port}/")
     # app.run() refuses to block inside the flask CLI; serve with werkzeug directly

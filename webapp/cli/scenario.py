@@ -7,6 +7,7 @@ from pathlib import Path
 
 import click
 
+from engine import paths
 from engine.errors import ZhichengError
 from engine.scenario import run_scenario
 
@@ -17,9 +18,7 @@ def scenario_cli():
 
 
 @scenario_cli.command("run")
-@click.argument(
-    "files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path)
-)
+@click.argument("files", nargs=-1, type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option(
     "--bpmn-dir",
     type=click.Path(exists=True, file_okay=False, path_type=Path),
@@ -27,13 +26,19 @@ def scenario_cli():
     help="BPMN folder to test (default: the shipped bpmn/).",
 )
 def run_command(files, bpmn_dir):
-    """Run scenario FILES and report each expectation; exit 1 if any fails."""
+    """Run scenario FILES (default: every shipped scenario) and report each expectation; exit 1 if any fails."""
+    if not files:
+        files = sorted((bpmn_dir or paths.bpmn_dir()).joinpath("scenarios").glob("*.yaml"))
+        if not files:
+            click.echo("错误：没有场景文件 (no scenarios/*.yaml in the BPMN folder)", err=True)
+            sys.exit(1)
     failed = 0
     for path in files:
         try:
             result = run_scenario(path, bpmn_dir)
-        except ZhichengError as exc:
-            click.echo(f"{path}: 错误：{exc}", err=True)
+        except ZhichengError as exc:  # a malformed file: report it and go on with the next one
+            text = str(exc)
+            click.echo(f"错误  {text if str(path) in text else f'{path}: {text}'}", err=True)
             failed += 1
             continue
         mark = "通过" if result.ok else "失败"

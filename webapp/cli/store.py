@@ -100,6 +100,20 @@ def tick_command(at, batch):
     )
 
 
+def worker_reporter(factory, clock, echo=True):
+    """After each sweep: print it, count it for /metrics, and write this worker's heartbeat for /healthz."""
+    from engine.ops import beat
+    from webapp.ops.metrics import observe_tick
+
+    def on_report(report):
+        if echo:
+            _print_report(report)
+        observe_tick(report, clock.now())
+        beat(factory, SystemClock().now(), fired=len(report.fired))
+
+    return on_report
+
+
 @click.command("worker")
 @click.option("--interval", default=5.0, show_default=True, help="Seconds to sleep when nothing is due.")
 @click.option("--once", is_flag=True, help="Run one sweep and exit.")
@@ -110,14 +124,15 @@ def worker_command(interval, once, batch):
     from engine.store.worker import run_worker
 
     factory = _session_factory()
+    clock = _clock(factory, None)
     try:
         run_worker(
             factory,
-            _clock(factory, None),
+            clock,
             interval=interval,
             once=once,
             batch=batch,
-            on_report=_print_report,
+            on_report=worker_reporter(factory, clock),
             after_tick=_reminder_hook(),
         )
     except ZhichengError as exc:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
-from wtforms import PasswordField, SelectField, StringField, TextAreaField
+from wtforms import PasswordField, SelectChoice, SelectField, StringField, TextAreaField
 
 from engine.accounts.tiers import SELF_REGISTERED_TYPES, TYPE_LABELS
 
@@ -18,7 +18,9 @@ def _int_or_none(value):
 
 class OrgRegisterForm(FlaskForm):
     org_type = SelectField(
-        "单位类型", choices=[(t, TYPE_LABELS[t]) for t in SELF_REGISTERED_TYPES], validate_choice=False
+        "单位类型",
+        choices=[SelectChoice(t, TYPE_LABELS[t]) for t in SELF_REGISTERED_TYPES],
+        validate_choice=False,
     )
     name = StringField("单位名称")
     credit_code = StringField("统一社会信用代码", description="18位，见营业执照或事业单位法人证书")
@@ -55,7 +57,9 @@ class HrAgencyForm(FlaskForm):
 class ReviewerForm(FlaskForm):
     username = StringField("用户名或身份证号码", description="已注册的个人用户填身份证号码即可")
     role = SelectField(
-        "角色", choices=[("reviewer", "审核人员"), ("desk", "现场确认人员")], validate_choice=False
+        "角色",
+        choices=[SelectChoice("reviewer", "审核人员"), SelectChoice("desk", "现场确认人员")],
+        validate_choice=False,
     )
     real_name = StringField("姓名", description="仅在创建新账户时填写")
     password = PasswordField("初始密码", description="仅在创建新账户时填写")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import abort, flash, redirect, render_template, send_file, url_for
 from flask_login import current_user, login_required
+from wtforms import SelectChoice
 
 from engine.accounts import services as acc
 from engine.accounts.tiers import PARENT_TYPES, TYPE_LABELS
@@ -22,8 +23,9 @@ ROLE_LABELS = {"admin": "管理员", "reviewer": "审核人员", "desk": "现场
 def _parent_choices():
     types = sorted({t for child in ("unit", "district_dept", "municipal_dept") for t in PARENT_TYPES[child]})
     orgs = acc.active_orgs_of_types(db.session, tuple(types))
-    return [("", "请选择上级单位")] + [
-        (str(o.id), f"{o.name}（{o.type_label}{'，' + o.district if o.district else ''}）") for o in orgs
+    return [SelectChoice("", "请选择上级单位")] + [
+        SelectChoice(str(o.id), f"{o.name}（{o.type_label}{'，' + o.district if o.district else ''}）")
+        for o in orgs
     ]
 
 

@@ -9,7 +9,6 @@ from urllib.parse import quote
 from flask import Response, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
-from engine import rules
 from engine.accounts import services as acc
 from engine.errors import ActionRefused, AlreadyHandled, FormInvalid, NotFound
 from engine.store import queries, services
@@ -29,14 +28,13 @@ VIEW_LABELS = {
     "due_soon": "即将截止",
     "lapsed": "已逾期失效",
 }
-BATCH_STAGES = ("unit_review", "unit_report", "tier2_review", "tier3_review", "committee_review")
 DECISION_LABELS = {"approve": "通过", "return": "退回补正", "not_recommend": "不予上报"}
 
 
 @bp.context_processor
 def _labels():
     return {
-        "stage_labels": rules.STAGE_LABELS,
+        "stage_labels": services.stage_labels(db.session),
         "view_labels": VIEW_LABELS,
         "decision_labels": DECISION_LABELS,
     }
@@ -50,8 +48,9 @@ def _membership(org_id: int):
     return mine[0], {m.role for m in mine}
 
 
-def _require_role(roles: set[str], stage: str) -> None:
-    if not roles & rules.STAGE_ROLES.get(stage, rules.DEFAULT_REVIEW_ROLES):
+def _require_role(roles: set[str], view, stage: str) -> None:
+    """403 unless one of the user's roles may act at `stage` (the BPMN task's `roles`)."""
+    if not roles & services.deployment_for(db.session, view.deployment_id).model.roles(stage):
         abort(403)
 
 
@@ -104,7 +103,7 @@ def inbox(org_id: int):
         days=days,
         page=page,
         batch_form=BatchApproveForm(),
-        batch_stages=BATCH_STAGES,
+        batch_stages=services.batch_stages(db.session),
         now=get_clock().now(),
         notices=notices,
     )
@@ -164,7 +163,7 @@ def batch(org_id: int):
             app_id, version = int(app_id), int(version)
         except ValueError:
             continue
-        if stage not in BATCH_STAGES:
+        if stage not in services.batch_stages(db.session):
             results.append((app_id, stage, False, "该环节不能批量办理"))
             continue
         try:
@@ -197,9 +196,10 @@ def batch(org_id: int):
 
 def _task_fields(view, stage):
     deployment = services.deployment_for(db.session, view.deployment_id)
-    decl_fields = fields_for(
-        deployment.form_schema("applicant_submit"), deployment.ui_schema("applicant_submit")
-    )
+    first = deployment.model.submission
+    decl_fields = fields_for(deployment.form_schema(first), deployment.ui_schema(first))
+    if stage is None:
+        return deployment, decl_fields, None
     return deployment, decl_fields, fields_for(deployment.form_schema(stage), deployment.ui_schema(stage))
 
 
@@ -209,7 +209,7 @@ def application(org_id: int, app_id: int):
     """An application as this org sees it: data, attachments, opinions; the notice countdown for the unit."""
     _membership(org_id)
     view = _app_in_org(org_id, app_id)
-    deployment, decl_fields, _ = _task_fields(view, "applicant_submit")
+    deployment, decl_fields, _ = _task_fields(view, None)
     tasks = [r for r in view.ready if r["org_id"] == org_id]
     return render_template(
         "review/application.html",
@@ -234,12 +234,13 @@ def task(org_id: int, app_id: int, stage: str):
     """A review task: the application, earlier opinions, window and deadline; approve or return."""
     _, roles = _membership(org_id)
     view = _app_in_org(org_id, app_id)
-    _require_role(roles, stage)
+    _require_role(roles, view, stage)
     ready = next((r for r in view.ready if r["stage"] == stage and r["org_id"] == org_id), None)
     deployment, decl_fields, fields = _task_fields(view, stage)
     if ready is None:
         if request.method == "POST":
-            return _already_handled(org_id, app_id, view if stage == "unit_report" else None)
+            after_notice = {w.before_stage for w in deployment.model.waits.values()}
+            return _already_handled(org_id, app_id, view if stage in after_notice else None)
         flash("该事项当前不在本单位待办中（可能已被处理）", "info")
         return redirect(url_for("review.application", org_id=org_id, app_id=app_id))
     errors, values, status = {}, {}, 200
@@ -255,7 +256,7 @@ def task(org_id: int, app_id: int, stage: str):
         else:
             decision = parsed.data.get("decision")
             flash(
-                f"「{rules.STAGE_LABELS.get(stage, stage)}」已办理：{DECISION_LABELS.get(decision, decision)}",
+                f"「{deployment.model.label(stage)}」已办理：{DECISION_LABELS.get(decision, decision)}",
                 "success",
             )
             return redirect(url_for("review.application", org_id=org_id, app_id=app_id))
@@ -301,7 +302,7 @@ def attachment(org_id: int, app_id: int, sha256: str):
     """An attachment of an application this org may see."""
     _membership(org_id)
     view = _app_in_org(org_id, app_id)
-    _, decl_fields, _ = _task_fields(view, "applicant_submit")
+    _, decl_fields, _ = _task_fields(view, None)
     return send_attachment(sha256, {sha for _, sha in attachment_refs(decl_fields, view.declaration)})
 
 
@@ -313,7 +314,9 @@ def print_notice(org_id: int, app_id: int):
     view = _app_in_org(org_id, app_id)
     if view.chain.get("unit") != org_id:
         abort(403)
-    if not any(r["stage"] == "unit_review" and r["decision"] == "approve" for r in view.reviews):
+    model = services.deployment_for(db.session, view.deployment_id).model
+    noticed = {w.after_stage for w in model.waits.values()}  # the stage whose approval starts the notice
+    if not any(r["stage"] in noticed and r["decision"] == "approve" for r in view.reviews):
         flash("单位审核通过后才能打印公示表", "error")
         return redirect(url_for("review.application", org_id=org_id, app_id=app_id))
     return render_template("print/notice_form.html", **print_context(view, "notice_form"))
