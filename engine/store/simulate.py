@@ -210,7 +210,8 @@ def simulate(
     database_url: str | None = None,
     cohort: int | None = None,
 ) -> SimulationReport:
-    """Run the 2020 campaign for `applicants` people; `on_step(done, total)` reports finished cohorts.
+    """Run the 2020 campaign for `applicants` people; `on_step(done, total)` reports progress in clock steps
+    (each cohort walks every step; with several workers a cohort's steps are reported when it finishes).
 
     Applicants are taken in cohorts (at most the live cache's size, so a cohort's workflows stay cached from
     start to end); each cohort walks the campaign's clock on its own. With `workers` > 1 the cohorts are
@@ -236,26 +237,31 @@ def simulate(
     ]
     report = SimulationReport(applicants)
     apps: list[int] = []
+    per_cohort, done = len(_steps()), [0]
 
-    def collect(result: CohortResult, done: int) -> None:
+    def progress(steps: int = 1) -> None:
+        done[0] += steps
+        if on_step:
+            on_step(done[0], per_cohort * len(jobs))
+
+    def collect(result: CohortResult) -> None:
         report.actions += result.actions
         report.refused += result.refused
         report.timers_fired += result.timers_fired
         report.plans.update(result.plans)
         apps.extend(result.apps)
-        if on_step:
-            on_step(done, len(jobs))
 
     if workers <= 1:
-        for done, job in enumerate(jobs, start=1):
-            collect(run_cohort(session_factory, tree, job), done)
+        for job in jobs:
+            collect(run_cohort(session_factory, tree, job, on_step=progress))
     else:
         if not database_url:
             raise ValueError("simulate with several workers needs the database URL")
         context = multiprocessing.get_context("spawn")  # each process builds its own engine and cache
         with context.Pool(workers, initializer=_worker_init, initargs=(database_url, tree)) as pool:
-            for done, result in enumerate(pool.imap_unordered(_worker_run, jobs), start=1):
-                collect(result, done)
+            for result in pool.imap_unordered(_worker_run, jobs):
+                collect(result)
+                progress(per_cohort)
     with session_factory() as session:
         for first in range(0, len(apps), 5000):
             for status, count in session.execute(
@@ -310,8 +316,9 @@ def _steps() -> list[datetime]:
     return steps
 
 
-def run_cohort(session_factory, tree: _Tree, job: CohortJob) -> CohortResult:
-    """One cohort through the whole campaign on its own clock (resuming where a killed run stopped)."""
+def run_cohort(session_factory, tree: _Tree, job: CohortJob, on_step=None) -> CohortResult:
+    """One cohort through the whole campaign on its own clock (resuming where a killed run stopped);
+    `on_step()` after each clock step."""
     declaration = _declaration()
     rngs = {}
     plans: dict[int, tuple] = {}
@@ -353,11 +360,12 @@ def run_cohort(session_factory, tree: _Tree, job: CohortJob) -> CohortResult:
             )
     apps = result.apps
     for instant in _steps():
-        if resume_at is not None and instant < resume_at:
-            continue
-        clock.set(instant)
-        result.timers_fired += len(worker.tick(session_factory, clock, only=apps).fired)
-        _act(session_factory, clock, rngs, tree, plans, returned, declaration, result, apps)
+        if resume_at is None or instant >= resume_at:
+            clock.set(instant)
+            result.timers_fired += len(worker.tick(session_factory, clock, only=apps).fired)
+            _act(session_factory, clock, rngs, tree, plans, returned, declaration, result, apps)
+        if on_step:
+            on_step()
     clock.set(END + timedelta(days=1))
     result.timers_fired += len(worker.tick(session_factory, clock, only=apps).fired)
     return result

@@ -170,7 +170,7 @@ def simulate_command(applicants, seed, workers, database_url):
 
         def step(done, total):
             bar.length = total
-            bar.update(1)
+            bar.update(done - bar.pos)
 
         try:
             report = simulate(factory, applicants, seed, on_step=step, workers=workers, database_url=url)
