@@ -5,6 +5,7 @@ applications. Goals (issue 4): inbox p95 <= 30 ms at 100k and flat; empty sweep 
 
 from __future__ import annotations
 
+import json
 import time
 from datetime import datetime, timedelta
 
@@ -35,7 +36,8 @@ def _bulk(factory, n: int, base: int = 0):
                 campaign_id="bench",
                 process_id="p",
                 spec_json="{}",
-                sources_json="{}",
+                # the real sources: inbox rows are labelled from the deployment's stage model
+                sources_json=json.dumps(read_sources(), ensure_ascii=False),
                 is_current=False,
                 created_at=NOW,
             )
