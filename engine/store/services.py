@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from engine.accounts.models import User
 from engine.accounts.tiers import review_chain
+from engine.audit.facts import genesis_data
 from engine.campaign_lint import lint_campaign
 from engine.clock import Clock
 from engine.deployment import Deployment, build_deployment
@@ -28,7 +29,7 @@ from engine.errors import ActionRefused, AlreadyHandled, CampaignError, FormInva
 from engine.runtime import Actor, Application
 from engine.stages import APPLICANT_TIER
 
-from . import history
+from . import gate, history
 from .indexes import save_action, summary_fields, write_indexes
 from .live import CACHE, Live, StateIncident, acquire, rebuild, record_incident, write_snapshot
 from .queries import ApplicationView, build_view, check_scope
@@ -231,7 +232,7 @@ def start_application(session: Session, clock: Clock, applicant_id: int, unit_id
             actor_id=applicant_id,
             org_id=chain["unit"],
             stage=row.stage,
-            data={"chain": chain, "deployment_id": deployment.id},
+            data=genesis_data(deployment.id, campaign.id, chain, user.real_name),  # facts verify checks
         )
         session.execute(
             update(ApplicationRow)
@@ -363,6 +364,16 @@ def perform_task(
         if row is None:
             raise NotFound(f"申请书（编号 {app_id}）不存在", application_id=app_id)
         check_scope(session, row, actor.user_id, memberships={org for org, _ in actor.memberships})
+        if row.applicant_id != actor.user_id:  # an org's task: the gate names the refusal and its date
+            gate.check(
+                session,
+                clock.now(),
+                app_id,
+                stage,
+                {org for org, _ in actor.memberships},
+                actor.user_id,
+                deployment_for(session, row.deployment_id),
+            )
         if expected_version is not None and expected_version != row.version:
             raise AlreadyHandled("该申请书已被他人处理，请刷新后重试", application_id=app_id)
         live = acquire_live(session, clock, row, clock.now())
