@@ -2,14 +2,14 @@
 figures, the machine and the load average with each figure.
 
 (a) lifecycle persisted vs in memory, (b) inbox p50/p95, (c) timer sweep and firing, (d) simulate,
-(e) audit verify/replay rate. Databases are throwaway (temporary SQLite files, or a private PostgreSQL
+(e) audit verify/replay rate, (f) dashboard page at 100k. Databases are throwaway (temporary SQLite files, or a private PostgreSQL
 schema dropped afterwards); benchmarks live outside the test paths and never run in the test suite."""
 
 from __future__ import annotations
 
 import argparse
 
-from . import indexes, lifecycle, replay, simulation
+from . import dashboard, indexes, lifecycle, replay, simulation
 from .common import loadavg, machine
 
 
@@ -31,7 +31,7 @@ def main() -> None:
     parser.add_argument("--replay-applicants", type=int, default=None, help="campaign size for (e)")
     args = parser.parse_args()
     only = set(args.only.split(","))
-    if unknown := only - set("abcde"):
+    if unknown := only - set("abcdef"):
         parser.error(f"unknown benchmark(s) {','.join(sorted(unknown))}")
     print(f"machine: {machine(args.database_url)}")
     print(
@@ -47,6 +47,8 @@ def main() -> None:
         indexes.run_firing(args.quick, args.database_url, args.firing)
     if "e" in only:
         replay.run(args.quick, args.database_url, args.replay_applicants)
+    if "f" in only:
+        dashboard.run(args.quick, args.database_url)
     if "d" in only:
         simulation.run(args.quick, args.database_url, args.applicants)
 

@@ -107,10 +107,15 @@ class Application:
 
     # ---- lifecycle -------------------------------------------------------------------------
     @classmethod
-    def start(cls, deployment: Deployment, clock, *, applicant_id: int, chain: dict) -> Application:
+    def start(
+        cls, deployment: Deployment, clock, *, applicant_id: int, chain: dict, committees: dict | None = None
+    ) -> Application:
         """Start a declaration for an applicant whose unit has the review `chain` (tier -> org id).
 
         The tiers are the BPMN lanes' (engine.stages); an optional tier's presence is `has_<tier>`.
+        `committees` maps a series code to the committee that receives declarations of that series: when a
+        completed task sets `series`, the chain's committee becomes that series' committee (the one the org
+        tree put there stays for a series no committee claims).
         """
         model = deployment.model
         for tier in model.required_tiers:
@@ -129,6 +134,12 @@ class Application:
                 "notice_done": False,
                 "last_stage": None,
                 "reviews": [],
+                # Only when given: histories recorded before series routing replay to the very same state.
+                **(
+                    {"committees": {str(k): int(v) for k, v in committees.items()}}
+                    if committees is not None
+                    else {}
+                ),
             }
         )
         app._run_engine()
@@ -241,6 +252,7 @@ class Application:
         before = self.to_json() if self.reset_on_error else None
         try:
             self._apply(task, stage, actor, form_data, now, ready.org_id)
+            self._route_by_series(task)
             task.run()
             self._run_engine()
         except ZhichengError:
@@ -414,6 +426,15 @@ class Application:
                     "at": now.isoformat(),
                 },
             ]
+
+    def _route_by_series(self, task) -> None:
+        """The declaration's series decides its committee (DESIGN: one committee per series, or one serving
+        several), not the parent of tier 3."""
+        series = task.data.get("series")
+        committee = (self._start_data().get("committees") or {}).get(series) if series else None
+        if committee:
+            self._start_data()["chain"]["committee"] = committee
+            task.data["chain"] = dict(self._start_data()["chain"])
 
     def _end_event(self) -> str:
         for task in self.workflow.get_tasks(state=TaskState.COMPLETED):

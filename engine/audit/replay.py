@@ -61,7 +61,13 @@ def replay(
     first = events[0]
     clock = SimulatedClock(first.at)
     try:
-        app = Application.start(deployment, clock, applicant_id=first.actor_id, chain=first.data["chain"])
+        app = Application.start(
+            deployment,
+            clock,
+            applicant_id=first.actor_id,
+            chain=first.data["chain"],
+            committees=first.data.get("committees"),
+        )
     except (ZhichengError, KeyError) as exc:
         return None, Divergence(first.seq, f"无法重新创建申请书：{exc}")
     if on_step:

@@ -36,6 +36,7 @@ def summary_fields(app: Application) -> dict:
         "deadline": status.deadline,
         "actionable_from": status.actionable_from,
         "responsible_org_id": status.responsible_org,
+        "committee_id": app.chain.get("committee"),  # follows the declaration's series once submitted
     }
     data = app.data
     for key in ("series", "title_sought"):

@@ -19,8 +19,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from engine.accounts.models import User
-from engine.accounts.tiers import review_chain
-from engine.audit.facts import genesis_data
+from engine.accounts.tiers import committees_by_series, review_chain
+from engine.audit.facts import FACTS_CHANGED, genesis_data
 from engine.campaign_lint import lint_campaign
 from engine.clock import Clock
 from engine.deployment import Deployment, build_deployment
@@ -200,7 +200,10 @@ def start_application(session: Session, clock: Clock, applicant_id: int, unit_id
         if existing is not None:
             raise _duplicate(existing)
         chain = review_chain(session, unit_id)
-        app = Application.start(deployment, clock, applicant_id=applicant_id, chain=chain)
+        committees = committees_by_series(session)
+        app = Application.start(
+            deployment, clock, applicant_id=applicant_id, chain=chain, committees=committees
+        )
         row = ApplicationRow(
             applicant_id=applicant_id,
             campaign_id=campaign.id,
@@ -208,7 +211,6 @@ def start_application(session: Session, clock: Clock, applicant_id: int, unit_id
             unit_id=chain["unit"],
             tier2_id=chain["tier2"],
             tier3_id=chain["tier3"],
-            committee_id=chain["committee"],
             version=1,
             applicant_name=user.real_name,
             created_at=now,
@@ -232,7 +234,11 @@ def start_application(session: Session, clock: Clock, applicant_id: int, unit_id
             actor_id=applicant_id,
             org_id=chain["unit"],
             stage=row.stage,
-            data=genesis_data(deployment.id, campaign.id, chain, user.real_name),  # facts verify checks
+            # facts verify checks; `committees` is what routes the declaration to its series' committee
+            data={
+                **genesis_data(deployment.id, campaign.id, chain, user.real_name),
+                "committees": committees,
+            },
         )
         session.execute(
             update(ApplicationRow)
@@ -374,6 +380,7 @@ def perform_task(
                 actor.user_id,
                 deployment_for(session, row.deployment_id),
             )
+        committee_before = row.committee_id
         if expected_version is not None and expected_version != row.version:
             raise AlreadyHandled("该申请书已被他人处理，请刷新后重试", application_id=app_id)
         live = acquire_live(session, clock, row, clock.now())
@@ -395,6 +402,17 @@ def perform_task(
                 },
             }
         )
+        committee = live.app.chain.get("committee")
+        if committee != committee_before:  # the declaration's series chose its committee: a recorded fact
+            events.append(
+                {
+                    "event_type": FACTS_CHANGED,
+                    "actor_id": actor.user_id,
+                    "org_id": completion.org_id,
+                    "stage": stage,
+                    "data": {"facts": {"committee_id": committee}, "reason": "按申报系列确定受理的评委会"},
+                }
+            )
         new_version = save_action(session, app_id, live, [{**e, "at": now} for e in events], now)
         if live.app.model.stages[stage].by_applicant:  # submitted: the draft has become the declaration
             drafts = Draft.__table__

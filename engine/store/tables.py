@@ -64,6 +64,28 @@ class ApplicationRow(Base):
             sqlite_where=OPEN_APPLICATION,
         ),
         Index("ix_application_status_unit", "status", "unit_id"),  # the units' 公示中 lists
+        # Covering indexes of the dashboards' counts (engine/dashboard.py): district HR offices and municipal
+        # departments, committees, the city; each GROUP BY reads one index, never the table.
+        Index(
+            "ix_application_dash_tier3",
+            "tier3_id",
+            "campaign_id",
+            "series",
+            "tier2_id",
+            "unit_id",
+            "status",
+            "stage",
+        ),
+        Index(
+            "ix_application_dash_committee",
+            "committee_id",
+            "campaign_id",
+            "series",
+            "tier3_id",
+            "status",
+            "stage",
+        ),
+        Index("ix_application_dash_city", "campaign_id", "series", "tier3_id", "status", "stage"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -110,7 +132,10 @@ class WorkItem(Base):
     """One ready user task: the inbox index."""
 
     __tablename__ = "work_item"
-    __table_args__ = (Index("ix_work_item_org_deadline", "org_id", "deadline"),)
+    __table_args__ = (
+        Index("ix_work_item_org_deadline", "org_id", "deadline"),
+        Index("ix_work_item_deadline", "deadline"),  # the dashboards' at-risk lists and the reminder bands
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     application_id: Mapped[int] = mapped_column(ForeignKey("application.id"), index=True)
@@ -138,7 +163,12 @@ class HistoryEvent(Base):
     """One state change, hash-chained per application: sha256(canonical fields + prev_hash)."""
 
     __tablename__ = "history_event"
-    __table_args__ = (UniqueConstraint("application_id", "seq", name="uq_history_event_application_seq"),)
+    __table_args__ = (
+        UniqueConstraint("application_id", "seq", name="uq_history_event_application_seq"),
+        Index(
+            "ix_history_event_type_stage_at", "event_type", "stage", "at", "application_id"
+        ),  # the dashboard's per-day chart
+    )
 
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
     application_id: Mapped[int] = mapped_column(ForeignKey("application.id"))

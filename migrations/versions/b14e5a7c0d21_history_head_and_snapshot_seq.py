@@ -1,7 +1,7 @@
 """application.head_seq/head_hash (the history chain's head); workflow_state.seq (the event a snapshot reflects)
 
 Revision ID: b14e5a7c0d21
-Revises: b5d2e8f4a913
+Revises: c15d2e8f9a31
 Create Date: 2026-11-28 01:15:00.000000
 
 Before this revision every action rewrote the whole workflow state, so each stored state reflects its
@@ -13,7 +13,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = "b14e5a7c0d21"
-down_revision = "b5d2e8f4a913"
+down_revision = "c15d2e8f9a31"
 branch_labels = None
 depends_on = None
 
