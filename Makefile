@@ -34,7 +34,7 @@ test: $(STAMP) browser lint
 	$(BIN)/python -m pytest -n 2 -q --durations=10
 
 test-fast: $(STAMP) lint
-	$(BIN)/python -m pytest -n 2 -q -m "not e2e" --durations=10
+	$(BIN)/python -m pytest -n 2 -q -m "not e2e and not faults" --durations=10
 
 # The long property-based fuzz (issue 12): every route as every role, FUZZ_EXAMPLES requests in all (>= 10,000),
 # split over FUZZ_JOBS processes, each with its own database and random seed; `make test` runs the same test with

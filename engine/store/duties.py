@@ -8,7 +8,6 @@ the unit of work. The deployment's stage model (read from the BPMN's lanes) says
 from __future__ import annotations
 
 from engine.errors import OwnApplication
-from engine.runtime import Actor, Application
 
 
 def own_application_refusal(deployment, stage: str, user_id: int, applicant_id: int, app_id: int):
@@ -25,18 +24,8 @@ def own_application_refusal(deployment, stage: str, user_id: int, applicant_id: 
     )
 
 
-def refuse_own_application(app: Application, stage: str, actor: Actor, app_id: int) -> None:
-    """Raise OwnApplication if `actor` is the applicant and the task at `stage` is not the applicant's."""
-    if actor.user_id != app.applicant_id:
-        return
-    refusal = own_application_refusal(app.deployment, stage, actor.user_id, app.applicant_id, app_id)
-    if refusal is None and app.deployment.model is None:  # read before the stage model: ask the task's lane
-        ready = next((t for t in app.ready_tasks() if t.stage == stage), None)
-        if ready is not None and ready.tier != "applicant":
-            refusal = OwnApplication(
-                f"不能办理本人的申请书：「{ready.label}」须由申报人以外的人员办理（回避原则）",
-                application_id=app_id,
-                stage=stage,
-            )
+def refuse_own_application(deployment, stage: str, actor_id: int, applicant_id: int, app_id: int) -> None:
+    """Raise OwnApplication if the actor is the applicant and `stage` is not one of the applicant's stages."""
+    refusal = own_application_refusal(deployment, stage, actor_id, applicant_id, app_id)
     if refusal is not None:
         raise refusal

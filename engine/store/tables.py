@@ -108,15 +108,24 @@ class ApplicationRow(Base):
     title_sought: Mapped[str | None] = mapped_column(String(100))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    # The head of the history chain, written with every event: the next event links to it without a
+    # SELECT, and a cached workflow is used only when it was built from exactly this history.
+    head_seq: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    head_hash: Mapped[str | None] = mapped_column(String(64))
 
 
 class WorkflowState(Base):
-    """The serialized SpiffWorkflow instance state (no spec: that lives once in `deployment`)."""
+    """A snapshot of the serialized SpiffWorkflow instance state (no spec: that lives once in `deployment`).
+
+    The history is the record; this is the state after event `seq`, written at intervals (engine/store/
+    README.md). The current state is this snapshot plus the events after it, replayed.
+    """
 
     __tablename__ = "workflow_state"
 
     application_id: Mapped[int] = mapped_column(ForeignKey("application.id"), primary_key=True)
     state_json: Mapped[str] = mapped_column(Text)
+    seq: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
 
 class WorkItem(Base):
