@@ -26,6 +26,7 @@ from engine.deployment import Deployment, build_deployment
 from engine.dry_run import require_dry_run
 from engine.errors import ActionRefused, AlreadyHandled, CampaignError, FormInvalid, NotFound, OutsideWindow
 from engine.runtime import Actor, Application
+from engine.stage_check import require_stages
 from engine.stages import APPLICANT_TIER
 
 from . import history
@@ -68,6 +69,7 @@ def deploy(
     errors = [f for f in lint_campaign(deployment.campaign, model=deployment.model) if f.level == "error"]
     if errors:
         raise CampaignError(errors, file=deployment.campaign.source_path)
+    require_stages(deployment)  # every stage has its form, window, deadline timer and lapse; names exist
     require_dry_run(deployment)  # every path of the process must run before anyone can start on it
     with UnitOfWork(session) as uow:
         row = session.get(DeploymentRow, deployment.id)
