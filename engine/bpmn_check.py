@@ -305,6 +305,8 @@ def _check_stages(root: Path, campaign, documents) -> list[Problem]:
             forms[path.name] = json.loads(path.read_text(encoding="utf-8"))
         except (OSError, UnicodeDecodeError, json.JSONDecodeError):
             continue  # reported with the task that names it
+    if campaign and not Path(campaign).is_absolute() and not Path(campaign).exists():
+        campaign = folder / campaign  # relative to the BPMN folder, as read_sources takes it
     files = [Path(campaign)] if campaign else sorted((folder / "campaigns").glob("*.toml"))
     campaigns, out = [], []
     for file in files:
