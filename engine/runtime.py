@@ -7,7 +7,7 @@ history and indexes wrap this (engine/store.py); this module never touches a dat
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 from SpiffWorkflow.bpmn.specs.mixins.events.end_event import EndEvent
@@ -15,11 +15,17 @@ from SpiffWorkflow.bpmn.specs.mixins.user_task import UserTask
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.util.task import TaskState
 
-from calendars import TZ
-
 from . import rules, spiff
 from .deployment import Deployment
-from .errors import ActionRefused, AlreadyHandled, FormInvalid, NotPermitted, OutsideWindow, ZhichengError
+from .errors import (
+    ActionRefused,
+    AlreadyHandled,
+    FormInvalid,
+    NotPermitted,
+    NotYetOpen,
+    WindowClosed,
+    ZhichengError,
+)
 from .forms import validate_form
 from .scripting import ClockedScriptEngine
 from .timers import parse_instant
@@ -364,17 +370,9 @@ class Application:
 
     def _check_window(self, ready: ReadyTask, now: datetime):
         if ready.actionable_from and now < ready.actionable_from:
-            raise OutsideWindow(
-                f"「{ready.label}」将于 {_fmt(ready.actionable_from, opening=True)} 开放，目前不能办理",
-                stage=ready.stage,
-                opens=ready.actionable_from,
-            )
+            raise NotYetOpen(ready.label, ready.actionable_from, stage=ready.stage)
         if ready.deadline and now >= ready.deadline:
-            raise OutsideWindow(
-                f"「{ready.label}」已于 {_fmt(ready.deadline)} 截止，系统已关闭该环节",
-                stage=ready.stage,
-                deadline=ready.deadline,
-            )
+            raise WindowClosed(ready.label, ready.deadline, stage=ready.stage)
 
     def _apply(self, task, stage: str, actor: Actor, form_data: dict, now: datetime, org_id):
         for key in REVIEW_FIELDS:
@@ -410,14 +408,3 @@ class Application:
 
 
 _STATUS_LABELS = {"expired": "逾期失效", "confirmed": "已完成现场确认", "not_recommended": "不予上报"}
-
-
-def _fmt(instant: datetime, opening: bool = False) -> str:
-    """A Chinese instant: an opening at 00:00 reads as that day, a deadline at 00:00 as 24:00 of the day before."""
-    local = instant.astimezone(TZ)
-    if local.hour == 0 and local.minute == 0:
-        if opening:
-            return f"{local.year}年{local.month}月{local.day}日"
-        day = (local - timedelta(days=1)).date()
-        return f"{day.year}年{day.month}月{day.day}日24:00"
-    return f"{local.year}年{local.month}月{local.day}日{local:%H:%M}"

@@ -12,8 +12,9 @@ from pathlib import Path
 
 import yaml
 
-from calendars import TZ, default_calendar
+from calendars import default_calendar
 
+from . import timefmt
 from .clock import SimulatedClock
 from .deployment import Deployment, build_deployment, read_sources
 from .errors import ConfigError, FormInvalid, ZhichengError
@@ -45,6 +46,8 @@ class ScenarioResult:
     file: str
     name: str
     steps: list[StepResult]
+    deployment: Deployment | None = None
+    workflows: list = field(default_factory=list)  # every application's workflow at the end, for coverage
 
     @property
     def ok(self) -> bool:
@@ -192,7 +195,13 @@ class ScenarioRunner:
         results = []
         for i, step in enumerate(self.doc.get("steps") or [], start=1):
             results.append(self._step(i, step))
-        return ScenarioResult(str(self.path), self.doc.get("name", self.path.stem), results)
+        return ScenarioResult(
+            str(self.path),
+            self.doc.get("name", self.path.stem),
+            results,
+            self.deployment,
+            [app.workflow for app in self.apps.values() if app.workflow is not None],
+        )
 
     def _step(self, index: int, step: dict) -> StepResult:
         label = f"步骤 {index}" + (f"（{step['note']}）" if step.get("note") else "")
@@ -298,7 +307,7 @@ class ScenarioRunner:
             else:
                 want_at = parse_instant(want, where=f"steps[{index}].expect.{key}")
             if got is None or got != want_at:
-                # a deadline reads as the notice writes it: "2020-11-26 24:00", never the next day's 00:00
+                # a deadline reads as the notice writes it (engine.timefmt), never the next day's 00:00
                 differ(key, show_instant(want_at, deadline=deadline), show_instant(got, deadline=deadline))
         if "reminders" in expect:
             want = sorted(
@@ -343,13 +352,10 @@ def error_text(error: Exception) -> str:
 
 
 def show_instant(instant: datetime | None, *, deadline: bool = False) -> str:
-    """`2020-11-26 24:00` for a deadline at midnight (the notice's own convention), else `2020-11-26 09:00`."""
+    """`2020-11-26（24:00 截止）` for a deadline (engine.timefmt: pages, messages and reports agree), else a time."""
     if instant is None:
         return "无"
-    local = instant.astimezone(TZ)
-    if deadline and (local.hour, local.minute, local.second) == (0, 0, 0):
-        return f"{(local - timedelta(days=1)).date().isoformat()} 24:00"
-    return f"{local:%Y-%m-%d %H:%M}"
+    return timefmt.deadline(instant) if deadline else timefmt.instant(instant)
 
 
 def run_scenario(path: Path, root: Path | None = None) -> ScenarioResult:

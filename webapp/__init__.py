@@ -2,13 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 from flask import Flask
-
-LOCAL_TZ = ZoneInfo("Asia/Shanghai")
 
 
 def create_app(config: dict | None = None) -> Flask:
@@ -86,17 +82,27 @@ def _bind_sandbox_clock(app: Flask) -> None:
 
 
 def _register_template_helpers(app: Flask) -> None:
+    from engine import timefmt
+
     from .clock import get_clock
 
-    @app.template_filter("local")
-    def local(value: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
-        """An aware instant shown in Beijing time."""
-        return value.astimezone(LOCAL_TZ).strftime(fmt) if value else ""
+    # Every date on a page goes through engine.timefmt, as messages, CSV and prints do.
+    app.add_template_filter(timefmt.instant, "local")
+    app.add_template_filter(timefmt.day, "day")
+    app.add_template_filter(timefmt.day_cn, "cndate")
+    app.add_template_filter(timefmt.deadline, "deadline")
+    app.add_template_filter(timefmt.deadline_cn, "deadline_cn")
+    app.add_template_filter(timefmt.opens, "opens")
+    app.add_template_filter(timefmt.opens_cn, "opens_cn")
 
-    @app.template_filter("cndate")
-    def cndate(value) -> str:
-        """A date as 2020年11月17日."""
-        return f"{value.year}年{value.month}月{value.day}日" if value else ""
+    @app.template_filter("days_left")
+    def days_left(value) -> str:
+        """剩余 N 个工作日, only when the deadline is near (empty otherwise)."""
+        now = get_clock().now()
+        if value is None or value <= now or not timefmt.is_near(now, value):
+            return ""
+        left = timefmt.working_days_left(now, value)
+        return f"剩余 {left} 个工作日" if left else "今日截止"
 
     @app.context_processor
     def globals_for_templates():

@@ -7,13 +7,13 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
-from datetime import datetime, timedelta
-from zoneinfo import ZoneInfo
+from datetime import timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
+from engine import timefmt
 from engine.clock import Clock
 from engine.errors import FormInvalid, NotFound, NotPermitted
 
@@ -23,7 +23,6 @@ from .models import Membership, Org, User
 
 MAX_FAILED_LOGINS = 5
 LOCK_DURATION = timedelta(minutes=15)
-LOCAL_TZ = ZoneInfo("Asia/Shanghai")
 # werkzeug's method string; tests lower the cost (e.g. "pbkdf2:sha256:1000") so suites stay fast.
 PASSWORD_HASH_METHOD = os.environ.get("ZHICHENG_PASSWORD_HASH", "scrypt")
 
@@ -176,11 +175,6 @@ def create_staff_user(
     return user_profile(session, user.id)
 
 
-def format_local(instant: datetime) -> str:
-    """An instant as Beijing time, e.g. 2020-11-01 10:15."""
-    return instant.astimezone(LOCAL_TZ).strftime("%Y-%m-%d %H:%M")
-
-
 def authenticate(session: Session, clock: Clock, username: str, password: str) -> UserProfile:
     """Check a password. After MAX_FAILED_LOGINS failures the account locks for LOCK_DURATION.
 
@@ -194,7 +188,7 @@ def authenticate(session: Session, clock: Clock, username: str, password: str) -
     now = clock.now()
     if user.locked_until is not None and now < user.locked_until:
         raise AccountLocked(
-            f"密码连续错误{MAX_FAILED_LOGINS}次，账户已锁定，请于 {format_local(user.locked_until)} 后再试",
+            f"密码连续错误{MAX_FAILED_LOGINS}次，账户已锁定，请于 {timefmt.instant(user.locked_until)} 后再试",
             until=user.locked_until,
         )
     if not check_password_hash(user.password_hash, password or ""):
@@ -205,7 +199,7 @@ def authenticate(session: Session, clock: Clock, username: str, password: str) -
             session.flush()
             raise AccountLocked(
                 f"密码连续错误{MAX_FAILED_LOGINS}次，账户已锁定，"
-                f"请于 {format_local(user.locked_until)} 后再试",
+                f"请于 {timefmt.instant(user.locked_until)} 后再试",
                 until=user.locked_until,
             )
         session.flush()

@@ -27,7 +27,6 @@ from .people import (
     authenticate,
     change_password,
     create_staff_user,
-    format_local,
     register_person,
     user_profile,
 )
@@ -51,7 +50,6 @@ __all__ = [
     "create_hr_agency",
     "create_preset_org",
     "create_staff_user",
-    "format_local",
     "get_org",
     "list_members",
     "list_pending_children",

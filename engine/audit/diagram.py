@@ -86,9 +86,18 @@ def parse_diagram(bpmn_text: str) -> tuple[tuple[Shape, ...], tuple[Edge, ...]]:
 
 
 def render_svg(
-    bpmn_text: str, *, current: set[str] = frozenset(), done: set[str] = frozenset(), title: str = "流程图"
+    bpmn_text: str,
+    *,
+    current: set[str] = frozenset(),
+    done: set[str] = frozenset(),
+    title: str = "流程图",
+    flows: set[str] | None = None,
 ) -> str:
-    """SVG of the diagram; `current` ids are highlighted, `done` ids (and flows between them) marked."""
+    """SVG of the diagram; `current` ids are highlighted, `done` ids (and flows between them) marked.
+
+    With `flows` (scenario coverage), exactly those sequence flows are marked and every other one is drawn
+    dashed red, so a flow between two reached nodes that was never taken still shows as a gap.
+    """
     shapes, edges = parse_diagram(bpmn_text)
     if not shapes:
         return ""
@@ -126,6 +135,9 @@ def render_svg(
         if shape.kind in ("participant", "lane"):
             _container(svg, shape)
     for edge in edges:
+        if flows is not None:
+            _edge(svg, edge, edge.id in flows, missed=edge.id not in flows)
+            continue
         travelled = edge.source in done and (edge.target in done or edge.target in current)
         _edge(svg, edge, travelled)
     for shape in shapes:
@@ -164,13 +176,12 @@ def _container(svg, s: Shape):
     text.text = s.name
 
 
-def _edge(svg, e: Edge, travelled: bool):
+def _edge(svg, e: Edge, travelled: bool, missed: bool = False):
     if len(e.points) < 2:
         return
-    color = "#2e7d32" if travelled else "#555"
-    g = etree.SubElement(
-        svg, "g", attrib={"class": "bpmn-flow" + (" done" if travelled else ""), "data-element-id": e.id}
-    )
+    color = "#2e7d32" if travelled else "#c62828" if missed else "#555"
+    state = " done" if travelled else " missed" if missed else ""
+    g = etree.SubElement(svg, "g", attrib={"class": "bpmn-flow" + state, "data-element-id": e.id})
     etree.SubElement(
         g,
         "polyline",
@@ -180,6 +191,7 @@ def _edge(svg, e: Edge, travelled: bool):
         attrib={
             "stroke-width": "2.5" if travelled else "1.2",
             "marker-end": "url(#arrow-done)" if travelled else "url(#arrow)",
+            **({"stroke-dasharray": "6 4"} if missed else {}),
         },
     )
     if e.name:

@@ -6,8 +6,9 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from calendars import TZ
+from engine import timefmt
 
-from .policy import OPENS, last_day
+from .policy import OPENS
 
 
 @dataclass(frozen=True)
@@ -28,17 +29,12 @@ def stage_label(model, stage: str) -> str:
 
 
 def deadline_text(deadline: datetime) -> str:
-    """A deadline as its last day at 24:00 (never the next day's 00:00)."""
-    local = deadline.astimezone(TZ)
-    if local.hour == 0 and local.minute == 0:
-        day = last_day(deadline)
-        return f"{day.year}年{day.month}月{day.day}日24:00"
-    return f"{local.year}年{local.month}月{local.day}日{local:%H:%M}"
+    """A deadline as the notice writes it, its last day (engine.timefmt, as every page and message)."""
+    return timefmt.deadline_cn(deadline)
 
 
 def _opening_text(instant: datetime) -> str:
-    local = instant.astimezone(TZ)
-    return f"{local.year}年{local.month}月{local.day}日"
+    return timefmt.opens_cn(instant)
 
 
 def series_name(campaign, code: str) -> str:
@@ -67,7 +63,7 @@ def compose(
         subject = f"【办理提醒】「{label}」今天开始办理，{due}截止"
         lead = f"「{label}」自{_opening_text(task.actionable_from or now)}起可以办理，{due}截止。"
     else:
-        left = calendar.working_days_between(now.astimezone(TZ).date(), last_day(task.deadline))
+        left = calendar.working_days_between(now.astimezone(TZ).date(), timefmt.last_day(task.deadline))
         remain = "今天截止" if left <= 0 else f"还有{left}个工作日"
         subject = f"【截止提醒】「{label}」将于{due}截止（{remain}）"
         lead = f"「{label}」将于{due}截止，{remain}。"

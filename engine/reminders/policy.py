@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from calendars import TZ
+from engine import timefmt
 
 OPENS = "opens"
 
@@ -33,11 +34,6 @@ class Policy:
     @property
     def enabled(self) -> bool:
         return bool(self.days_before) or self.on_open
-
-
-def last_day(deadline: datetime) -> date:
-    """The local day a deadline closes (a deadline is 24:00 of its last day = 00:00 of the next)."""
-    return (deadline.astimezone(TZ) - timedelta(microseconds=1)).date()
 
 
 def anchor_day(calendar, today: date) -> date:
@@ -85,7 +81,7 @@ def due_keys(
         return []  # not open yet: nothing to act on
     if policy.on_open and actionable_from is not None and actionable_from >= today:
         return [OPENS]
-    end = last_day(deadline)
+    end = timefmt.last_day(deadline)
     for band in bands(policy, calendar, now):
         if end <= band.through and (band.after is None or end > band.after):
             return [band.key]

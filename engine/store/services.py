@@ -38,7 +38,7 @@ from engine.runtime import Actor, Application
 from engine.stage_check import require_stages
 from engine.stages import APPLICANT_TIER
 
-from . import history
+from . import gate, history
 from .indexes import bump_version, summary_fields, write_indexes, write_state
 from .queries import ApplicationView, build_view, check_scope
 from .tables import (
@@ -406,6 +406,16 @@ def perform_task(
     with UnitOfWork(session) as uow:
         row, app = load(session, app_id, clock)
         check_scope(session, row, actor.user_id, memberships={org for org, _ in actor.memberships})
+        if row.applicant_id != actor.user_id:  # an org's task: the gate names the refusal and its date
+            gate.check(
+                session,
+                clock.now(),
+                app_id,
+                stage,
+                {org for org, _ in actor.memberships},
+                actor.user_id,
+                deployment_for(session, row.deployment_id),
+            )
         version = row.version
         if expected_version is not None and expected_version != version:
             raise AlreadyHandled("该申请书已被他人处理，请刷新后重试", application_id=app_id)

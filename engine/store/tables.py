@@ -192,6 +192,25 @@ class SandboxClockRow(Base):
     now: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
+class TaskClaim(Base):
+    """A reviewer's claim on a task of their org, shown to colleagues (申请书审核 for hundreds).
+
+    Valid only while the application still has the version it had when claimed: any action on the application
+    (completion, return, timer) makes the claim stale without a write on the engine's own path.
+    """
+
+    __tablename__ = "task_claim"
+    __table_args__ = (UniqueConstraint("application_id", "stage", name="uq_task_claim_application_stage"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    application_id: Mapped[int] = mapped_column(ForeignKey("application.id"))
+    stage: Mapped[str] = mapped_column(String(50))
+    org_id: Mapped[int] = mapped_column(ForeignKey("org.id"), index=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"), index=True)
+    app_version: Mapped[int] = mapped_column(Integer)
+    claimed_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
 class WorkerHeartbeat(Base):
     """Last sign of life of each timer worker (host:pid), written every sweep; /healthz reads the newest."""
 

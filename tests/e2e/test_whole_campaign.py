@@ -289,7 +289,9 @@ def test_whole_campaign_through_the_ui(cast: Cast, demo_tree):
     # 11-26: the unit approves ("审核通过，打印公示表"); the 5-working-day notice starts.
     move_clock(cast, "2020-11-26 10:00")
     page = review(cast, "unit", UNIT["name"], "单位审核", shot="06-unit-review-task")
-    expect(page.locator(".notice[role=status]")).to_contain_text("公示中：公示至 2020-12-04 00:00")
+    expect(page.locator(".notice[role=status]")).to_contain_text(
+        "公示中：公示期至 2020-12-03（24:00 截止），12月4日起可上报"
+    )
     expect(page.get_by_role("link", name=re.compile("办理「上报主管部门」"))).to_have_count(0)
     with page.expect_navigation():
         page.get_by_role("link", name="打印公示表（15份）").click()

@@ -74,6 +74,7 @@ def build_world(session, clock) -> World:
         "carol": None,
         "unit_a_admin": ("unit_a", "admin"),
         "unit_b_admin": ("unit_b", "admin"),
+        "unit_a_reviewer": ("unit_a", "reviewer"),
         "dept_reviewer": ("dept", "reviewer"),
         "hr_reviewer": ("hr", "reviewer"),
         "city_reviewer": ("city_dept", "reviewer"),

@@ -64,7 +64,7 @@ def test_reminder_email_reaches_the_smtp_server(session_factory, clock, world, s
     assert report.sent == 1
     ((rcpt, msg),) = handler.messages
     assert rcpt == ["alice@example.org"]
-    assert "申报人填报" in msg["Subject"] and "2020年11月23日24:00" in msg["Subject"]
+    assert "申报人填报" in msg["Subject"] and "11月23日截止" in msg["Subject"]
     assert "逾期未办理" in msg.get_content()
     with session_factory() as session:
         assert session.scalar(select(Outbox.status).where(Outbox.channel == "email")) == "sent"

@@ -151,7 +151,7 @@ def test_notification_centre_is_scoped_to_its_person(session_factory, clock, wor
     with session_factory() as session:
         assert inbox.unread_count(session, alice) == 1 and inbox.unread_count(session, bob) == 0
         (note,) = inbox.notifications(session, alice)
-        assert "申报人填报" in note.subject and "2020年11月23日24:00" in note.subject
+        assert "申报人填报" in note.subject and "11月23日截止" in note.subject
         with pytest.raises(NotFound):
             inbox.mark_read(session, clock, bob, note.id)  # bob may not mark alice's
         assert inbox.unread_count(session, alice) == 1

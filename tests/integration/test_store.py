@@ -10,7 +10,7 @@ import yaml
 from sqlalchemy import func, select
 
 from calendars import TZ
-from engine.errors import AlreadyHandled, FormInvalid, NotFound, NotPermitted
+from engine.errors import AlreadyHandled, FormInvalid, NotFound, NoticeRunning, NotPermitted
 from engine.store import indexes, queries, services, worker
 from engine.store.tables import (
     ApplicationRow,
@@ -186,7 +186,8 @@ def test_two_sessions_complete_the_same_task_one_wins(session_factory, clock, wo
             )
         )
         assert completed == 1
-        with pytest.raises(AlreadyHandled):  # a stale form (old version) is refused too
+        # a stale report form during the notice: the refusal names the notice and its end, not the version
+        with pytest.raises(NoticeRunning, match="公示期至 12月2日，12月3日起可上报"):
             services.complete_task(
                 session,
                 clock,

@@ -13,7 +13,7 @@ from calendars import TZ
 from engine import rules
 from engine.clock import SimulatedClock
 from engine.deployment import load_deployment
-from engine.errors import AlreadyHandled, FormInvalid, NotPermitted, OutsideWindow
+from engine.errors import AlreadyHandled, FormInvalid, NotPermitted, NotYetOpen
 from engine.runtime import Actor, Application, EngineError
 
 DECLARATION = yaml.safe_load(
@@ -126,7 +126,7 @@ def test_action_before_window_opens_is_refused_and_changes_nothing(deployment, c
             app.advance()
     before = app.to_json()
     clock.set(at("2020-12-20T09:00"))
-    with pytest.raises(OutsideWindow, match="2020年12月23日 开放"):
+    with pytest.raises(NotYetOpen, match="12月23日起可办理（2020-12-23 开放）"):
         app.complete("onsite_confirm", DESK, dict(ONSITE))
     assert json.loads(app.to_json())["tasks"] == json.loads(before)["tasks"]
 

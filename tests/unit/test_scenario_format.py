@@ -69,7 +69,7 @@ def test_a_date_deadline_is_reported_as_24_00_of_that_day(tmp_path):
     broken.write_text(text.replace(old, old.replace("2020-12-03", "2020-12-02")), encoding="utf-8")
     result = run_scenario(broken)
     (failure,) = [f for s in result.steps for f in s.failures]
-    assert failure == "deadline：预期 2020-12-02 24:00，实际 2020-12-03 24:00"
+    assert failure == "deadline：预期 2020-12-02（24:00 截止），实际 2020-12-03（24:00 截止）"
     assert "00:00" not in failure
 
 
@@ -78,9 +78,9 @@ def test_show_instant_keeps_the_deadline_convention():
 
     from calendars import TZ
 
-    assert show_instant(datetime(2020, 11, 27, tzinfo=TZ), deadline=True) == "2020-11-26 24:00"
+    assert show_instant(datetime(2020, 11, 27, tzinfo=TZ), deadline=True) == "2020-11-26（24:00 截止）"
     assert show_instant(datetime(2020, 11, 27, tzinfo=TZ)) == "2020-11-27 00:00"
-    assert show_instant(datetime(2020, 11, 26, 9, 30, tzinfo=TZ), deadline=True) == "2020-11-26 09:30"
+    assert show_instant(datetime(2020, 11, 26, 9, 30, tzinfo=TZ), deadline=True) == "2020-11-26 09:30 截止"
     assert show_instant(None) == "无"
 
 

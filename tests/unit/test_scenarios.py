@@ -56,7 +56,7 @@ def test_wrong_expectation_fails_naming_the_step(tmp_path):
     assert not result.ok
     failed = [s for s in result.steps if s.failures]
     assert [s.index for s in failed] == [3]
-    assert failed[0].failures == ["deadline：预期 2020-12-02 24:00，实际 2020-12-03 24:00"]
+    assert failed[0].failures == ["deadline：预期 2020-12-02（24:00 截止），实际 2020-12-03（24:00 截止）"]
 
 
 def test_scenario_cli_exit_codes(tmp_path):

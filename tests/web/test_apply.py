@@ -33,7 +33,7 @@ def test_start_fill_and_submit_declaration(wf):
     ]
     progress = wf.client("applicant").get(f"/apply/{app_id}").get_data(as_text=True)
     assert "江津建设公司" in progress and "赵六" in progress and "023-47500002" in progress
-    assert "2020-11-26 24:00" in progress or "2020-11-27 00:00" in progress
+    assert "2020-11-26（24:00 截止）" in progress and "2020-11-27" not in progress
 
 
 def test_file_that_is_not_what_its_name_says_is_refused_and_other_uploads_kept(wf):

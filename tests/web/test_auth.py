@@ -128,7 +128,7 @@ def test_portal_shows_notice_windows_and_contacts(client):
     for text in (
         "渝职改办〔2020〕200号",
         "津职改办〔2020〕166号",
-        "2020年12月4日 24:00",
+        "2020-12-04（24:00 截止）",
         "023-81803696",
         "47536971",
     ):

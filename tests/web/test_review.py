@@ -19,14 +19,16 @@ def test_whole_chain_through_the_pages(wf):
     inbox = wf.client("unit_a").get(f"/review/{unit}/?view=actionable").get_data(as_text=True)
     assert "张三" in inbox and "可办理（1）" in inbox
     task = wf.client("unit_a").get(f"/review/{unit}/app/{app_id}/task/unit_review").get_data(as_text=True)
-    assert "江津建设公司" in task and "2020-11-26 24:00" in task.replace(
-        "2020-11-27 00:00", "2020-11-26 24:00"
-    )
+    assert "江津建设公司" in task and "2020-11-26（24:00 截止）" in task and "2020-11-27" not in task
     assert wf.act("unit_a", "unit_a", app_id, "unit_review").status_code == 302
     page = wf.client("unit_a").get(f"/review/{unit}/app/{app_id}").get_data(as_text=True)
-    assert "公示至 2020-11-26 00:00" in page  # five working days after 11-18 end at 24:00 on 11-25
+    assert (
+        "公示期至 2020-11-25（24:00 截止），11月26日起可上报" in page
+    )  # five working days after 11-18 end at 24:00 on 11-25
     notice = wf.client("unit_a").get(f"/review/{unit}/app/{app_id}/print/notice_form").get_data(as_text=True)
     assert "15份" in notice and "张三" in notice
+    shown = wf.client("unit_a").get(f"/review/{unit}/app/{app_id}/task/unit_report").get_data(as_text=True)
+    assert "公示期未满" in shown and "11月26日起可上报" in shown and 'name="opinion"' not in shown
     early = wf.act("unit_a", "unit_a", app_id, "unit_report")
     assert early.status_code == 409 and "公示期未满" in early.get_data(as_text=True)
 
@@ -39,10 +41,17 @@ def test_whole_chain_through_the_pages(wf):
 
     committee = wf.orgs["committee"]
     waiting = wf.client("committee").get(f"/review/{committee}/?view=not_open").get_data(as_text=True)
-    assert "将于 2020-11-30 00:00 开放" in waiting
+    assert "2020-11-30 起可办理" in waiting
     version = wf.view(app_id).version
-    closed = wf.act("committee", "committee", app_id, "committee_review")
-    assert closed.status_code == 409 and "2020年11月30日" in closed.get_data(as_text=True)
+    task_path = f"/review/{committee}/app/{app_id}/task/committee_review"
+    before = wf.client("committee").get(task_path).get_data(as_text=True)
+    assert "尚未开放" in before and "11月30日起可办理" in before and 'name="opinion"' not in before
+    closed = wf.act(
+        "committee", "committee", app_id, "committee_review", opinion="材料齐全，同意受理，待开放后提交。"
+    )
+    page = closed.get_data(as_text=True)
+    assert closed.status_code == 409 and "11月30日起可办理" in page
+    assert "材料齐全，同意受理，待开放后提交。" in page  # what was typed is kept
     assert wf.view(app_id).version == version  # nothing changed
 
     wf.move_to(beijing(2020, 11, 30, 9))
@@ -62,7 +71,8 @@ def test_whole_chain_through_the_pages(wf):
     path = f"/review/{committee}/app/{app_id}/task/onsite_confirm"
     assert wf.client("committee").get(path).status_code == 403  # a reviewer is not the desk
     early = wf.post_page("desk", path, desk_form)
-    assert early.status_code == 409 and "2020年12月23日" in early.get_data(as_text=True)
+    assert early.status_code == 409 and "12月23日起可办理" in early.get_data(as_text=True)
+    assert "FP-2020-0001" in early.get_data(as_text=True)
     wf.move_to(beijing(2020, 12, 23, 9))
     assert wf.post_page("desk", path, desk_form).status_code == 302
     assert wf.view(app_id).status == "confirmed"
@@ -149,7 +159,7 @@ def test_unit_inbox_lists_applications_in_notice_with_the_countdown(wf):
     unit = wf.orgs["unit_a"]
     assert wf.act("unit_a", "unit_a", app_id, "unit_review").status_code == 302  # Wed 11-18
     html = wf.client("unit_a").get(f"/review/{unit}/").get_data(as_text=True)
-    assert "公示中（1）" in html and "2020-11-25 24:00" in html and "还剩 5 个工作日" in html
+    assert "公示中（1）" in html and "2020-11-25（24:00 截止）" in html and "还剩 5 个工作日" in html
     assert "2020-11-26 起" in html and f"/review/{unit}/app/{app_id}/print/notice_form" in html
     wf.move_to(beijing(2020, 11, 25, 9))
     assert "今日期满" in wf.client("unit_a").get(f"/review/{unit}/").get_data(as_text=True)

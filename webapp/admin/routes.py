@@ -11,6 +11,7 @@ from flask import abort, current_app, flash, redirect, render_template, request,
 from flask_login import current_user, login_required
 from sqlalchemy.orm import sessionmaker
 
+from engine import timefmt
 from engine.bpmn_check import check_bpmn
 from engine.campaign_lint import lint_campaign
 from engine.deployment import DEFAULT_CAMPAIGN, build_deployment, read_sources
@@ -21,7 +22,6 @@ from engine.reminders.service import remind
 from engine.store import queries, services
 from engine.store.worker import tick
 
-from .. import LOCAL_TZ
 from ..clock import get_clock
 from ..extensions import db
 from . import bp
@@ -145,8 +145,7 @@ def clock():
                 target = _parse_target(form.target.data)
             if target < now:
                 raise ActionRefused(
-                    f"模拟时钟不能倒退：当前为 {now.astimezone(LOCAL_TZ):%Y-%m-%d %H:%M}，"
-                    f"不能拨到 {target.astimezone(LOCAL_TZ):%Y-%m-%d %H:%M}"
+                    f"模拟时钟不能倒退：当前为 {timefmt.instant(now)}，不能拨到 {timefmt.instant(target)}"
                 )
             engine_clock.set(target)
         except ActionRefused as exc:
@@ -157,7 +156,7 @@ def clock():
             report = tick(factory, engine_clock)
             remind(factory, engine_clock, senders_from_env(os.environ))  # reminders ride on the timer sweep
             flash(
-                f"模拟时钟已拨到 {target.astimezone(LOCAL_TZ):%Y-%m-%d %H:%M}；触发定时事件 {len(report.fired)} 个"
+                f"模拟时钟已拨到 {timefmt.instant(target)}；触发定时事件 {len(report.fired)} 个"
                 + (f"，失败 {len(report.failed)} 个" if report.failed else ""),
                 "success",
             )
@@ -169,7 +168,7 @@ def _parse_target(text: str | None) -> datetime:
     text = (text or "").strip()
     for fmt in ("%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M", "%Y-%m-%d"):
         try:
-            return datetime.strptime(text, fmt).replace(tzinfo=LOCAL_TZ)
+            return datetime.strptime(text, fmt).replace(tzinfo=timefmt.TZ)
         except ValueError:
             continue
     raise ActionRefused("拨到指定时间：格式应为 2020-11-27 或 2020-11-27 09:00")

@@ -18,6 +18,7 @@ from flask.cli import with_appcontext
 from sqlalchemy.orm import sessionmaker
 
 from calendars import TZ
+from engine import timefmt
 from engine.clock import FixedClock, SystemClock
 from engine.db import make_engine
 from engine.deployment import read_sources
@@ -71,7 +72,7 @@ def _reminder_hook():
 
 def _print_report(report) -> None:
     for app_id, name, due_at in report.fired:
-        click.echo(f"申请书 {app_id}: {name} (due {due_at.astimezone(TZ).isoformat()})")
+        click.echo(f"申请书 {app_id}: {name} （到期 {timefmt.instant(due_at)}）")
     for app_id, error in report.failed:
         click.echo(f"申请书 {app_id}: 失败 {error}", err=True)
     for app_id in report.incidents:

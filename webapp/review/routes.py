@@ -9,9 +9,10 @@ from urllib.parse import quote
 from flask import Response, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
+from engine import labels, timefmt
 from engine.accounts import services as acc
-from engine.errors import ActionRefused, AlreadyHandled, FormInvalid, NotFound
-from engine.store import queries, services
+from engine.errors import ActionRefused, FormInvalid, NotFound
+from engine.store import claims, gate, queries, services
 
 from ..apply.printing import print_context
 from ..clock import get_clock
@@ -122,7 +123,6 @@ def export(org_id: int):
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow(["申请书编号", "申报人", "申报系列", "申报职称", "环节", "状态", "开放时间", "截止时间"])
-    fmt = current_local
     for it in items:
         writer.writerow(
             [
@@ -132,8 +132,8 @@ def export(org_id: int):
                 it.title_sought or "",
                 it.stage_label,
                 queries.STATUS_LABELS.get(it.status, it.status),
-                fmt(it.actionable_from),
-                fmt(it.deadline),
+                timefmt.opens(it.actionable_from),
+                timefmt.deadline(it.deadline),
             ]
         )
     name = f"{membership.org_name}-{VIEW_LABELS[view]}.csv"
@@ -142,12 +142,6 @@ def export(org_id: int):
         mimetype="text/csv; charset=utf-8",
         headers={"Content-Disposition": f"attachment; filename=inbox.csv; filename*=UTF-8''{quote(name)}"},
     )
-
-
-def current_local(value) -> str:
-    from .. import LOCAL_TZ
-
-    return value.astimezone(LOCAL_TZ).strftime("%Y-%m-%d %H:%M") if value else ""
 
 
 @bp.route("/<int:org_id>/batch", methods=["POST"])
@@ -177,15 +171,12 @@ def batch(org_id: int):
                 {"decision": "approve", "opinion": form.opinion.data or ""},
                 expected_version=version,
             )
-        except AlreadyHandled:
-            db.session.rollback()
-            results.append((app_id, stage, False, "已被处理（他人已办理或重复提交）"))
         except FormInvalid as exc:
             db.session.rollback()
             results.append((app_id, stage, False, "；".join(exc.errors.values())))
         except (ActionRefused, NotFound) as exc:
             db.session.rollback()
-            results.append((app_id, stage, False, exc.message))
+            results.append((app_id, stage, False, f"{getattr(exc, 'title', '不能办理')}：{exc.message}"))
         else:
             results.append((app_id, stage, True, "已审核通过"))
     if not results:
@@ -232,41 +223,50 @@ def _file_url(org_id, app_id):
 @bp.route("/<int:org_id>/app/<int:app_id>/task/<stage>", methods=["GET", "POST"])
 @login_required
 def task(org_id: int, app_id: int, stage: str):
-    """A review task: the application, earlier opinions, window and deadline; approve or return."""
+    """A review task: the application, earlier opinions, window and deadline; approve or return.
+
+    When the engine would refuse the action, the page says why and until when instead of offering the form;
+    a refused submission is shown again with what was typed.
+    """
     _, roles = _membership(org_id)
     view = _app_in_org(org_id, app_id)
     _require_role(roles, view, stage)
-    ready = next((r for r in view.ready if r["stage"] == stage and r["org_id"] == org_id), None)
+    deployment = services.deployment_for(db.session, view.deployment_id)
+    if stage not in deployment.spec.task_specs:
+        abort(404)
     deployment, decl_fields, fields = _task_fields(view, stage)
-    if ready is None:
-        if request.method == "POST":
-            after_notice = {w.before_stage for w in deployment.model.waits.values()}
-            return _already_handled(org_id, app_id, view if stage in after_notice else None)
-        flash("该事项当前不在本单位待办中（可能已被处理）", "info")
-        return redirect(url_for("review.application", org_id=org_id, app_id=app_id))
+    refusal = gate.explain(
+        db.session, get_clock().now(), app_id, stage, {org_id}, current_user.id, deployment
+    )
     errors, values, status = {}, {}, 200
     if request.method == "POST":
         parsed = parse_request(fields, request.form, request.files)
         values = parsed.values
         try:
             errors = complete_from_form(app_id, stage, deployment.form_schema(stage), parsed)
-        except AlreadyHandled:
-            return _already_handled(org_id, app_id)
-        if errors:
-            status = 422
+        except (ActionRefused, NotFound) as exc:
+            db.session.rollback()
+            refusal, status = exc, 409
         else:
-            decision = parsed.data.get("decision")
-            flash(
-                f"「{deployment.model.label(stage)}」已办理：{DECISION_LABELS.get(decision, decision)}",
-                "success",
-            )
-            return redirect(url_for("review.application", org_id=org_id, app_id=app_id))
+            if errors:
+                status = 422
+            else:
+                decision = parsed.data.get("decision")
+                flash(
+                    f"「{deployment.model.label(stage)}」已办理："
+                    f"{labels.decision_label(deployment, stage, decision)}",
+                    "success",
+                )
+                return redirect(url_for("review.application", org_id=org_id, app_id=app_id))
+    ready = next((r for r in view.ready if r["stage"] == stage and r["org_id"] == org_id), None)
     return render_template(
         "review/task.html",
         view=view,
         org_id=org_id,
         stage=stage,
         ready=ready,
+        refusal=refusal,
+        claim=claims.holder(db.session, app_id, stage),
         fields=fields,
         values=values,
         errors=errors,
@@ -275,26 +275,6 @@ def task(org_id: int, app_id: int, stage: str):
         now=get_clock().now(),
         file_url=_file_url(org_id, app_id),
     ), status
-
-
-def _already_handled(org_id: int, app_id: int, view=None):
-    db.session.rollback()
-    if view is not None and view.status == "public_notice":
-        from .. import LOCAL_TZ
-
-        return render_template(
-            "errors/error.html",
-            code=409,
-            title="操作未执行",
-            message=f"公示期未满：公示至 {view.deadline.astimezone(LOCAL_TZ):%Y-%m-%d %H:%M}，"
-            "期满无异议后方可上报主管部门。",
-        ), 409
-    return render_template(
-        "errors/error.html",
-        code=409,
-        title="操作未执行",
-        message="该事项已被处理（可能是重复提交，或已由他人办理），本次提交未生效。",
-    ), 409
 
 
 @bp.route("/<int:org_id>/app/<int:app_id>/files/<sha256>")

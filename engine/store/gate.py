@@ -1,0 +1,150 @@
+"""Whether a person may act on a task now, and if not, why and until when (typed refusals with their dates).
+
+One place answers for the task page (shown before the click) and for the action itself (checked again in the
+unit of work), so a view never adds a rule of its own. Reads rows and history only, never a workflow.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from engine import labels
+from engine.errors import (
+    ActionRefused,
+    ClaimedByColleague,
+    HandledByOther,
+    Lapsed,
+    NoticeRunning,
+    NotYetOpen,
+    WindowClosed,
+)
+
+from . import claims
+from .history import HistoryEvent
+from .tables import ApplicationRow, WorkItem
+
+
+@dataclass(frozen=True)
+class OpenTask:
+    """A task the actor may act on now."""
+
+    application_id: int
+    stage: str
+    org_id: int | None
+    actionable_from: datetime | None
+    deadline: datetime | None
+
+
+def stage_label(deployment, stage: str | None) -> str:
+    """The stage's Chinese name from the deployment's stage model (never the BPMN id)."""
+    return deployment.model.label(stage) if deployment is not None and stage else ""
+
+
+def check(
+    session: Session,
+    now: datetime,
+    app_id: int,
+    stage: str,
+    org_ids: set[int],
+    user_id: int,
+    deployment=None,
+) -> OpenTask:
+    """The open task at `stage` for one of `org_ids`, or the typed refusal that explains why not.
+
+    Raises NoticeRunning, NotYetOpen, WindowClosed, Lapsed, HandledByOther, ClaimedByColleague, or
+    ActionRefused when the task is simply not this org's now.
+    """
+    row = session.get(ApplicationRow, app_id)
+    if deployment is None:
+        from .services import deployment_for  # services -> gate: import at call time
+
+        deployment = deployment_for(session, row.deployment_id)
+    items = session.scalars(
+        select(WorkItem).where(WorkItem.application_id == app_id, WorkItem.stage == stage)
+    ).all()
+    item = next((w for w in items if w.org_id in org_ids), None)
+    if item is None:
+        _explain_missing(session, row, stage, org_ids, deployment)
+    if item.actionable_from and now < item.actionable_from:
+        raise NotYetOpen(stage_label(deployment, stage), item.actionable_from, stage=stage)
+    if item.deadline and now >= item.deadline:
+        raise WindowClosed(stage_label(deployment, stage), item.deadline, stage=stage)
+    claim = claims.holder(session, app_id, stage)
+    if claim is not None and claim.user_id != user_id:
+        raise ClaimedByColleague(claim.user_name, claim.claimed_at, stage=stage)
+    return OpenTask(app_id, stage, item.org_id, item.actionable_from, item.deadline)
+
+
+def _explain_missing(session: Session, row: ApplicationRow, stage: str, org_ids: set[int], deployment):
+    latest = session.execute(
+        select(HistoryEvent.at, HistoryEvent.data_json, HistoryEvent.org_id, HistoryEvent.stage)
+        .where(HistoryEvent.application_id == row.id, HistoryEvent.event_type == "completed")
+        .order_by(HistoryEvent.seq.desc())
+        .limit(1)
+    ).first()
+    if latest is not None and latest.stage == stage:  # the task just done, by a colleague or a double submit
+        _handled(latest, stage, deployment)
+    if row.status == "public_notice" and row.waiting_org_id in org_ids and row.deadline is not None:
+        raise NoticeRunning(row.deadline, stage=stage)
+    done = session.execute(
+        select(HistoryEvent.at, HistoryEvent.data_json, HistoryEvent.org_id, HistoryEvent.stage)
+        .where(
+            HistoryEvent.application_id == row.id,
+            HistoryEvent.stage == stage,
+            HistoryEvent.event_type == "completed",
+        )
+        .order_by(HistoryEvent.seq.desc())
+        .limit(1)
+    ).first()
+    if row.status == "expired" and (done is None or row.stage == stage):
+        raise Lapsed(
+            stage_label(deployment, row.stage) or stage_label(deployment, stage),
+            _lapsed_at(session, row),
+            stage=stage,
+        )
+    if done is not None:
+        _handled(done, stage, deployment)
+    raise ActionRefused(f"「{stage_label(deployment, stage)}」当前不在本单位待办中", stage=stage)
+
+
+def _lapsed_at(session: Session, row: ApplicationRow) -> datetime | None:
+    """The deadline the application lapsed at: the due time of the timer that ended it."""
+    data = session.scalar(
+        select(HistoryEvent.data_json)
+        .where(HistoryEvent.application_id == row.id, HistoryEvent.event_type == "timer_fired")
+        .order_by(HistoryEvent.seq.desc())
+        .limit(1)
+    )
+    due = json.loads(data).get("due_at") if data else None
+    return datetime.fromisoformat(due) if due else row.deadline
+
+
+def _handled(event, stage: str, deployment):
+    data = json.loads(event.data_json)
+    decision = (data.get("form") or {}).get("decision")
+    outcome = labels.decision_label(deployment, stage, decision) if decision else "已提交"
+    raise HandledByOther(
+        stage_label(deployment, stage), data.get("actor_name", ""), event.at, outcome, stage=stage
+    )
+
+
+def explain(
+    session: Session,
+    now: datetime,
+    app_id: int,
+    stage: str,
+    org_ids: set[int],
+    user_id: int,
+    deployment=None,
+) -> ActionRefused | None:
+    """The refusal an action would get now, for the page to show before the click; None when it is open."""
+    try:
+        check(session, now, app_id, stage, org_ids, user_id, deployment)
+    except ActionRefused as refusal:
+        return refusal
+    return None
