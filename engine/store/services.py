@@ -88,7 +88,8 @@ def deploy(
     if errors:
         raise CampaignError(errors, file=deployment.campaign.source_path)
     require_stages(deployment)  # every stage has its form, window, deadline timer and lapse; names exist
-    if not replace:
+    known = session.get(DeploymentRow, deployment.id) is not None  # stored before: making it current again
+    if not replace and not known:
         other = session.scalar(
             select(DeploymentRow.id)
             .where(DeploymentRow.campaign_id == deployment.campaign.id, DeploymentRow.id != deployment.id)
