@@ -12,6 +12,7 @@ from alembic import context
 
 # Every table is on engine.db.Base: import the modules defining them so autogenerate sees them all.
 import engine.accounts.models  # noqa: F401
+import engine.audit.tables  # noqa: F401
 import engine.reminders.tables  # noqa: F401
 import engine.store.tables  # noqa: F401
 from engine.db import Base

@@ -22,6 +22,11 @@ class Config:
         self.MAX_CONTENT_LENGTH = int(os.environ.get("ZHICHENG_MAX_UPLOAD", 10 * 1024 * 1024))
         # Each uploaded file; webapp.uploads refuses larger ones naming the field.
         self.UPLOAD_MAX_FILE_BYTES = int(os.environ.get("ZHICHENG_MAX_FILE", 5 * 1024 * 1024))
+        # The checkpoint signing key (Ed25519, PEM): read only by `zhicheng worker` and `zhicheng audit
+        # checkpoint`, never by the web process; keep it off the database host's backups. The public key
+        # (default: the same path + ".pub") is what auditors hold and the audit pages offer for download.
+        self.AUDIT_KEY_PATH = os.environ.get("ZHICHENG_AUDIT_KEY", str(instance / "audit-key.pem"))
+        self.AUDIT_PUBLIC_KEY_PATH = os.environ.get("ZHICHENG_AUDIT_PUBLIC_KEY", self.AUDIT_KEY_PATH + ".pub")
         self.WTF_CSRF_TIME_LIMIT = None  # tokens live as long as the session: long forms take time
         self.SESSION_COOKIE_HTTPONLY = True
         self.SESSION_COOKIE_SAMESITE = "Lax"

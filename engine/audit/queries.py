@@ -20,7 +20,12 @@ from .diagram import render_svg
 from .replay import replay
 from .verify import recorded_events
 
-EVENT_LABELS = {"started": "创建申请书", "completed": "办理", "timer_fired": "定时器触发"}
+EVENT_LABELS = {
+    "started": "创建申请书",
+    "completed": "办理",
+    "timer_fired": "定时器触发",
+    "facts_changed": "更正申请书信息",
+}
 # Bookkeeping fields the engine keeps in the process data; a diff shows them only when asked.
 _NOISE = {"reviews"}
 

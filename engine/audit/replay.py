@@ -28,8 +28,9 @@ class Divergence:
 
 
 def canonical_state(app: Application) -> list:
-    """The workflow as comparable data: tasks in tree order with spec, state, data and timer values."""
-    out = []
+    """The workflow as comparable data: its own data, then tasks in tree order with spec, state, data and
+    timer values (the workflow-level data is where a forged receipt number would hide)."""
+    out = [["(workflow)", None, json.loads(json.dumps(app.workflow.data, sort_keys=True, default=str)), {}]]
 
     def walk(task):
         internal = {k: v for k, v in task.internal_data.items() if k in ("event_value", "event_fired")}
@@ -98,7 +99,9 @@ def compare_state(replayed: Application, stored: Application) -> Divergence | No
     a, b = canonical_state(replayed), canonical_state(stored)
     if a == b:
         return None
-    for i, (x, y) in enumerate(zip(a, b, strict=False)):
+    if a[0] != b[0]:
+        return Divergence(None, "流程级数据与存储的流程状态不一致")
+    for i, (x, y) in enumerate(zip(a[1:], b[1:], strict=False)):
         if x != y:
             return Divergence(None, f"任务 {x[0]} 的状态或数据与存储的流程状态不一致（第 {i + 1} 个任务）")
-    return Divergence(None, f"任务数量不一致：重放 {len(a)}，存储 {len(b)}")
+    return Divergence(None, f"任务数量不一致：重放 {len(a) - 1}，存储 {len(b) - 1}")

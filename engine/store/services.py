@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from engine.accounts.models import User
 from engine.accounts.tiers import review_chain
+from engine.audit.facts import genesis_data
 from engine.campaign import Problem as CampaignProblem
 from engine.campaign_lint import lint_campaign
 from engine.clock import Clock
@@ -334,7 +335,7 @@ def start_application(
             actor_id=applicant_id,
             org_id=chain["unit"],
             stage=row.stage,
-            data={"chain": chain, "deployment_id": deployment.id},
+            data=genesis_data(deployment.id, campaign.id, chain, user.real_name),  # facts verify checks
         )
         app_id = row.id
         uow.commit()

@@ -219,3 +219,7 @@ class WorkerHeartbeat(Base):
     name: Mapped[str] = mapped_column(String(200), primary_key=True)
     seen_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
     fired_total: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+# The audit log's tables share this metadata; importing them here makes every create_all and migration see them.
+import engine.audit.tables  # noqa: E402,F401

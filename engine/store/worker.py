@@ -159,7 +159,8 @@ def run_worker(
     """Tick forever (or once), sleeping `interval` seconds when nothing was due.
 
     `after_tick(session_factory, clock)` runs after every tick on the same clock: deadline reminders
-    (engine.reminders.service.remind) ride on the timer worker this way.
+    (engine.reminders.service.remind) and signed audit checkpoints (engine.audit.checkpoints, at most
+    hourly while events are new) ride on the timer worker this way.
     """
     while not should_stop():
         report = tick(session_factory, clock, batch)

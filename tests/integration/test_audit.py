@@ -75,7 +75,7 @@ def test_edited_event_data_is_detected(session_factory, app_id):
         )
         s.commit()
         result = verify_application(s, app_id)
-    assert not result.ok and "第 3 条记录" in result.problems[0]
+    assert not result.ok and "第 3 条记录" in str(result.problems[0])
 
 
 def test_deleted_event_is_detected(session_factory, app_id):
@@ -83,7 +83,7 @@ def test_deleted_event_is_detected(session_factory, app_id):
         s.execute(delete(HistoryEvent).where(HistoryEvent.application_id == app_id, HistoryEvent.seq == 2))
         s.commit()
         result = verify_application(s, app_id)
-    assert not result.ok and "哈希链断裂" in result.problems[0]
+    assert not result.ok and "哈希链断裂" in str(result.problems[0])
 
 
 def test_edited_workflow_state_is_detected(session_factory, app_id):
@@ -96,20 +96,20 @@ def test_edited_workflow_state_is_detected(session_factory, app_id):
         )
         s.commit()
         result = verify_application(s, app_id)
-    assert not result.ok and "不一致" in result.problems[0]
+    assert not result.ok and "不一致" in str(result.problems[0])
 
 
 def test_bundle_round_trip_and_tampered_bundle(session_factory, app_id):
     with session_factory() as s:
         bundle = json.loads(json.dumps(export_bundle(s, app_id)))
-    assert verify_bundle(bundle) == []
+    assert verify_bundle(bundle).problems == []
     assert bundle["versions"]["spiffworkflow"].startswith("3.2")
     edited = json.loads(json.dumps(bundle))
     edited["events"][2]["data"]["form"]["opinion"] = "改过的意见"
-    assert "哈希链断裂" in verify_bundle(edited)[0]
+    assert "哈希链断裂" in str(verify_bundle(edited).problems[0])
     edited = json.loads(json.dumps(bundle))
     edited["deployment"]["sources"]["campaigns/cq-2020-senior.toml"] += "\n# edit"
-    assert "内容哈希" in verify_bundle(edited)[0]
+    assert "内容哈希" in str(verify_bundle(edited).problems[0])
 
 
 def test_verify_bundle_cli(session_factory, app_id, tmp_path):

@@ -76,7 +76,7 @@ def test_auditor_searches_reads_the_timeline_and_steps_through_replay(audited):
     verify = client.get(f"/audit/applications/{app_id}/verify").get_data(as_text=True)
     assert "通过：哈希链完整" in verify
     bundle = client.get(f"/audit/applications/{app_id}/export")
-    assert bundle.status_code == 200 and json.loads(bundle.data)["format"] == "zhicheng-audit-bundle/1"
+    assert bundle.status_code == 200 and json.loads(bundle.data)["format"] == "zhicheng-audit-bundle/2"
 
 
 def test_verify_page_reports_a_tampered_state(audited):

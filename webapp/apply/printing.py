@@ -5,6 +5,7 @@ from __future__ import annotations
 from engine.accounts import services as acc
 from engine.store import services
 
+from ..audit.printcode import print_verification
 from ..extensions import db
 from ..forms_render import fields_for, flatten
 
@@ -30,6 +31,7 @@ def print_context(view, kind: str) -> dict:
         "decl": view.declaration,
         "orgs": orgs,
         "series_name": _series(campaign, view.declaration.get("series")),
+        "verification": print_verification(view.id),  # templates/print/_verification.html
     }
 
 

@@ -10,13 +10,16 @@ from flask_login import current_user, login_required
 
 from engine.audit import queries
 from engine.audit.bundle import export_bundle
+from engine.audit.prints import check_print, parse_code
+from engine.audit.status import coverage, log_status
 from engine.audit.verify import verify_application
+from engine.errors import FormInvalid, NotFound
 from engine.store import services
 from engine.store.queries import STATUS_LABELS, check_scope
 from engine.store.tables import ApplicationRow
 
 from ..extensions import db
-from . import bp
+from . import bp, keys
 
 
 def _auditor_only():
@@ -53,6 +56,7 @@ def search():
     return render_template(
         "audit/search.html",
         rows=rows,
+        covered=coverage(db.session, [r.id for r in rows]),
         args=request.args,
         statuses=STATUS_LABELS,
         stages=services.stage_labels(db.session),
@@ -98,7 +102,7 @@ def verify(app_id: int):
     """Check the hash chain and replay against the stored state and indexes."""
     _auditor_only()
     _in_scope(app_id)
-    result = verify_application(db.session, app_id)
+    result = verify_application(db.session, app_id, keys.public_key())
     return render_template("audit/verify.html", app_id=app_id, result=result)
 
 
@@ -114,3 +118,49 @@ def export(app_id: int):
         mimetype="application/json",
         headers={"Content-Disposition": f"attachment; filename=audit-{app_id}.json"},
     )
+
+
+@bp.route("/checkpoints")
+@login_required
+def checkpoints():
+    """The signed checkpoint log: the latest checkpoint, its size, how much it covers, the public key."""
+    _auditor_only()
+    status = log_status(db.session, keys.public_key())
+    return render_template("audit/checkpoints.html", status=status, has_key=keys.public_key_pem() is not None)
+
+
+@bp.route("/public-key.pem")
+@login_required
+def public_key():
+    """Download the auditors' public key (PEM) that checks checkpoint signatures offline."""
+    _auditor_only()
+    pem = keys.public_key_pem()
+    if pem is None:
+        raise NotFound("尚未配置审计公钥（ZHICHENG_AUDIT_PUBLIC_KEY），请联系系统管理员")
+    return Response(
+        pem,
+        mimetype="application/x-pem-file",
+        headers={"Content-Disposition": "attachment; filename=zhicheng-audit-public-key.pem"},
+    )
+
+
+@bp.route("/prints")
+@login_required
+def print_check():
+    """Check a printed form's verification code (typed in, or reached through its QR code)."""
+    _auditor_only()
+    code = request.args.get("code", "").strip()
+    check, error = None, None
+    if code:
+        try:
+            app_id, _ = parse_code(code)
+            row = db.session.get(ApplicationRow, app_id)
+            if row is None:
+                raise NotFound(f"申请书（编号 {app_id}）不存在")
+            check_scope(db.session, row, current_user.id)
+            check = check_print(db.session, code, row)
+        except FormInvalid as exc:
+            error = exc.errors["code"]
+        except NotFound as exc:
+            error = f"核验码无效：{exc}"
+    return render_template("audit/print_check.html", code=code, check=check, error=error)

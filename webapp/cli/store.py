@@ -70,6 +70,17 @@ def _reminder_hook():
     return hook
 
 
+def _after_tick(*hooks):
+    """Run each configured after-tick hook in turn (a None hook is one that is not configured)."""
+    hooks = [h for h in hooks if h is not None]
+
+    def run(session_factory, clock):
+        for hook in hooks:
+            hook(session_factory, clock)
+
+    return run
+
+
 def _print_report(report) -> None:
     for app_id, name, due_at in report.fired:
         click.echo(f"申请书 {app_id}: {name} （到期 {timefmt.instant(due_at)}）")
@@ -124,6 +135,8 @@ def worker_command(interval, once, batch):
     """Fire due timers in a loop; run several on PostgreSQL, they split the work."""
     from engine.store.worker import run_worker
 
+    from .audit import worker_checkpointer
+
     factory = _session_factory()
     clock = _clock(factory, None)
     try:
@@ -134,7 +147,7 @@ def worker_command(interval, once, batch):
             once=once,
             batch=batch,
             on_report=worker_reporter(factory, clock),
-            after_tick=_reminder_hook(),
+            after_tick=_after_tick(_reminder_hook(), worker_checkpointer()),
         )
     except ZhichengError as exc:
         _fail(exc)
