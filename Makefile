@@ -34,7 +34,7 @@ test: $(STAMP) browser lint
 	$(BIN)/python -m pytest -n 2 -q --durations=10
 
 test-fast: $(STAMP) lint
-	$(BIN)/python -m pytest -n 2 -q -m "not e2e" --durations=10
+	$(BIN)/python -m pytest -n 2 -q -m "not e2e and not faults" --durations=10
 
 bench: $(STAMP)
 	$(BIN)/python -m bench

@@ -139,7 +139,9 @@ def backup(url: str, upload_dir: str | Path, target: str | Path, clock: Clock) -
             "files": [{"sha256": sha, "size": size} for sha, size, _path in files],
         }
         partial = target.with_name(target.name + ".partial")
-        with tarfile.open(partial, "w:gz") as tar:
+        # Personal data: readable by the service user only, from the first byte written.
+        fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "wb") as raw, tarfile.open(fileobj=raw, mode="w:gz") as tar:
             _add_bytes(tar, "manifest.json", json.dumps(manifest, ensure_ascii=False, indent=1).encode())
             tar.add(dump, arcname=dump.name)
             for sha, _size, path in files:

@@ -63,14 +63,14 @@ def seed_demo(session: Session, clock) -> list[DemoAccount]:
         series="senior_engineer_full",
         code=False,
     )
-    org(
+    org(  # one committee serving both economist series: the series decides, not the org tree
         "committee_econ",
         "committee",
-        "重庆市正高级经济师评审委员会",
-        series="senior_economist_full",
+        "重庆市经济系列高级职称评审委员会",
+        series="senior_economist_full,senior_economist",
         code=False,
     )
-    org("committee_econ2", "committee", "重庆市高级经济师评审委员会", series="senior_economist", code=False)
+    org("city_hr", "city_hr_office", "重庆市职称改革办公室", code=False, contact="市职改办")
     org(
         "jj_hr",
         "district_hr_office",
@@ -114,6 +114,12 @@ def seed_demo(session: Session, clock) -> list[DemoAccount]:
     user(_id_number(2), "刘芳", "申报人", try_this="市级主管部门下属单位的申报人（无二级审核）")
     user(_id_number(3), "陈晓", "申报人", try_this="人事代理人员，由人事代理机构二级审核")
     user(
+        _id_number(4),
+        "周敏",
+        "申报人（经济系列）",
+        try_this="申报系列选「正高级经济师」：江津区上报后由经济系列评委会受理",
+    )
+    user(
         "unit_a_admin",
         "李主任",
         "单位管理员",
@@ -135,6 +141,16 @@ def seed_demo(session: Session, clock) -> list[DemoAccount]:
         "committee_eng",
         "desk",
         "12月23—25日：登记纸质材料与缴费",
+    )
+    user("econ_staff", "蒋老师", "经济系列评委会", "committee_econ", "reviewer", "经济系列申报书的审核受理")
+    user("econ_desk", "沈老师", "经济系列现场确认", "committee_econ", "desk")
+    user(
+        "city_hr_admin",
+        "韩处长",
+        "市职改办",
+        "city_hr",
+        "admin",
+        "统计分析：全市各环节数量、临近截止、逾期失效、图表与导出",
     )
     user(
         "operator",

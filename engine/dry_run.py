@@ -6,7 +6,9 @@ option of each field the diagram branches on (approve / return / not_recommend �
 (the public notice, and each deadline: a lapse). Paths are bounded: a task is done at most `MAX_VISITS` times
 on one path (so each return is taken once, then the path goes on), and a state already explored is not explored
 again. A path that raises, stops with nothing ready and nothing waiting, or finishes without reaching an end
-event is a problem, reported in Chinese with the task and the path that led there.
+event is a problem, reported in Chinese with the task and the path that led there; so is a sequence flow no path
+takes (a gateway condition no form value can meet, such as a misspelt `decision == "retrun"`, which would let
+the default flow approve a return).
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from lxml import etree
 from calendars import default_calendar
 
 from .clock import SimulatedClock
+from .coverage import Coverage
 from .deployment import Deployment
 from .errors import ConfigError, FormInvalid, OutsideWindow, ZhichengError
 from .form_samples import variants
@@ -47,7 +50,8 @@ class DryRunProblem:
 
     def __str__(self) -> str:
         where = f"「{self.label}」（{self.stage}）" if self.stage else ""
-        return f"试运行：{where}{self.message}；路径：{' → '.join(self.path)}"
+        path = f"；路径：{' → '.join(self.path)}" if self.path else ""
+        return f"试运行：{where}{self.message}{path}"
 
 
 @dataclass
@@ -133,6 +137,9 @@ class _Explorer:
         self.samples: dict[str, list[tuple[str, dict]]] = {}
         self.seen: set = set()
         self.lapses: set = set()
+        self.coverage = (
+            Coverage()
+        )  # the flows some path took: a flow none takes is a branch that cannot happen
         self.chains = self._chains()
 
     # ---- setup --------------------------------------------------------------------------------
@@ -182,10 +189,29 @@ class _Explorer:
                 self._problem("", "", f"路径超过 {MAX_STATES} 个状态，流程分支过多或存在无法结束的循环", ())
                 break
             stack.extend(self._expand(stack.popleft()))  # breadth first: the shortest failing path
+        if not self.report.problems:  # a path cut short by an error leaves flows untaken for that reason
+            self._untaken_flows()
         return self.report
+
+    def _untaken_flows(self) -> None:
+        """Every sequence flow some path must take: one that none takes has a condition no form value meets."""
+        for item in self.coverage:
+            m = item.model
+            for flow_id, flow in m.flows.items():
+                if flow_id in item.flows:
+                    continue
+                source = m.names.get(flow.source) or flow.source
+                self._problem(
+                    flow.source,
+                    source,
+                    f"之后的连线「{flow.name or flow_id}」（{flow_id}，通往「{m.names.get(flow.target) or flow.target}」）"
+                    "没有任何路径走到：它的条件在表单允许的任何取值下都不成立（取值或变量名拼错？），或前面没有路径能到达这里",
+                    (),
+                )
 
     def _expand(self, state: _State) -> list[_State]:
         app = Application.restore(self.deployment, state.json, SimulatedClock(state.now))
+        self.coverage.add(self.deployment, app.workflow)
         if app.workflow.is_completed():
             self._finished(app, state)
             return []

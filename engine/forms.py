@@ -107,7 +107,7 @@ def validate_form(schema: dict, data: dict) -> None:
     Raises FormInvalid whose `errors` maps a field path (`opinion`, `work_history.0.employer`;
     `""` for the form as a whole) to a Chinese message naming the field by its title.
     """
-    validator = Draft202012Validator(schema, format_checker=Draft202012Validator.FORMAT_CHECKER)
+    validator = _validator(schema)
     errors: dict[str, str] = {}
     # Enforced here, whatever the schema says: form data is merged into the process data, so an undeclared
     # field (`has_tier2`, `return_stage`, ...) would set a process variable.
@@ -120,6 +120,22 @@ def validate_form(schema: dict, data: dict) -> None:
             errors.setdefault(path, message)
     if errors:
         raise FormInvalid(errors)
+
+
+# Compiled validators by schema identity: a deployment's schemas are built once and never change, so a
+# validator is compiled once per deployment rather than on every action. The schema is kept beside its
+# validator so that its id cannot be reused by another object while the entry lives.
+_VALIDATORS: dict[int, tuple[dict, Draft202012Validator]] = {}
+
+
+def _validator(schema: dict) -> Draft202012Validator:
+    entry = _VALIDATORS.get(id(schema))
+    if entry is None or entry[0] is not schema:
+        if len(_VALIDATORS) > 256:  # schemas of throwaway deployments (tests, lint) must not pile up
+            _VALIDATORS.clear()
+        entry = (schema, Draft202012Validator(schema, format_checker=Draft202012Validator.FORMAT_CHECKER))
+        _VALIDATORS[id(schema)] = entry
+    return entry[1]
 
 
 def _undeclared(name) -> str:

@@ -107,10 +107,15 @@ class Application:
 
     # ---- lifecycle -------------------------------------------------------------------------
     @classmethod
-    def start(cls, deployment: Deployment, clock, *, applicant_id: int, chain: dict) -> Application:
+    def start(
+        cls, deployment: Deployment, clock, *, applicant_id: int, chain: dict, committees: dict | None = None
+    ) -> Application:
         """Start a declaration for an applicant whose unit has the review `chain` (tier -> org id).
 
         The tiers are the BPMN lanes' (engine.stages); an optional tier's presence is `has_<tier>`.
+        `committees` maps a series code to the committee that receives declarations of that series: when a
+        completed task sets `series`, the chain's committee becomes that series' committee (the one the org
+        tree put there stays for a series no committee claims).
         """
         model = deployment.model
         for tier in model.required_tiers:
@@ -129,6 +134,12 @@ class Application:
                 "notice_done": False,
                 "last_stage": None,
                 "reviews": [],
+                # Only when given: histories recorded before series routing replay to the very same state.
+                **(
+                    {"committees": {str(k): int(v) for k, v in committees.items()}}
+                    if committees is not None
+                    else {}
+                ),
             }
         )
         app._run_engine()
@@ -141,6 +152,11 @@ class Application:
 
     def to_json(self) -> str:
         return spiff.state_to_json(self.workflow)
+
+    def rebind(self, clock) -> None:
+        """Run on another clock from now on (a cached workflow serves calls that each bring their clock)."""
+        self.clock = clock
+        self.workflow.script_engine.clock = clock
 
     # ---- queries ---------------------------------------------------------------------------
     @property
@@ -163,7 +179,10 @@ class Application:
         return self._start_data()["applicant_id"]
 
     def ready_tasks(self) -> list[ReadyTask]:
-        return [self._describe(t) for t in self._ready_user_tasks()]
+        memo = self._walk_memo()
+        if "ready" not in memo:
+            memo["ready"] = [self._describe(t) for t in self._walk()[0]]
+        return list(memo["ready"])
 
     def due_timers(self) -> list[DueTimer]:
         """Every timer waiting to fire, with when it is due."""
@@ -175,6 +194,13 @@ class Application:
         return sorted(due, key=lambda d: d.due_at)
 
     def status(self) -> Status:
+        """Status, stage, waiting org and deadline; computed once until the engine runs again."""
+        memo = self._walk_memo()
+        if "status" not in memo:
+            memo["status"] = self._status()
+        return memo["status"]
+
+    def _status(self) -> Status:
         if self.workflow.is_completed():
             end = self._end_event()
             outcome = self.model.outcome_of_end_event(end)
@@ -226,6 +252,7 @@ class Application:
         before = self.to_json() if self.reset_on_error else None
         try:
             self._apply(task, stage, actor, form_data, now, ready.org_id)
+            self._route_by_series(task)
             task.run()
             self._run_engine()
         except ZhichengError:
@@ -299,8 +326,13 @@ class Application:
                     getattr(t.task_spec, "event_definition", None), TimerEventDefinition
                 ):
                     waiting.append(t)
-            self._walk_cache = (self.workflow, ready, waiting)
+            self._walk_cache = (self.workflow, ready, waiting, {})
         return self._walk_cache[1], self._walk_cache[2]
+
+    def _walk_memo(self) -> dict:
+        """Answers derived from the current walk (ready tasks described, status); dropped with the walk."""
+        self._walk()
+        return self._walk_cache[3]
 
     def _ready_user_tasks(self):
         return list(self._walk()[0])
@@ -394,6 +426,15 @@ class Application:
                     "at": now.isoformat(),
                 },
             ]
+
+    def _route_by_series(self, task) -> None:
+        """The declaration's series decides its committee (DESIGN: one committee per series, or one serving
+        several), not the parent of tier 3."""
+        series = task.data.get("series")
+        committee = (self._start_data().get("committees") or {}).get(series) if series else None
+        if committee:
+            self._start_data()["chain"]["committee"] = committee
+            task.data["chain"] = dict(self._start_data()["chain"])
 
     def _end_event(self) -> str:
         for task in self.workflow.get_tasks(state=TaskState.COMPLETED):

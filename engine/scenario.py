@@ -115,6 +115,15 @@ class ScenarioRunner:
                 chain[tier] = org["id"]
         return chain
 
+    def committees_by_series(self) -> dict[str, int]:
+        """{series code: committee id} from the committees' `series` lists (the first in file order wins)."""
+        out: dict[str, int] = {}
+        for org in self.orgs.values():
+            if org["type"] == "committee":
+                for code in org.get("series") or []:
+                    out.setdefault(code, org["id"])
+        return out
+
     def org_key(self, org_id) -> str | None:
         for key, org in self.orgs.items():
             if org["id"] == org_id:
@@ -181,15 +190,20 @@ class ScenarioRunner:
         for name, person in self.people.items():
             if person.get("applicant"):
                 chain = self.chain_for(person["unit"])
+                committees = self.committees_by_series()
                 self.apps[name] = Application.start(
-                    self.deployment, self.clock, applicant_id=self.person_ids[name], chain=chain
+                    self.deployment,
+                    self.clock,
+                    applicant_id=self.person_ids[name],
+                    chain=chain,
+                    committees=committees,
                 )
                 self._record(
                     name,
                     "started",
                     actor_id=self.person_ids[name],
                     org_id=chain["unit"],
-                    data={"chain": chain},
+                    data={"chain": chain, "committees": committees},
                 )
         self.remind()
         results = []
@@ -327,13 +341,9 @@ class ScenarioRunner:
 
 
 def scenario_stages(deployment: Deployment) -> tuple[set[str], set[str]]:
-    """Ids a step may complete (the user tasks) and ids an expectation may name (also waiting events)."""
-    from SpiffWorkflow.bpmn.specs.mixins.events.intermediate_event import IntermediateCatchEvent
-    from SpiffWorkflow.bpmn.specs.mixins.user_task import UserTask
-
-    specs = deployment.spec.task_specs.values()
-    tasks = {s.name for s in specs if isinstance(s, UserTask)}
-    return tasks, tasks | {s.name for s in specs if isinstance(s, IntermediateCatchEvent)}
+    """Ids a step may complete (the stage model's user tasks) and ids an expectation may name (also its waits)."""
+    model = deployment.model
+    return set(model.stages), set(model.stages) | set(model.waits)
 
 
 def error_matches(error: Exception, expected: str) -> bool:

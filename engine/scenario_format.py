@@ -68,7 +68,12 @@ SCHEMA = {
                 "type": "object",
                 "additionalProperties": False,
                 "required": ["type"],
-                "properties": {"type": {"enum": list(ORG_TYPES)}, "parent": _NAME, "name": _NAME},
+                "properties": {
+                    "type": {"enum": list(ORG_TYPES)},
+                    "parent": _NAME,
+                    "name": _NAME,
+                    "series": {"type": "array", "items": _NAME},  # committees: the series they receive
+                },
             },
         },
         "people": {

@@ -19,6 +19,7 @@ ENGINE_VARIABLES: dict[str, str] = {
     "notice_done": "公示期是否已满",
     "last_stage": "最近办理的环节 id",
     "reviews": "各环节的审核意见记录",
+    "committees": "各申报系列受理的评委会编号（开始时按机构树设置；提交申报时按所选系列确定评委会）",
 }
 
 # `<stage>_completed_at`: when the task with that id was last completed (ISO time on the engine clock)

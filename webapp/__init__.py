@@ -55,9 +55,10 @@ def create_app(config: dict | None = None) -> Flask:
 
     app.register_blueprint(audit.bp)
     app.register_blueprint(diagram.bp)
-    from . import notices
+    from . import dashboard, notices
 
     app.register_blueprint(notices.bp)
+    app.register_blueprint(dashboard.bp)
     from . import ops
 
     ops.init_app(app)  # /healthz, /metrics, request ids, logs

@@ -19,7 +19,15 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from engine.db import Base
 
-ORG_TYPES = ("unit", "district_dept", "hr_agency", "district_hr_office", "municipal_dept", "committee")
+ORG_TYPES = (
+    "unit",
+    "district_dept",
+    "hr_agency",
+    "district_hr_office",
+    "municipal_dept",
+    "committee",
+    "city_hr_office",  # 市职改办: outside the review chain, sees the whole city's campaign on its dashboard
+)
 ORG_STATUSES = ("pending", "active", "rejected")
 ROLES = ("admin", "reviewer", "desk")
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from .errors import ChainIncomplete
@@ -14,6 +15,7 @@ TIER = {
     "district_hr_office": 3,
     "municipal_dept": 3,
     "committee": 4,
+    "city_hr_office": 5,  # not in any review chain; oversees every one
 }
 PARENT_TYPES: dict[str, tuple[str, ...]] = {
     "unit": ("district_dept", "hr_agency", "municipal_dept"),
@@ -22,6 +24,7 @@ PARENT_TYPES: dict[str, tuple[str, ...]] = {
     "district_hr_office": ("committee",),
     "municipal_dept": ("committee",),
     "committee": (),
+    "city_hr_office": (),
 }
 TYPE_LABELS = {
     "unit": "单位",
@@ -30,6 +33,7 @@ TYPE_LABELS = {
     "district_hr_office": "区县人事（职改）部门",
     "municipal_dept": "市级主管部门",
     "committee": "评委会",
+    "city_hr_office": "市职称改革办公室",
 }
 # Parent and child must be in the same district for these child types.
 SAME_DISTRICT = ("district_dept", "hr_agency")
@@ -74,3 +78,21 @@ def review_chain(session: Session, unit_id: int) -> dict[str, int | None]:
     if node.status != "active":
         raise ChainIncomplete(f"评委会“{node.name}”未启用，审核链不完整", org_id=node.id)
     return chain
+
+
+def committees_by_series(session: Session) -> dict[str, int]:
+    """Which committee receives each series: {series code: committee id} over active committees.
+
+    A committee lists the series it reviews (`series_codes`, comma-separated); when two claim one series the
+    earlier-created one receives it."""
+    out: dict[str, int] = {}
+    rows = session.execute(
+        select(Org.id, Org.series_codes)
+        .where(Org.type == "committee", Org.status == "active", Org.series_codes.is_not(None))
+        .order_by(Org.id)
+    )
+    for org_id, codes in rows:
+        for code in (c.strip() for c in (codes or "").split(",")):
+            if code:
+                out.setdefault(code, org_id)
+    return out

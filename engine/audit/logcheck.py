@@ -16,7 +16,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from calendars import TZ
+from engine import timefmt
 
 from . import merkle, signing
 from .checkpoints import LogTampered, entry_leaf, load_leaves
@@ -40,7 +40,7 @@ class Coverage:
 
 
 def _when(at: datetime) -> str:
-    return at.astimezone(TZ).strftime("%Y-%m-%d %H:%M")
+    return timefmt.instant(at)
 
 
 @dataclass

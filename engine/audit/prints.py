@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from calendars import TZ
+from engine import timefmt
 from engine.errors import FormInvalid, NotFound
 from engine.store import history
 from engine.store.services import deployment_for
@@ -63,7 +63,7 @@ class PrintCheck:
 
 
 def _describe(event, labels: dict[str, str]) -> str:
-    when = event.at.astimezone(TZ).strftime("%Y-%m-%d %H:%M")
+    when = timefmt.instant(event.at)
     what = _EVENT_LABELS.get(event.event_type, event.event_type)
     stage = labels.get(event.stage or "", "")  # an unlabelled id (a timer's) is not shown
     decision = _DECISIONS.get((event.data.get("form") or {}).get("decision", ""), "")
@@ -90,7 +90,7 @@ def check_print(session: Session, code: str, row: ApplicationRow | None = None) 
         )
     labels = deployment_for(session, row.deployment_id).model.labels()
     later = [_describe(e, labels) for e in events if e.seq > at.seq]
-    when = at.at.astimezone(TZ).strftime("%Y-%m-%d %H:%M")
+    when = timefmt.instant(at.at)
     if later:
         summary = f"打印件与申请书 {app_id} 在第 {at.seq} 条记录（{when}）时的记录一致；此后又有 {len(later)} 条记录"
     else:

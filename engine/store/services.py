@@ -19,8 +19,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from engine.accounts.models import User
-from engine.accounts.tiers import review_chain
-from engine.audit.facts import genesis_data
+from engine.accounts.tiers import committees_by_series, review_chain
+from engine.audit.facts import FACTS_CHANGED, genesis_data
 from engine.campaign import Problem as CampaignProblem
 from engine.campaign_lint import lint_campaign
 from engine.clock import Clock
@@ -40,7 +40,8 @@ from engine.stage_check import require_stages
 from engine.stages import APPLICANT_TIER
 
 from . import gate, history
-from .indexes import bump_version, summary_fields, write_indexes, write_state
+from .indexes import save_action, summary_fields, write_indexes
+from .live import CACHE, Live, StateIncident, acquire, rebuild, record_incident, write_snapshot
 from .queries import ApplicationView, build_view, check_scope
 from .tables import (
     ENDED_STATUSES,
@@ -49,7 +50,6 @@ from .tables import (
     Attachment,
     DeploymentRow,
     Draft,
-    WorkflowState,
     WorkItem,
 )
 from .uow import UnitOfWork
@@ -302,7 +302,10 @@ def start_application(
         if existing is not None:
             raise _duplicate(existing)
         chain = review_chain(session, unit_id)
-        app = Application.start(deployment, clock, applicant_id=applicant_id, chain=chain)
+        committees = committees_by_series(session)
+        app = Application.start(
+            deployment, clock, applicant_id=applicant_id, chain=chain, committees=committees
+        )
         row = ApplicationRow(
             applicant_id=applicant_id,
             campaign_id=campaign.id,
@@ -310,7 +313,6 @@ def start_application(
             unit_id=chain["unit"],
             tier2_id=chain["tier2"],
             tier3_id=chain["tier3"],
-            committee_id=chain["committee"],
             version=1,
             applicant_name=user.real_name,
             created_at=now,
@@ -325,20 +327,35 @@ def start_application(
                 raise
             session.rollback()
             raise _duplicate(_open_application(session, applicant_id, campaign.id)) from None
-        write_state(session, row.id, app, new=True)
-        write_indexes(session, row.id, app)
-        history.append(
-            session,
+        started = history.chain_event(
             row.id,
+            0,
+            history.GENESIS,
             at=now,
             event_type="started",
             actor_id=applicant_id,
             org_id=chain["unit"],
             stage=row.stage,
-            data=genesis_data(deployment.id, campaign.id, chain, user.real_name),  # facts verify checks
+            # facts verify checks; `committees` is what routes the declaration to its series' committee
+            data={
+                **genesis_data(deployment.id, campaign.id, chain, user.real_name),
+                "committees": committees,
+            },
         )
+        session.execute(
+            update(ApplicationRow)
+            .where(ApplicationRow.id == row.id)
+            .values(head_seq=1, head_hash=started["hash"])
+            .execution_options(synchronize_session=False)
+        )
+        history.insert_events(session, [started])
+        app.reset_on_error = False
+        live = Live(app, 1, 1, started["hash"], 0, None)
+        live.index = write_indexes(session, row.id, app, ((), ()))
+        write_snapshot(session, row.id, live, new=True)  # the base every rebuild starts from
         app_id = row.id
         uow.commit()
+    CACHE.put(app_id, live)
     return app_id
 
 
@@ -348,33 +365,78 @@ def _is_one_open_violation(exc: IntegrityError) -> bool:
     return ONE_OPEN_INDEX in text or "application.applicant_id, application.campaign_id" in text
 
 
-def load(session: Session, app_id: int, clock: Clock) -> tuple[ApplicationRow, Application]:
-    """The application row and its restored workflow. Raises NotFound."""
-    row = session.get(ApplicationRow, app_id)
+# The application columns an action reads: scope, version check, the chain head and the summary that a
+# rebuilt workflow must agree with. One Core SELECT, no ORM identity map on the hot path.
+_APPLICATION = ApplicationRow.__table__
+ACTION_COLUMNS = tuple(
+    _APPLICATION.c[name]
+    for name in (
+        "id",
+        "applicant_id",
+        "deployment_id",
+        "unit_id",
+        "tier2_id",
+        "tier3_id",
+        "committee_id",
+        "waiting_org_id",
+        "status",
+        "stage",
+        "version",
+        "head_seq",
+        "head_hash",
+    )
+)
+
+
+def action_row(session: Session, app_id: int, *, lock: bool = False):
+    """The application's action columns (None if absent); `lock` claims the row where the database can."""
+    query = select(*ACTION_COLUMNS).where(_APPLICATION.c.id == app_id)
+    if lock and session.get_bind().dialect.name == "postgresql":
+        query = query.with_for_update(skip_locked=True)
+    return session.connection().execute(query).first()
+
+
+def load(session: Session, app_id: int, clock: Clock) -> tuple:
+    """The application's action row and its workflow rebuilt from snapshot and history (read-only use: the
+    cache is not touched). Raises NotFound, StateIncident."""
+    row = action_row(session, app_id)
     if row is None:
         raise NotFound(f"申请书（编号 {app_id}）不存在", application_id=app_id)
-    state = session.scalar(select(WorkflowState.state_json).where(WorkflowState.application_id == app_id))
-    app = Application.restore(deployment_for(session, row.deployment_id), state, clock)
-    app.reset_on_error = False  # on any error the unit of work rolls back and this object is dropped
-    return row, app
+    return row, rebuild(session, row, deployment_for(session, row.deployment_id), clock).app
 
 
-def record_timers(session: Session, app_id: int, app: Application, fired, now: datetime) -> None:
-    """One history event per fired timer."""
-    status = app.status()
-    for timer in fired:
-        history.append(
-            session,
-            app_id,
-            at=now,
-            event_type="timer_fired",
-            stage=timer.name,
-            data={
+def acquire_live(session: Session, clock: Clock, row, now: datetime) -> Live:
+    """The live workflow of an action row (cache or rebuild). Entries pushed out of the cache to make
+    room get their snapshot written in this unit of work when it is behind. A disagreement between
+    snapshot and history is recorded as an incident and raised (StateIncident)."""
+    deployment = deployment_for(session, row.deployment_id)
+    try:
+        live = acquire(session, row, deployment, clock)
+    except StateIncident as exc:
+        record_incident(session, row.id, str(exc), now)
+        raise
+    if live.index is None:  # rebuilt: make room in the cache for it
+        for evicted_id, evicted in CACHE.make_room(row.id):
+            if evicted.snapshot_seq < evicted.head_seq:
+                write_snapshot(session, evicted_id, evicted)
+    return live
+
+
+def timer_events(fired, status) -> list[dict]:
+    """One history event per fired timer, with the status it left."""
+    return [
+        {
+            "at": None,
+            "event_type": "timer_fired",
+            "stage": timer.name,
+            "data": {
                 "due_at": timer.due_at.isoformat(),
                 "status": status.status,
                 "responsible_org": status.responsible_org,
             },
-        )
+        }
+        for timer in fired
+    ]
 
 
 def complete_task(
@@ -406,7 +468,9 @@ def perform_task(
 ) -> int:
     """complete_task without building the view (simulation, benchmarks); returns the new version."""
     with UnitOfWork(session) as uow:
-        row, app = load(session, app_id, clock)
+        row = action_row(session, app_id)
+        if row is None:
+            raise NotFound(f"申请书（编号 {app_id}）不存在", application_id=app_id)
         check_scope(session, row, actor.user_id, memberships={org for org, _ in actor.memberships})
         if row.applicant_id != actor.user_id:  # an org's task: the gate names the refusal and its date
             gate.check(
@@ -418,38 +482,45 @@ def perform_task(
                 actor.user_id,
                 deployment_for(session, row.deployment_id),
             )
-        version = row.version
-        if expected_version is not None and expected_version != version:
+        committee_before = row.committee_id
+        if expected_version is not None and expected_version != row.version:
             raise AlreadyHandled("该申请书已被他人处理，请刷新后重试", application_id=app_id)
-        completion = app.complete(stage, actor, data)
-        now = completion.at
-        new_version = bump_version(session, app_id, version, app, now)
-        write_state(session, app_id, app)
-        write_indexes(session, app_id, app)
-        record_timers(session, app_id, app, completion.fired, now)
-        if app.model.stages[stage].by_applicant:  # submitted: the draft has become the declaration
-            session.execute(
-                delete(Draft)
-                .where(Draft.application_id == app_id)
-                .execution_options(synchronize_session=False)
-            )
-        status = app.status()
-        history.append(
-            session,
-            app_id,
-            at=now,
-            event_type="completed",
-            actor_id=actor.user_id,
-            org_id=completion.org_id,
-            stage=stage,
-            data={
-                "form": completion.data,
-                "actor_name": actor.name,
-                "status": status.status,
-                "next_stage": status.stage,
-            },
+        live = acquire_live(session, clock, row, clock.now())
+        # from here on `live` is out of the cache: on any error it is dropped and rebuilt next time
+        completion = live.app.complete(stage, actor, data)
+        now, status = completion.at, live.app.status()
+        events = timer_events(completion.fired, status)
+        events.append(
+            {
+                "event_type": "completed",
+                "actor_id": actor.user_id,
+                "org_id": completion.org_id,
+                "stage": stage,
+                "data": {
+                    "form": completion.data,
+                    "actor_name": actor.name,
+                    "status": status.status,
+                    "next_stage": status.stage,
+                },
+            }
         )
+        committee = live.app.chain.get("committee")
+        if committee != committee_before:  # the declaration's series chose its committee: a recorded fact
+            events.append(
+                {
+                    "event_type": FACTS_CHANGED,
+                    "actor_id": actor.user_id,
+                    "org_id": completion.org_id,
+                    "stage": stage,
+                    "data": {"facts": {"committee_id": committee}, "reason": "按申报系列确定受理的评委会"},
+                }
+            )
+        new_version = save_action(session, app_id, live, [{**e, "at": now} for e in events], now)
+        if live.app.model.stages[stage].by_applicant:  # submitted: the draft has become the declaration
+            drafts = Draft.__table__
+            session.connection().execute(delete(drafts).where(drafts.c.application_id == app_id))
         uow.commit()
+    CACHE.put(app_id, live)
     return new_version
 
 

@@ -66,6 +66,28 @@ class ApplicationRow(Base):
             sqlite_where=OPEN_APPLICATION,
         ),
         Index("ix_application_status_unit", "status", "unit_id"),  # the units' 公示中 lists
+        # Covering indexes of the dashboards' counts (engine/dashboard.py): district HR offices and municipal
+        # departments, committees, the city; each GROUP BY reads one index, never the table.
+        Index(
+            "ix_application_dash_tier3",
+            "tier3_id",
+            "campaign_id",
+            "series",
+            "tier2_id",
+            "unit_id",
+            "status",
+            "stage",
+        ),
+        Index(
+            "ix_application_dash_committee",
+            "committee_id",
+            "campaign_id",
+            "series",
+            "tier3_id",
+            "status",
+            "stage",
+        ),
+        Index("ix_application_dash_city", "campaign_id", "series", "tier3_id", "status", "stage"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -88,22 +110,34 @@ class ApplicationRow(Base):
     title_sought: Mapped[str | None] = mapped_column(String(100))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    # The head of the history chain, written with every event: the next event links to it without a
+    # SELECT, and a cached workflow is used only when it was built from exactly this history.
+    head_seq: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    head_hash: Mapped[str | None] = mapped_column(String(64))
 
 
 class WorkflowState(Base):
-    """The serialized SpiffWorkflow instance state (no spec: that lives once in `deployment`)."""
+    """A snapshot of the serialized SpiffWorkflow instance state (no spec: that lives once in `deployment`).
+
+    The history is the record; this is the state after event `seq`, written at intervals (engine/store/
+    README.md). The current state is this snapshot plus the events after it, replayed.
+    """
 
     __tablename__ = "workflow_state"
 
     application_id: Mapped[int] = mapped_column(ForeignKey("application.id"), primary_key=True)
     state_json: Mapped[str] = mapped_column(Text)
+    seq: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
 
 class WorkItem(Base):
     """One ready user task: the inbox index."""
 
     __tablename__ = "work_item"
-    __table_args__ = (Index("ix_work_item_org_deadline", "org_id", "deadline"),)
+    __table_args__ = (
+        Index("ix_work_item_org_deadline", "org_id", "deadline"),
+        Index("ix_work_item_deadline", "deadline"),  # the dashboards' at-risk lists and the reminder bands
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     application_id: Mapped[int] = mapped_column(ForeignKey("application.id"), index=True)
@@ -131,7 +165,12 @@ class HistoryEvent(Base):
     """One state change, hash-chained per application: sha256(canonical fields + prev_hash)."""
 
     __tablename__ = "history_event"
-    __table_args__ = (UniqueConstraint("application_id", "seq", name="uq_history_event_application_seq"),)
+    __table_args__ = (
+        UniqueConstraint("application_id", "seq", name="uq_history_event_application_seq"),
+        Index(
+            "ix_history_event_type_stage_at", "event_type", "stage", "at", "application_id"
+        ),  # the dashboard's per-day chart
+    )
 
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
     application_id: Mapped[int] = mapped_column(ForeignKey("application.id"))

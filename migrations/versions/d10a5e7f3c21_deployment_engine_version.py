@@ -3,7 +3,7 @@
 Rows stored before this revision were interpreted by engine version 1.
 
 Revision ID: d10a5e7f3c21
-Revises: b5d2e8f4a913
+Revises: b14e5a7c0d21
 Create Date: 2026-11-28 01:50:00.000000
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "d10a5e7f3c21"
-down_revision = "b5d2e8f4a913"
+down_revision = "b14e5a7c0d21"
 branch_labels = None
 depends_on = None
 

@@ -85,6 +85,7 @@ def test_backup_during_simulate_restores_with_every_file_and_a_green_audit(
     worker.join()
     assert not errors and still_running
     assert report.files == len(shas) and archive.is_file()
+    assert archive.stat().st_mode & 0o777 == 0o600  # personal data: the service user only
     with pytest.raises(BackupError, match="不会覆盖"):
         backup(database_url, uploads, archive, NOW)
 
@@ -137,3 +138,10 @@ def test_backup_and_restore_cli(tmp_path, monkeypatch, session_factory, database
     monkeypatch.setenv("ZHICHENG_UPLOAD_DIR", str(tmp_path / "new" / "uploads"))
     done = runner.invoke(cli, ["restore", str(tmp_path / "b.tar.gz")])
     assert done.exit_code == 0 and "sha256 校验通过" in done.output, done.output
+
+
+def test_postgresql_backup_without_pg_dump_says_so(tmp_path, monkeypatch):
+    monkeypatch.setattr("engine.backup.shutil.which", lambda name: None)
+    with pytest.raises(BackupError, match="找不到 pg_dump"):
+        backup("postgresql+psycopg://u@127.0.0.1:5432/db", tmp_path, tmp_path / "b.tar.gz", NOW)
+    assert not (tmp_path / "b.tar.gz").exists()

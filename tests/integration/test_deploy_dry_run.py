@@ -27,3 +27,25 @@ def test_deploy_refuses_a_diagram_that_dead_ends_and_stores_nothing(session_fact
         assert [p.stage for p in info.value.problems] == ["unit_report"]
         assert session.scalar(select(func.count(DeploymentRow.id))) == 0
         assert services.deploy(session, clock, read_sources()).created  # the shipped one deploys
+
+
+def test_deploy_cli_refuses_with_the_task_and_exit_1(tmp_path, monkeypatch):
+    from flask.cli import FlaskGroup
+
+    from webapp import create_app
+    from webapp.cli.store import STORE_COMMANDS
+
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'cli.sqlite'}")
+    monkeypatch.setenv("ZHICHENG_INSTANCE", str(tmp_path))
+    folder = tmp_path / "bpmn"
+    shutil.copytree(bpmn_dir(), folder)
+    shutil.copyfile(BROKEN / "misspelt_condition.bpmn", folder / "declaration.bpmn")
+    cli = FlaskGroup(create_app=lambda: create_app({"TESTING": True}))
+    for command in STORE_COMMANDS:
+        cli.add_command(command)
+    result = (
+        create_app({"TESTING": True}).test_cli_runner().invoke(cli, ["deploy", "--bpmn-dir", str(folder)])
+    )
+    assert result.exit_code == 1
+    assert "试运行发现" in result.output and "「补正后重新提交」（applicant_correct）" in result.output
+    assert "Traceback" not in result.output

@@ -334,6 +334,10 @@ def test_the_engine_sets_only_the_variables_it_lists():
 
     clock = SimulatedClock(datetime(2020, 11, 17, 9, tzinfo=TZ))
     app = Application.start(
-        load_deployment(), clock, applicant_id=1, chain={"unit": 1, "tier2": 2, "tier3": 3, "committee": 4}
+        load_deployment(),
+        clock,
+        applicant_id=1,
+        chain={"unit": 1, "tier2": 2, "tier3": 3, "committee": 4},
+        committees={"senior_engineer_full": 4},
     )
     assert set(app.data) == set(ENGINE_VARIABLES)

@@ -1,6 +1,8 @@
 """A workflow state serialized by an earlier SpiffWorkflow must still restore and run on (upgrade guard).
 
-tests/data/spiff_states/public_notice_2020 was written once (see its README) and is never regenerated.
+tests/data/spiff_states/public_notice_2020 was written once (see its README) and is never regenerated. Its
+deployment is the golden one of tests/data/golden (test_golden.py replays those histories; this state is
+caught waiting on a timer, which must still fire after a restore and let the process go on).
 """
 
 from __future__ import annotations
@@ -14,13 +16,15 @@ from engine.clock import SimulatedClock
 from engine.deployment import build_deployment
 from engine.runtime import Actor, Application
 
-FROZEN = Path(__file__).resolve().parents[1] / "data" / "spiff_states" / "public_notice_2020"
+DATA = Path(__file__).resolve().parents[1] / "data"
+FROZEN = DATA / "spiff_states" / "public_notice_2020"
 FROZEN_ID = "70b61abbd13bf50c8ddc555817a3818816b72e75e77dc26c748e0391c6447299"
+SOURCES = DATA / "golden" / "deployments" / f"{FROZEN_ID[:16]}.json"
 UNIT = Actor(2, frozenset({(10, "admin")}), "单位管理员")
 
 
 def _restore(clock) -> Application:
-    sources = json.loads((FROZEN / "sources.json").read_text(encoding="utf-8"))
+    sources = json.loads(SOURCES.read_text(encoding="utf-8"))["sources"]
     deployment = build_deployment(sources)
     assert deployment.id == FROZEN_ID  # the content hash of stored sources is stable too
     return Application.restore(deployment, (FROZEN / "state.json").read_text(encoding="utf-8"), clock)

@@ -180,3 +180,55 @@ def _text_logs_after():
 
     logs.configure("text", "INFO")
     logging.getLogger("zhicheng").setLevel(logging.WARNING)
+
+
+def test_worker_sweep_counts_fired_timers_with_their_lag_and_beats(wf):
+    from engine.store.worker import tick
+    from webapp.cli.store import worker_reporter
+
+    client = wf.app.test_client()
+    before = _samples(client.get("/metrics").get_data(as_text=True))
+    app_id = wf.start()
+    assert wf.submit(app_id).status_code == 302
+    factory = _factory(wf.app)
+    wf.clock.set(beijing(2020, 12, 31))  # every deadline of the unit has passed
+    report = tick(factory, wf.clock)
+    assert report.fired
+    worker_reporter(factory, wf.clock, echo=False)(report)
+    after = _samples(client.get("/metrics").get_data(as_text=True))
+    fired = sum(
+        v - before.get((n, labels), 0)
+        for (n, labels), v in after.items()
+        if n == "zhicheng_timers_fired_total"
+    )
+    assert fired == len(report.fired)
+    assert (
+        _count(after, "zhicheng_timer_lag_seconds_count") - _count(before, "zhicheng_timer_lag_seconds_count")
+        == fired
+    )
+    assert _count(after, "zhicheng_timer_lag_seconds_sum") > _count(before, "zhicheng_timer_lag_seconds_sum")
+    assert _count(after, "zhicheng_worker_fired_timers") == fired
+    assert 0 <= _count(after, "zhicheng_worker_heartbeat_age_seconds") < 60
+
+
+def test_multiprocess_mode_adds_up_the_counters_of_every_process(tmp_path):
+    """What gunicorn with several workers does: each process writes to PROMETHEUS_MULTIPROC_DIR, any one reports."""
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "PROMETHEUS_MULTIPROC_DIR": str(tmp_path)}
+    bump = "from webapp.ops.metrics import ACTIONS; ACTIONS.labels('unit_review', 'completed').inc()"
+    for _ in range(2):  # two web workers, each counting one approval, then exiting
+        subprocess.run([sys.executable, "-c", bump], env=env, check=True, timeout=120)
+    report = (
+        "from webapp.ops.metrics import exposition\n"
+        "def down(): raise RuntimeError('no database here')\n"
+        "print(exposition(down)[0].decode())"
+    )
+    text = subprocess.run(
+        [sys.executable, "-c", report], env=env, check=True, timeout=120, capture_output=True, text=True
+    ).stdout
+    samples = _samples(text)
+    assert _count(samples, "zhicheng_actions_total", stage="unit_review", outcome="completed") == 2
+    assert _count(samples, "zhicheng_database_up") == 0

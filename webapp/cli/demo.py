@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import threading
 from datetime import datetime
@@ -47,7 +48,11 @@ def demo_command(host, port, no_serve):
         }
     )
     with app.app_context():
-        upgrade()
+        logging.disable(logging.INFO)  # Alembic's step-by-step lines would push the banner off the screen
+        try:
+            upgrade()
+        finally:
+            logging.disable(logging.NOTSET)
         factory = sessionmaker(db.engine, expire_on_commit=False)
         clock = DbSandboxClock(factory, start=DEMO_START)
         clock.set(DEMO_START)
@@ -64,12 +69,20 @@ def demo_command(host, port, no_serve):
         click.echo(f"    {a.role:<10} {a.username:<20} {a.name:<6} {a.org}  {a.try_this}")
     if no_serve:
         return
+    from engine.reminders.senders import senders_from_env
+    from engine.reminders.service import remind
+
     from .store import worker_reporter
 
+    senders = senders_from_env(os.environ)
     worker = threading.Thread(
         target=run_worker,
         args=(factory, clock),
-        kwargs={"interval": 2.0, "on_report": worker_reporter(factory, clock, echo=False)},
+        kwargs={
+            "interval": 2.0,
+            "on_report": worker_reporter(factory, clock, echo=False),
+            "after_tick": lambda f, c: remind(f, c, senders),
+        },
         daemon=True,
     )
     worker.start()

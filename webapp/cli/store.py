@@ -158,20 +158,36 @@ def worker_command(interval, once, batch):
 @click.command("simulate")
 @click.option("--applicants", "-n", default=300, show_default=True, help="How many applicants.")
 @click.option("--seed", default=2020, show_default=True, help="Random seed: same seed, same campaign.")
+@click.option(
+    "--workers",
+    "-w",
+    default=1,
+    show_default=True,
+    type=click.IntRange(1, 64),
+    help="Processes sharing the applicants (in cohorts).",
+)
+@click.option(
+    "--database-url",
+    default=None,
+    help="Database to simulate on (default: the app's SQLALCHEMY_DATABASE_URI).",
+)
 @with_appcontext
-def simulate_command(applicants, seed):
-    """Run the whole 2020 campaign for N applicants on a simulated clock against the configured database."""
+def simulate_command(applicants, seed, workers, database_url):
+    """Run the whole 2020 campaign for N applicants on a simulated clock against the configured database.
+
+    A killed run is resumed by running the same command again."""
     from engine.store.simulate import simulate
 
-    factory = _session_factory()
+    url = database_url or current_app.config["SQLALCHEMY_DATABASE_URI"]
+    factory = sessionmaker(make_engine(url), expire_on_commit=False)
     with click.progressbar(length=1, label="模拟 2020 年评审批次") as bar:
 
         def step(done, total):
             bar.length = total
-            bar.update(1)
+            bar.update(done - bar.pos)
 
         try:
-            report = simulate(factory, applicants, seed, on_step=step)
+            report = simulate(factory, applicants, seed, on_step=step, workers=workers, database_url=url)
         except ZhichengError as exc:
             _fail(exc)
     click.echo(
