@@ -127,6 +127,11 @@ class Verifier:
             )
             return result
         result.problems.extend(compare_facts({k: getattr(row, k) for k in FACT_LABELS}, events))
+        head = (events[-1].seq, events[-1].hash) if events else (0, history.GENESIS)
+        if row.head_seq is not None and (row.head_seq, row.head_hash) != head:
+            result.problems.append(
+                Problem("index", f"申请书记录的链头为第 {row.head_seq} 条，历史的链头为第 {head[0]} 条")
+            )
         if deployment is None:
             return result
         # The stored state is a snapshot after event `seq` (engine/store/README.md; databases from before

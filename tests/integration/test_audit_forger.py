@@ -138,6 +138,7 @@ def _column_forgeries(world, session):
         "waiting_org_id": world.orgs["committee"],
         "deadline": at(12, 31),
         "responsible_org_id": world.orgs["dept"],
+        "head_hash": "f" * 64,
     }
 
 
@@ -165,6 +166,7 @@ COLUMNS = [
     ("waiting_org_id", "index"),
     ("deadline", "index"),
     ("responsible_org_id", "index"),
+    ("head_hash", "index"),
 ]
 
 

@@ -10,7 +10,7 @@ import click
 from flask import current_app
 from flask.cli import with_appcontext
 
-from calendars import TZ
+from engine import timefmt
 from engine.audit import signing
 from engine.audit.bundle import BundleError, export_bundle, verify_bundle
 from engine.audit.checkpoints import WorkerCheckpointer, make_checkpoint
@@ -85,7 +85,7 @@ def _print_checkpoint(report) -> None:
         click.echo(f"申请书 {app_id}：哈希链异常，未记入检查点（{why}）", err=True)
     click.echo(
         f"检查点 {report.checkpoint_id}：{report.tree_size} 项（新增 {report.added}），"
-        f"{report.at.astimezone(TZ):%Y-%m-%d %H:%M:%S}"
+        f"{timefmt.instant(report.at)}"
     )
 
 
@@ -142,7 +142,7 @@ def verify_command(app_id, all_, public_key_path, known):
     if log.latest is not None:
         signed = "签名已核验" if log.signatures_checked else "签名未核验"
         click.echo(
-            f"最新检查点：第 {log.latest.id} 号（{log.latest.at.astimezone(TZ):%Y-%m-%d %H:%M}，"
+            f"最新检查点：第 {log.latest.id} 号（{timefmt.instant(log.latest.at)}，"
             f"{log.latest.tree_size} 项，{signed}），覆盖 {covered}/{len(ids)} 份申请书"
         )
     else:
@@ -222,7 +222,7 @@ def checkpoints_command(limit, public_key_path):
         else:
             sig = "签名有效" if checkpoint_signed(cp, key) else "签名无效或非本公钥"
         click.echo(
-            f"第 {cp.id} 号  {cp.at.astimezone(TZ):%Y-%m-%d %H:%M:%S}  {cp.tree_size} 项"
+            f"第 {cp.id} 号  {timefmt.instant(cp.at)}  {cp.tree_size} 项"
             f"（新增 {cp.tree_size - cp.previous_size}）  根 {cp.root_hash[:16]}  密钥 {cp.key_id}  {sig}"
         )
 
