@@ -56,6 +56,7 @@ class WorkItemView:
     actionable_from: datetime | None
     deadline: datetime | None
     version: int
+    campaign_id: str = ""  # inboxes mix campaigns: each row says its own
 
 
 @dataclass
@@ -244,6 +245,7 @@ def _item(row: ApplicationRow, stage, org_id, actionable_from, deadline) -> Work
         actionable_from,
         deadline,
         row.version,
+        row.campaign_id,
     )
 
 

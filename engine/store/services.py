@@ -21,12 +21,22 @@ from sqlalchemy.orm import Session
 from engine.accounts.models import User
 from engine.accounts.tiers import committees_by_series, review_chain
 from engine.audit.facts import FACTS_CHANGED, genesis_data
+from engine.campaign import Problem as CampaignProblem
 from engine.campaign_lint import lint_campaign
 from engine.clock import Clock
-from engine.deployment import Deployment, build_deployment
+from engine.deployment import ENGINE_VERSION, Deployment, build_deployment
 from engine.dry_run import require_dry_run
-from engine.errors import ActionRefused, AlreadyHandled, CampaignError, FormInvalid, NotFound, OutsideWindow
+from engine.errors import (
+    ActionRefused,
+    AlreadyHandled,
+    CampaignError,
+    ConfigError,
+    FormInvalid,
+    NotFound,
+    OutsideWindow,
+)
 from engine.runtime import Actor, Application
+from engine.stage_check import require_stages
 from engine.stages import APPLICANT_TIER
 
 from . import attachments, gate, history
@@ -59,9 +69,18 @@ class DeploymentInfo:
 
 
 def deploy(
-    session: Session, clock: Clock, sources: dict[str, str], actor_id: int | None = None
+    session: Session,
+    clock: Clock,
+    sources: dict[str, str],
+    actor_id: int | None = None,
+    *,
+    replace: bool = False,
 ) -> DeploymentInfo:
     """Store a deployment once by content hash and make it current for its campaign.
+
+    Campaigns are distinct by id: other sources under an id already deployed are refused (a campaign file
+    copied for a new year without a new `[campaign] id` would silently replace the old campaign) unless
+    `replace` says the campaign's process is deliberately being replaced; its applications stay pinned.
 
     Raises ConfigError (BPMN/forms/campaign do not parse), CampaignError (the campaign lint finds errors) or
     DryRunFailed (a path of the process errors, dead-ends or never reaches an end event: engine.dry_run).
@@ -70,6 +89,28 @@ def deploy(
     errors = [f for f in lint_campaign(deployment.campaign, model=deployment.model) if f.level == "error"]
     if errors:
         raise CampaignError(errors, file=deployment.campaign.source_path)
+    require_stages(deployment)  # every stage has its form, window, deadline timer and lapse; names exist
+    known = session.get(DeploymentRow, deployment.id) is not None  # stored before: making it current again
+    if not replace and not known:
+        other = session.scalar(
+            select(DeploymentRow.id)
+            .where(DeploymentRow.campaign_id == deployment.campaign.id, DeploymentRow.id != deployment.id)
+            .limit(1)
+        )
+        if other is not None:
+            raise CampaignError(
+                [
+                    CampaignProblem(
+                        deployment.campaign.source_path,
+                        "campaign.id",
+                        None,
+                        f"批次编号 {deployment.campaign.id!r} 已被另一份部署（{other[:12]}）使用，而文件内容不同："
+                        f"新一年的活动文件请在 [campaign] 中改用新的 id；确要替换本批次的流程，"
+                        f"用 zhicheng deploy --replace（已有申请书仍按原部署办理）",
+                    )
+                ],
+                file=deployment.campaign.source_path,
+            )
     require_dry_run(deployment)  # every path of the process must run before anyone can start on it
     with UnitOfWork(session) as uow:
         row = session.get(DeploymentRow, deployment.id)
@@ -82,6 +123,7 @@ def deploy(
                 spec_json=json.dumps(deployment.spec_json, ensure_ascii=False),
                 sources_json=json.dumps(deployment.sources, ensure_ascii=False),
                 deployed_by_id=actor_id,
+                engine_version=deployment.engine_version,
                 created_at=clock.now(),
                 is_current=True,
             )
@@ -115,9 +157,19 @@ def deployment_for(session: Session, deployment_id: str) -> Deployment:
     cached = _DEPLOYMENTS.get(deployment_id)
     if cached is not None:
         return cached
-    sources = session.scalar(select(DeploymentRow.sources_json).where(DeploymentRow.id == deployment_id))
-    if sources is None:
+    found = session.execute(
+        select(DeploymentRow.sources_json, DeploymentRow.engine_version).where(
+            DeploymentRow.id == deployment_id
+        )
+    ).first()
+    if found is None:
         raise NotFound(f"部署 {deployment_id[:12]} 不存在", deployment_id=deployment_id)
+    sources, version = found
+    if version > ENGINE_VERSION:
+        raise ConfigError(
+            f"部署 {deployment_id[:12]} 由更新的引擎版本 {version} 部署，本程序（版本 {ENGINE_VERSION}）不能解释它：请升级",
+            deployment_id=deployment_id,
+        )
     return _DEPLOYMENTS.setdefault(deployment_id, build_deployment(json.loads(sources)))
 
 
@@ -149,6 +201,61 @@ def batch_stages(session: Session) -> frozenset:
     )
 
 
+def campaign_titles(session: Session) -> dict[str, str]:
+    """Campaign id -> the notice's short title, over every current deployment (pages show it per row)."""
+    return {
+        d.campaign.id: f"{d.campaign.year}年 {d.campaign.notice_number}" for d in current_deployments(session)
+    }
+
+
+def submission_open(deployment: Deployment, now: datetime) -> bool:
+    """True while the deployment's first (submission) stage window is open."""
+    campaign, first = deployment.campaign, deployment.model.submission
+    return campaign.opens_at(first) <= now < campaign.deadline(first)
+
+
+def open_campaigns(session: Session, clock: Clock) -> list[Deployment]:
+    """Current deployments taking new applications now (their submission window is open)."""
+    now = clock.now()
+    return [d for d in current_deployments(session) if submission_open(d, now)]
+
+
+def campaign_for_start(session: Session, clock: Clock, campaign_id: str | None = None) -> Deployment:
+    """The deployment a new application starts on: the chosen campaign, or the only open one.
+
+    Raises OutsideWindow (no campaign, or not the chosen one, takes applications now), ActionRefused
+    (several are open and none was chosen) or NotFound (nothing deployed).
+    """
+    current = current_deployments(session)
+    if not current:
+        raise NotFound("尚未部署申报流程：请先运行 zhicheng deploy")
+    now = clock.now()
+    if campaign_id:
+        chosen = next((d for d in current if d.campaign.id == campaign_id), None)
+        if chosen is None:
+            raise NotFound(f"申报批次 {campaign_id!r} 不存在", campaign_id=campaign_id)
+        candidates = [chosen]
+    else:
+        candidates = current
+    open_now = [d for d in candidates if submission_open(d, now)]
+    if not open_now:
+        first = candidates[0]
+        raise OutsideWindow(
+            "现在不能开始申报：" + "；".join(f"{d.campaign.title}：{window_text(d)}" for d in candidates)
+            if len(candidates) > 1
+            else f"现在不能开始申报：{window_text(first)}",
+            stage=first.model.submission,
+            opens=first.campaign.opens_at(first.model.submission),
+            deadline=first.campaign.deadline(first.model.submission),
+        )
+    if len(open_now) > 1:
+        raise ActionRefused(
+            "目前有多个申报批次正在受理，请先选择申报批次：" + "、".join(d.campaign.title for d in open_now),
+            field="campaign_id",
+        )
+    return open_now[0]
+
+
 def window_text(deployment: Deployment, stage: str | None = None) -> str:
     """A stage's window (default: submission) as the notice words it: 「…」时间为 2020年11月17日至11月23日."""
     stage = stage or deployment.model.submission
@@ -176,7 +283,9 @@ def _open_application(session: Session, applicant_id: int, campaign_id: str) -> 
     )
 
 
-def start_application(session: Session, clock: Clock, applicant_id: int, unit_id: int) -> int:
+def start_application(
+    session: Session, clock: Clock, applicant_id: int, unit_id: int, campaign_id: str | None = None
+) -> int:
     """Start a declaration on the current deployment for an applicant of a unit; return its id.
 
     Raises NotFound (no deployment or user), OutsideWindow (the submission stage's window is not open),
@@ -185,15 +294,8 @@ def start_application(session: Session, clock: Clock, applicant_id: int, unit_id
     when two requests race past the check below).
     """
     with UnitOfWork(session) as uow:
-        deployment = current_deployment(session)
-        campaign, now, first = deployment.campaign, clock.now(), deployment.model.submission
-        if not campaign.opens_at(first) <= now < campaign.deadline(first):
-            raise OutsideWindow(
-                f"现在不能开始申报：{window_text(deployment)}",
-                stage=first,
-                opens=campaign.opens_at(first),
-                deadline=campaign.deadline(first),
-            )
+        deployment = campaign_for_start(session, clock, campaign_id)
+        campaign, now = deployment.campaign, clock.now()
         user = session.get(User, applicant_id)
         if user is None:
             raise NotFound(f"用户（编号 {applicant_id}）不存在", user_id=applicant_id)

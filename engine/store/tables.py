@@ -43,6 +43,8 @@ class DeploymentRow(Base):
     spec_json: Mapped[str] = mapped_column(Text)
     sources_json: Mapped[str] = mapped_column(Text)  # {relative name: text}
     is_current: Mapped[bool] = mapped_column(Boolean, default=False)
+    # The engine version that interpreted the sources when deployed (engine.deployment.ENGINE_VERSION).
+    engine_version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
     deployed_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
 

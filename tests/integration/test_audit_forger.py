@@ -120,7 +120,7 @@ def test_edited_stored_spec_is_named(session_factory, apps, keys):
 
 
 def _column_forgeries(world, session):
-    other_dep = services.deploy(session, FixedClock(at(11, 17)), _edited_sources()).id
+    other_dep = services.deploy(session, FixedClock(at(11, 17)), _edited_sources(), replace=True).id
     return {
         "applicant_id": world.users["bob"],
         "applicant_name": "王五",

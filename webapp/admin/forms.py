@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from wtforms import MultipleFileField, StringField
+from wtforms import BooleanField, MultipleFileField, StringField
 
 
 class DeployForm(FlaskForm):
@@ -14,6 +14,10 @@ class DeployForm(FlaskForm):
     campaign = StringField("活动文件", description="文件夹内的活动文件，例如 campaigns/cq-2020-senior.toml")
     files = MultipleFileField(
         "或上传文件", description="一次选择全部 .bpmn、表单 .json 和一个活动 .toml 文件"
+    )
+    replace = BooleanField(
+        "替换本批次已部署的流程",
+        description="批次编号相同而文件不同时须勾选；新一年的批次请在活动文件中改用新的 id。已有申请书仍按原部署办理",
     )
 
 

@@ -217,15 +217,20 @@ def simulate_command(applicants, seed, workers, database_url):
     help="BPMN folder (default: the shipped bpmn/).",
 )
 @click.option("--campaign", default=None, help="Campaign file (default: the 2020 campaign).")
+@click.option(
+    "--replace",
+    is_flag=True,
+    help="Replace the process of a campaign already deployed under the same id (its applications stay pinned).",
+)
 @with_appcontext
-def deploy_command(bpmn_dir, campaign):
+def deploy_command(bpmn_dir, campaign, replace):
     """Store the BPMN, forms and campaign as a deployment (once per content hash) and make it current."""
     from engine.store.services import deploy
 
     factory = _session_factory()
     try:
         with factory() as session:
-            info = deploy(session, SystemClock(), read_sources(bpmn_dir, campaign))
+            info = deploy(session, SystemClock(), read_sources(bpmn_dir, campaign), replace=replace)
     except ZhichengError as exc:
         _fail(exc)
     click.echo(f"{'已部署' if info.created else '已存在，设为当前'} {info.campaign_id} {info.id}")

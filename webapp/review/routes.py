@@ -35,6 +35,7 @@ DECISION_LABELS = {"approve": "通过", "return": "退回补正", "not_recommend
 def _labels():
     return {
         "stage_labels": services.stage_labels(db.session),
+        "campaign_titles": services.campaign_titles(db.session),
         "view_labels": VIEW_LABELS,
         "decision_labels": DECISION_LABELS,
     }
