@@ -1,7 +1,7 @@
 """security: login throttles, session versions, invitations, attachment grants
 
 Revision ID: a0a927f08e48
-Revises: b14e5a7c0d21
+Revises: d10a5e7f3c21
 Create Date: 2026-11-28 00:59:15.882604
 
 Issue 12. login_throttle replaces the per-account hard lock (user_account.failed_logins / locked_until are
@@ -16,7 +16,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = "a0a927f08e48"
-down_revision = "b14e5a7c0d21"
+down_revision = "d10a5e7f3c21"
 branch_labels = None
 depends_on = None
 
