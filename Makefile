@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test test-fast bench lint clean browser
+.PHONY: demo test test-fast bench lint clean browser fuzz
 
 # The installer's chatter goes to .venv/install.log (shown only if it fails), so `make demo` opens on its banner.
 $(STAMP): pyproject.toml setup.py
@@ -34,7 +34,18 @@ test: $(STAMP) browser lint
 	$(BIN)/python -m pytest -n 2 -q --durations=10
 
 test-fast: $(STAMP) lint
-	$(BIN)/python -m pytest -n 2 -q -m "not e2e" --durations=10
+	$(BIN)/python -m pytest -n 2 -q -m "not e2e and not faults" --durations=10
+
+# The long property-based fuzz (issue 12): every route as every role, FUZZ_EXAMPLES requests in all (>= 10,000),
+# split over FUZZ_JOBS processes, each with its own database and random seed; `make test` runs the same test with
+# a short profile. Each process writes its request count to test-artifacts/fuzz-count-N.txt; the total is printed.
+FUZZ_EXAMPLES ?= 10000
+FUZZ_JOBS ?= 4
+fuzz: $(STAMP)
+	mkdir -p test-artifacts && rm -f test-artifacts/fuzz-count-*.txt
+	seq 1 $(FUZZ_JOBS) | xargs -P $(FUZZ_JOBS) -I{} env ZHICHENG_FUZZ_EXAMPLES=$$(( $(FUZZ_EXAMPLES) / $(FUZZ_JOBS) )) \
+	  ZHICHENG_FUZZ_REPORT=test-artifacts/fuzz-count-{}.txt $(BIN)/python -m pytest tests/fuzz -q -s -p no:cacheprovider
+	@echo "fuzz requests sent: $$(cat test-artifacts/fuzz-count-*.txt | awk '{s+=$$1} END {print s}')"
 
 bench: $(STAMP)
 	$(BIN)/python -m bench

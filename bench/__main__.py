@@ -25,6 +25,9 @@ def main() -> None:
     )
     parser.add_argument("--only", default="a,b,c,d,e", help="which benchmarks, e.g. a,b")
     parser.add_argument("--applicants", default=None, help="N for (d) simulate; several as 300,1000")
+    parser.add_argument(
+        "--index-sizes", default=None, help="application counts for (b)/(c), e.g. 10000,1000000 (bulk rows)"
+    )
     parser.add_argument("--firing", type=int, default=None, help="due timers for (c) firing (default 10000)")
     parser.add_argument("--replay-applicants", type=int, default=None, help="campaign size for (e)")
     args = parser.parse_args()
@@ -39,8 +42,9 @@ def main() -> None:
     if "a" in only:
         lifecycle.run(args.quick, args.database_url)
     if "b" in only or "c" in only:
-        indexes.run_inbox(args.quick, args.database_url, inbox="b" in only, sweep="c" in only)
-    if "c" in only:
+        sizes = [int(n) for n in args.index_sizes.split(",")] if args.index_sizes else None
+        indexes.run_inbox(args.quick, args.database_url, inbox="b" in only, sweep="c" in only, sizes=sizes)
+    if "c" in only and not args.index_sizes:
         indexes.run_firing(args.quick, args.database_url, args.firing)
     if "e" in only:
         replay.run(args.quick, args.database_url, args.replay_applicants)

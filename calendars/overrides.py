@@ -75,6 +75,8 @@ def _parse(path: Path, text: str) -> dict:
         line = int(match.group(1)) if match else max(len(text.splitlines()), 1)
         reason = re.sub(r"\s*\(at (line \d+, column \d+|end of document)\)", "", message)
         raise OverridesError(path, line, "toml", f"not valid TOML: {reason}") from exc
+    except RecursionError:  # tomllib recurses once per nesting level
+        raise OverridesError(path, 1, "toml", "not valid TOML: nested too deeply") from None
 
 
 def _value(raw: object, expected: type, fail) -> object:

@@ -125,6 +125,7 @@ def check_bpmn_with_summary(
         # a file that is not XML may well hold the missing stages: do not guess
         return problems, CheckSummary(len(documents), 0, 0)
     problems += _check_model(documents)
+    problems += _check_stages(root, campaign, documents)
     forms = {
         p.get("value")
         for _, tree in documents
@@ -288,6 +289,35 @@ def _check_user_tasks(file: Path, tree) -> list[Problem]:
                 for message in _check_form_file(forms_dir, props[key].get("value") or "", is_schema):
                     report(message, line=props[key].sourceline)
     return problems
+
+
+def _check_stages(root: Path, campaign, documents) -> list[Problem]:
+    """Each stage's form, window (per campaign file), deadline timer and lapse end; names in expressions;
+    decisions covered by gateway conditions (engine.stage_check)."""
+    from .campaign import load_campaign
+    from .errors import CampaignError
+    from .stage_check import check_stages
+
+    folder = root if root.is_dir() else root.parent
+    forms = {}
+    for path in sorted((folder / "forms").glob("*.json")):
+        try:
+            forms[path.name] = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+            continue  # reported with the task that names it
+    if campaign and not Path(campaign).is_absolute() and not Path(campaign).exists():
+        campaign = folder / campaign  # relative to the BPMN folder, as read_sources takes it
+    files = [Path(campaign)] if campaign else sorted((folder / "campaigns").glob("*.toml"))
+    campaigns, out = [], []
+    for file in files:
+        try:
+            campaigns.append(load_campaign(file))
+        except CampaignError as exc:
+            out += [Problem(p.file, p.line or 0, p.key, p.reason) for p in exc.problems]
+    out += [
+        Problem(p.file, p.line, p.element_id, p.message) for p in check_stages(documents, forms, campaigns)
+    ]
+    return out
 
 
 def _check_model(documents) -> list[Problem]:

@@ -166,6 +166,9 @@ def parse_campaign(text: str, source: str = "<string>") -> Campaign:
         raise CampaignError(
             [Problem(source, _dotted(lines.path_at(line)), line, reason)], file=source
         ) from None
+    except RecursionError:  # tomllib recurses once per nesting level
+        reason = "TOML nested too deeply: a campaign file needs only a few levels of tables and arrays"
+        raise CampaignError([Problem(source, "", None, reason)], file=source) from None
     reader = _Reader(source, lines)
     campaign = reader.campaign(data, text)
     if reader.problems:
@@ -257,6 +260,11 @@ _SPEC = {
 }
 
 
+def _has_required(fields: dict, spec_name: tuple) -> bool:
+    """Every required key arrived well typed (the missing or mistyped ones are already reported)."""
+    return all(key in fields for key, (_check, required) in _SPEC[spec_name].items() if required)
+
+
 class _Reader:
     """Walks the parsed TOML, collecting every problem instead of stopping at the first."""
 
@@ -302,7 +310,9 @@ class _Reader:
         forwarding = tuple(
             Notice(**f)
             for i, item in enumerate(head.get("forwarding", []))
-            if len(f := self.fields(item, ("campaign", "forwarding", i), ("forwarding",))) >= 4
+            if _has_required(
+                f := self.fields(item, ("campaign", "forwarding", i), ("forwarding",)), ("forwarding",)
+            )
         )
         series = self.series(top.get("series", []))
         stages = self.stages(top.get("stages", {}))

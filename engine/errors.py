@@ -51,6 +51,10 @@ class NotPermitted(ActionRefused):
     """The actor's role or org may not act on this."""
 
 
+class OwnApplication(NotPermitted):
+    """Segregation of duties: nobody reviews, reports or confirms their own application, whatever roles they hold."""
+
+
 class AlreadyHandled(ActionRefused):
     """Someone else acted first (optimistic lock, double submit)."""
 

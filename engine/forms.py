@@ -18,11 +18,12 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from jsonschema import Draft202012Validator
+from jsonschema import Draft202012Validator, validators
 from jsonschema.exceptions import SchemaError, ValidationError
 
 from engine import paths
 from engine.errors import ConfigError, FormInvalid
+from engine.text import visible_length
 from engine.variables import is_engine_variable
 
 _TYPE_NAMES = {
@@ -101,13 +102,22 @@ def check_form_schema(schema: Any) -> list[str]:
     return problems
 
 
+def _visible_min_length(validator, min_length, instance, schema):
+    # Invisible characters (zero-width, bidi, spaces) do not count toward a minimum length.
+    if validator.is_type(instance, "string") and visible_length(instance) < min_length:
+        yield ValidationError(f"{instance!r} is too short")
+
+
+FormValidator = validators.extend(Draft202012Validator, {"minLength": _visible_min_length})
+
+
 def validate_form(schema: dict, data: dict) -> None:
     """Validate form data against its schema; collect every error.
 
     Raises FormInvalid whose `errors` maps a field path (`opinion`, `work_history.0.employer`;
     `""` for the form as a whole) to a Chinese message naming the field by its title.
     """
-    validator = Draft202012Validator(schema, format_checker=Draft202012Validator.FORMAT_CHECKER)
+    validator = _validator(schema)
     errors: dict[str, str] = {}
     # Enforced here, whatever the schema says: form data is merged into the process data, so an undeclared
     # field (`has_tier2`, `return_stage`, ...) would set a process variable.
@@ -120,6 +130,22 @@ def validate_form(schema: dict, data: dict) -> None:
             errors.setdefault(path, message)
     if errors:
         raise FormInvalid(errors)
+
+
+# Compiled validators by schema identity: a deployment's schemas are built once and never change, so a
+# validator is compiled once per deployment rather than on every action. The schema is kept beside its
+# validator so that its id cannot be reused by another object while the entry lives.
+_VALIDATORS: dict[int, tuple[dict, Draft202012Validator]] = {}
+
+
+def _validator(schema: dict) -> Draft202012Validator:
+    entry = _VALIDATORS.get(id(schema))
+    if entry is None or entry[0] is not schema:
+        if len(_VALIDATORS) > 256:  # schemas of throwaway deployments (tests, lint) must not pile up
+            _VALIDATORS.clear()
+        entry = (schema, FormValidator(schema, format_checker=Draft202012Validator.FORMAT_CHECKER))
+        _VALIDATORS[id(schema)] = entry
+    return entry[1]
 
 
 def _undeclared(name) -> str:

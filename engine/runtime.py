@@ -153,6 +153,11 @@ class Application:
     def to_json(self) -> str:
         return spiff.state_to_json(self.workflow)
 
+    def rebind(self, clock) -> None:
+        """Run on another clock from now on (a cached workflow serves calls that each bring their clock)."""
+        self.clock = clock
+        self.workflow.script_engine.clock = clock
+
     # ---- queries ---------------------------------------------------------------------------
     @property
     def data(self) -> dict:
@@ -174,7 +179,10 @@ class Application:
         return self._start_data()["applicant_id"]
 
     def ready_tasks(self) -> list[ReadyTask]:
-        return [self._describe(t) for t in self._ready_user_tasks()]
+        memo = self._walk_memo()
+        if "ready" not in memo:
+            memo["ready"] = [self._describe(t) for t in self._walk()[0]]
+        return list(memo["ready"])
 
     def due_timers(self) -> list[DueTimer]:
         """Every timer waiting to fire, with when it is due."""
@@ -186,6 +194,13 @@ class Application:
         return sorted(due, key=lambda d: d.due_at)
 
     def status(self) -> Status:
+        """Status, stage, waiting org and deadline; computed once until the engine runs again."""
+        memo = self._walk_memo()
+        if "status" not in memo:
+            memo["status"] = self._status()
+        return memo["status"]
+
+    def _status(self) -> Status:
         if self.workflow.is_completed():
             end = self._end_event()
             outcome = self.model.outcome_of_end_event(end)
@@ -311,8 +326,13 @@ class Application:
                     getattr(t.task_spec, "event_definition", None), TimerEventDefinition
                 ):
                     waiting.append(t)
-            self._walk_cache = (self.workflow, ready, waiting)
+            self._walk_cache = (self.workflow, ready, waiting, {})
         return self._walk_cache[1], self._walk_cache[2]
+
+    def _walk_memo(self) -> dict:
+        """Answers derived from the current walk (ready tasks described, status); dropped with the walk."""
+        self._walk()
+        return self._walk_cache[3]
 
     def _ready_user_tasks(self):
         return list(self._walk()[0])

@@ -24,8 +24,10 @@ ENGINE_VARIABLES: dict[str, str] = {
 
 # `<stage>_completed_at`: when the task with that id was last completed (ISO time on the engine clock)
 COMPLETED_AT_SUFFIX = "_completed_at"
+# `has_<tier>`: whether the review chain has an optional tier (a lane with `optional="true"`, engine.stages)
+HAS_TIER_PREFIX = "has_"
 
 
 def is_engine_variable(name: str) -> bool:
     """True for a name the engine sets, which form data must never carry."""
-    return name in ENGINE_VARIABLES or name.endswith(COMPLETED_AT_SUFFIX)
+    return name in ENGINE_VARIABLES or name.endswith(COMPLETED_AT_SUFFIX) or name.startswith(HAS_TIER_PREFIX)

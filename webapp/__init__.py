@@ -17,6 +17,12 @@ def create_app(config: dict | None = None) -> Flask:
     app.config.from_object(Config())
     if config:
         app.config.update(config)
+    from . import security
+
+    security.configure(app)  # refuses to start without a real secret key outside sandbox, tests and CLI
+    from .params import DbIntConverter
+
+    app.url_map.converters["int"] = DbIntConverter  # before any blueprint: ids past the DB's range are 404
     app.config["ZHICHENG_CLOCK_EXPLICIT"] = app.config.get("ZHICHENG_CLOCK") is not None
     if app.config.get("ZHICHENG_CLOCK") is None:
         app.config["ZHICHENG_CLOCK"] = SystemClock()

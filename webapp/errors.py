@@ -4,7 +4,13 @@ from __future__ import annotations
 
 from flask import Flask, flash, g, render_template
 from flask_wtf.csrf import CSRFError
-from werkzeug.exceptions import Forbidden, RequestEntityTooLarge
+from werkzeug.exceptions import (
+    BadRequest,
+    Forbidden,
+    HTTPException,
+    MethodNotAllowed,
+    RequestEntityTooLarge,
+)
 from werkzeug.exceptions import NotFound as HTTPNotFound
 
 from engine.errors import ActionRefused, FormInvalid, NotFound, NotPermitted
@@ -84,6 +90,35 @@ def register(app: Flask) -> None:
             "errors/error.html", code=status_for(exc), title="操作未执行", message=None, details=details
         ), status_for(exc)
 
+    @app.errorhandler(MethodNotAllowed)
+    def method_not_allowed(exc):
+        db.session.rollback()
+        allowed = "、".join(m for m in (exc.valid_methods or []) if m not in ("HEAD", "OPTIONS"))
+        page = render_template(
+            "errors/error.html",
+            code=405,
+            title="请求方式不被允许",
+            message="此页面不接受这种请求方式"
+            + (f"（只接受 {allowed}）" if allowed else "")
+            + "。请通过页面上的链接和按钮操作。",
+        )
+        return page, 405, {"Allow": ", ".join(exc.valid_methods or [])}
+
+    @app.errorhandler(BadRequest)
+    def bad_request(exc):
+        db.session.rollback()
+        # Our own BadRequests (webapp.params, webapp.security) carry a Chinese description; werkzeug's do not.
+        message = exc.description if _is_chinese(exc.description) else "请求无法识别，请检查输入后重试。"
+        return render_template("errors/error.html", code=400, title="请求有误", message=message), 400
+
+    @app.errorhandler(HTTPException)
+    def other_http_error(exc):
+        db.session.rollback()
+        code = exc.code or 500
+        return render_template(
+            "errors/error.html", code=code, title="请求未能完成", message=f"请求未能完成（错误代码 {code}）。"
+        ), code
+
     @app.errorhandler(500)
     def server_error(exc):
         db.session.rollback()
@@ -94,3 +129,7 @@ def register(app: Flask) -> None:
             message="系统出现错误，请稍后重试；如持续出现请联系技术支持。",
             request_id=g.get("request_id"),
         ), 500
+
+
+def _is_chinese(text: str | None) -> bool:
+    return bool(text) and any("\u4e00" <= ch <= "\u9fff" for ch in text)

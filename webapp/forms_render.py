@@ -30,6 +30,7 @@ class Parsed:
     data: dict = field(default_factory=dict)
     values: dict = field(default_factory=dict)
     errors: dict[str, str] = field(default_factory=dict)
+    application_id: int | None = None  # uploads are granted to the uploader for this application only
 
 
 def fields_for(schema: dict | None, ui_schema: dict | None) -> list[FormField]:
@@ -65,9 +66,12 @@ def row_count(f: FormField, values: dict) -> int:
     return max(int(values.get(f.name, 0) or 0) + EXTRA_ROWS, f.min_items, 3)
 
 
-def parse_request(fields: list[FormField], form: MultiDict, files: MultiDict) -> Parsed:
-    """Typed data from a submitted form; new files are stored by content (webapp.uploads)."""
-    parsed = Parsed()
+def parse_request(
+    fields: list[FormField], form: MultiDict, files: MultiDict, *, application_id: int | None = None
+) -> Parsed:
+    """Typed data from a submitted form; new files are stored by content (webapp.uploads) and granted to
+    the uploader for `application_id`."""
+    parsed = Parsed(application_id=application_id)
     parsed.data = _parse(fields, form, files, "", parsed)
     return parsed
 
@@ -100,7 +104,7 @@ def _parse_rows(f: FormField, name: str, form, files, parsed: Parsed) -> list[di
     )
     rows = []
     for i in indexes:
-        probe = Parsed()
+        probe = Parsed(application_id=parsed.application_id)
         row = _parse(f.fields, form, files, f"{name}.{i}.", probe)
         if not row and not probe.errors:
             continue  # a blank row the form offered
@@ -144,13 +148,18 @@ def _parse_scalar(f: FormField, name: str, form, parsed: Parsed):
 
 def _parse_file(f: FormField, name: str, form, files, parsed: Parsed):
     refs = [r for r in form.getlist(name) if _known_ref(r)]
+    allowed = _citable(parsed.application_id, {r[len(REF_PREFIX) :] for r in refs})
+    if any(r[len(REF_PREFIX) :] not in allowed for r in refs):
+        # Another applicant's file hash: never attach it (and never serve it back under this application).
+        parsed.errors[name] = f"{f.title}：只能使用您为本申请书上传的文件，请重新上传"
+        refs = [r for r in refs if r[len(REF_PREFIX) :] in allowed]
     removed = set(form.getlist(f"{name}__remove"))
     refs = [r for r in refs if r not in removed]
     for storage in files.getlist(f"{name}__file"):
         if not storage or not storage.filename:
             continue
         try:
-            stored = save_upload(storage, field=name, label=f.title)
+            stored = save_upload(storage, field=name, label=f.title, application_id=parsed.application_id)
         except FormInvalid as exc:
             parsed.errors.update(exc.errors)
             continue
@@ -167,6 +176,17 @@ def _parse_file(f: FormField, name: str, form, files, parsed: Parsed):
         parsed.values[name] = refs[-1]
         return refs[-1]
     return None
+
+
+def _citable(application_id: int | None, shas: set[str]) -> set[str]:
+    from flask_login import current_user
+
+    from engine.store.attachments import citable
+
+    from .extensions import db
+
+    user_id = current_user.id if current_user.is_authenticated else None
+    return citable(db.session, application_id, user_id, shas)
 
 
 def _known_ref(ref: str) -> bool:

@@ -8,11 +8,11 @@ from engine.errors import ActionRefused
 
 
 class LoginFailed(ActionRefused):
-    """Unknown username or wrong password; says how many attempts remain before the lock."""
+    """Unknown username or wrong password: one message for both, so it never tells which accounts exist."""
 
 
-class AccountLocked(ActionRefused):
-    """Too many failed logins; carries `until` (aware UTC) and says when the account unlocks."""
+class LoginThrottled(ActionRefused):
+    """Too many recent failures from this address or for this account; carries `until` (aware UTC)."""
 
     def __init__(self, message: str, *, until: datetime):
         super().__init__(message, until=until)

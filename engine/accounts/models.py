@@ -99,8 +99,8 @@ class User(Base):
     is_auditor: Mapped[bool] = mapped_column(Boolean, default=False)
     # None means the whole city.
     auditor_scope_org_id: Mapped[int | None] = mapped_column(ForeignKey("org.id"))
-    failed_logins: Mapped[int] = mapped_column(Integer, default=0)
-    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # Bumped by logout, password change and reset: a session signed with an older value is no longer valid.
+    session_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
@@ -115,3 +115,33 @@ class Membership(Base):
     user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"), index=True)
     org_id: Mapped[int] = mapped_column(ForeignKey("org.id"), index=True)
     role: Mapped[str] = mapped_column(String(16))
+
+
+INVITATION_STATUSES = ("pending", "accepted", "declined")
+
+
+class Invitation(Base):
+    """An org admin's offer of a role to an existing account; the person accepts it on their own page."""
+
+    __tablename__ = "invitation"
+    __table_args__ = (CheckConstraint(_in("status", INVITATION_STATUSES), name="status"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    org_id: Mapped[int] = mapped_column(ForeignKey("org.id"))
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"), index=True)
+    role: Mapped[str] = mapped_column(String(16))
+    invited_by_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class LoginThrottle(Base):
+    """Failed password checks per key ("addr:…" or "account:…"), shared by every web worker through the database."""
+
+    __tablename__ = "login_throttle"
+
+    key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    last_failure_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    blocked_until: Mapped[datetime | None] = mapped_column(UTCDateTime())

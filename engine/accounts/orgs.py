@@ -14,9 +14,10 @@ from sqlalchemy.orm import Session
 from engine.clock import Clock
 from engine.errors import AlreadyHandled, FormInvalid, NotFound, NotPermitted
 
+from . import invitations
 from . import validation as v
 from .models import ORG_TYPES, ROLES, Membership, Org, User
-from .people import UserProfile, create_staff_user, require_operator, user_profile
+from .people import create_staff_user, require_operator
 from .tiers import PARENT_TYPES, SAME_DISTRICT, SELF_REGISTERED_TYPES, TYPE_LABELS
 
 
@@ -288,6 +289,16 @@ def create_hr_agency(
     )
 
 
+@dataclass(frozen=True)
+class MemberAdded:
+    """What add_reviewer did: created a new staff account, or invited an existing person."""
+
+    user_id: int
+    real_name: str
+    username: str
+    invited: bool
+
+
 def add_reviewer(
     session: Session,
     clock: Clock,
@@ -298,9 +309,11 @@ def add_reviewer(
     username: str,
     real_name: str | None = None,
     password: str | None = None,
-) -> UserProfile:
-    """Org admin adds an existing user (by username / ID number) or creates one, as reviewer or desk.
+) -> MemberAdded:
+    """Org admin adds reviewer or desk staff: an existing account (by username / ID number) gets an invitation
+    it accepts on its own page; an unknown chosen username becomes a new staff account with that role.
 
+    A username shaped like an ID number is never created here: it belongs to the person who registers it.
     Raises NotPermitted (not that org's admin) or FormInvalid.
     """
     org = _org(session, org_id)
@@ -310,16 +323,20 @@ def add_reviewer(
         raise FormInvalid({"role": "角色：只能是审核人员或现场确认人员"})
     username = v.required(username, "username", "用户名或身份证号码", 64)
     user = session.scalar(select(User).where(User.username.in_({username, username.upper()})))
-    if user is None:
-        if not password:
-            raise FormInvalid({"password": "初始密码：该用户尚未注册，请填写姓名和初始密码以创建账户"})
-        user_id = create_staff_user(
-            session, clock, username=username, real_name=real_name or "", password=password
-        ).id
-    else:
-        user_id = user.id
-    _add_membership(session, user_id, org.id, role)
-    return user_profile(session, user_id)
+    if user is not None:
+        invitations.invite(session, clock, org_id=org.id, user_id=user.id, role=role, invited_by=actor_id)
+        return MemberAdded(user.id, user.real_name, user.username, True)
+    if v.ID_SHAPED_RE.match(username):
+        raise FormInvalid(
+            {"username": "用户名或身份证号码：该身份证号码尚未注册；请本人先注册个人账户，再向其发出邀请"}
+        )
+    if not password:
+        raise FormInvalid({"password": "初始密码：该用户尚未注册，请填写姓名和初始密码以创建账户"})
+    profile = create_staff_user(
+        session, clock, username=username, real_name=real_name or "", password=password
+    )
+    _add_membership(session, profile.id, org.id, role)
+    return MemberAdded(profile.id, profile.real_name, profile.username, False)
 
 
 def list_pending_children(session: Session, *, actor_id: int, org_id: int) -> list[OrgInfo]:

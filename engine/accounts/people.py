@@ -1,4 +1,4 @@
-"""Use cases for people: register, log in (with throttling), change password, profiles, staff accounts.
+"""Use cases for people: register, log in (throttled, see `throttle`), passwords, sessions, staff accounts.
 
 Functions flush but never commit: the caller owns the transaction (one unit of work per action).
 """
@@ -7,22 +7,20 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
-from datetime import timedelta
+from functools import lru_cache
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from engine import timefmt
 from engine.clock import Clock
 from engine.errors import FormInvalid, NotFound, NotPermitted
 
+from . import throttle
 from . import validation as v
-from .errors import AccountLocked, LoginFailed
+from .errors import LoginFailed
 from .models import Membership, Org, User
 
-MAX_FAILED_LOGINS = 5
-LOCK_DURATION = timedelta(minutes=15)
 # werkzeug's method string; tests lower the cost (e.g. "pbkdf2:sha256:1000") so suites stay fast.
 PASSWORD_HASH_METHOD = os.environ.get("ZHICHENG_PASSWORD_HASH", "scrypt")
 
@@ -47,6 +45,7 @@ class UserProfile:
     is_auditor: bool
     auditor_scope_org_id: int | None
     memberships: tuple[MembershipInfo, ...] = ()
+    session_version: int = 0
 
     def roles_in(self, org_id: int) -> set[str]:
         """The roles this user holds in one org."""
@@ -79,6 +78,7 @@ def user_profile(session: Session, user_id: int) -> UserProfile:
         user.is_auditor,
         user.auditor_scope_org_id,
         members,
+        user.session_version or 0,
     )
 
 
@@ -105,7 +105,7 @@ def _new_user(
         id_number=id_number,
         mobile=mobile,
         password_hash=generate_password_hash(password, method=PASSWORD_HASH_METHOD),
-        failed_logins=0,
+        session_version=0,
         created_at=clock.now(),
         **flags,
     )
@@ -156,9 +156,13 @@ def create_staff_user(
     is_auditor: bool = False,
     auditor_scope_org_id: int | None = None,
 ) -> UserProfile:
-    """A preset account (operator, auditor or org admin) identified by a chosen username."""
+    """A preset account (operator, auditor or org admin) identified by a chosen username.
+
+    Raises FormInvalid, also for a username shaped like an ID number: that login belongs to the person who
+    registers with it, and a staff account under it would keep them from registering.
+    """
     username, real_name, password = v.collect(
-        lambda: v.required(username, "username", "用户名", 64),
+        lambda: v.staff_username(username),
         lambda: v.required(real_name, "real_name", "姓名", 50),
         lambda: v.password(password),
     )
@@ -175,56 +179,108 @@ def create_staff_user(
     return user_profile(session, user.id)
 
 
-def authenticate(session: Session, clock: Clock, username: str, password: str) -> UserProfile:
-    """Check a password. After MAX_FAILED_LOGINS failures the account locks for LOCK_DURATION.
+@lru_cache(maxsize=4)
+def _dummy_hash(method: str) -> str:
+    return generate_password_hash("not-a-password-0", method=method)
 
-    Raises LoginFailed or AccountLocked (whose message says when it unlocks). Failure counts are
-    written even though the action is refused, so the caller must commit before rendering the error.
-    """
-    username = (username or "").strip()
-    user = session.scalar(select(User).where(User.username.in_({username, username.upper()})))
+
+def _password_matches(user: User | None, password: str) -> bool:
+    """Check a password; for no user, hash a dummy anyway so both answers take the same time."""
     if user is None:
-        raise LoginFailed("用户名或密码错误")
+        check_password_hash(_dummy_hash(PASSWORD_HASH_METHOD), password or "")
+        return False
+    return check_password_hash(user.password_hash, password or "")
+
+
+def _find_user(session: Session, username: str) -> User | None:
+    username = (username or "").strip()
+    return session.scalar(select(User).where(User.username.in_({username, username.upper()})))
+
+
+def authenticate(
+    session: Session, clock: Clock, username: str, password: str, *, address: str | None = None
+) -> UserProfile:
+    """Check a password, throttled by client address and by account (growing delays, see `throttle`).
+
+    Raises LoginFailed (same message, status and cost for an unknown user and a wrong password) or
+    LoginThrottled (says when to retry). Failures are written even though the action is refused, so the
+    caller must commit before rendering the error.
+    """
     now = clock.now()
-    if user.locked_until is not None and now < user.locked_until:
-        raise AccountLocked(
-            f"密码连续错误{MAX_FAILED_LOGINS}次，账户已锁定，请于 {timefmt.instant(user.locked_until)} 后再试",
-            until=user.locked_until,
-        )
-    if not check_password_hash(user.password_hash, password or ""):
-        user.failed_logins = (user.failed_logins or 0) + 1
-        if user.failed_logins >= MAX_FAILED_LOGINS:
-            user.failed_logins = 0
-            user.locked_until = now + LOCK_DURATION
-            session.flush()
-            raise AccountLocked(
-                f"密码连续错误{MAX_FAILED_LOGINS}次，账户已锁定，"
-                f"请于 {timefmt.instant(user.locked_until)} 后再试",
-                until=user.locked_until,
-            )
-        session.flush()
-        left = MAX_FAILED_LOGINS - user.failed_logins
-        raise LoginFailed(f"用户名或密码错误，再错{left}次账户将锁定15分钟")
-    user.failed_logins = 0
-    user.locked_until = None
+    keys = [throttle.address_key(address), throttle.account_key(username)]
+    throttle.check(session, now, keys)
+    user = _find_user(session, username)
+    if not _password_matches(user, password):
+        throttle.record_failure(session, now, keys)
+        raise LoginFailed("用户名或密码错误")
+    throttle.clear(session, throttle.account_key(username))
     session.flush()
     return user_profile(session, user.id)
 
 
 def change_password(
-    session: Session, user_id: int, old_password: str, new_password: str, new_password2: str | None = None
-) -> None:
-    """Change a password after checking the old one. Raises FormInvalid or NotFound."""
+    session: Session,
+    clock: Clock,
+    user_id: int,
+    old_password: str,
+    new_password: str,
+    new_password2: str | None = None,
+    *,
+    address: str | None = None,
+) -> int:
+    """Change a password after checking the old one; end every other session; return the new session version.
+
+    The old-password check is throttled like a login (a stolen session must not become a password oracle).
+    Raises FormInvalid, LoginThrottled or NotFound. A wrong old password is recorded: commit before rendering.
+    """
     user = session.get(User, user_id)
     if user is None:
         raise NotFound(f"用户（编号 {user_id}）不存在", user_id=user_id)
+    now = clock.now()
+    keys = [throttle.address_key(address), throttle.account_key(user.username)]
+    throttle.check(session, now, keys)
     if not check_password_hash(user.password_hash, old_password or ""):
+        throttle.record_failure(session, now, keys)
         raise FormInvalid({"old_password": "原密码：不正确"})
     v.password(new_password, "new_password", "新密码")
     if new_password2 is not None and new_password2 != new_password:
         raise FormInvalid({"new_password2": "确认新密码：两次输入的密码不一致"})
     user.password_hash = generate_password_hash(new_password, method=PASSWORD_HASH_METHOD)
+    return _bump_sessions(session, user)
+
+
+def _bump_sessions(session: Session, user: User) -> int:
+    user.session_version = (user.session_version or 0) + 1
     session.flush()
+    return user.session_version
+
+
+def end_sessions(session: Session, user_id: int) -> None:
+    """Logout: every session of this user, on every device, stops being valid."""
+    user = session.get(User, user_id)
+    if user is not None:
+        _bump_sessions(session, user)
+
+
+def session_version(session: Session, user_id: int) -> int | None:
+    """The user's current session version, or None if there is no such user (checked on every request)."""
+    return session.scalar(select(User.session_version).where(User.id == user_id))
+
+
+def reset_password(
+    session: Session, *, actor_id: int | None, username: str, new_password: str
+) -> UserProfile:
+    """An operator (or the CLI: actor_id None) sets a new password; every session of that user ends and
+    the account's login throttle is cleared. Raises NotPermitted, NotFound or FormInvalid."""
+    require_operator(session, actor_id)
+    user = _find_user(session, username)
+    if user is None:
+        raise NotFound(f"用户 {username} 不存在", username=username)
+    v.password(new_password)
+    user.password_hash = generate_password_hash(new_password, method=PASSWORD_HASH_METHOD)
+    _bump_sessions(session, user)
+    throttle.clear(session, throttle.account_key(user.username))
+    return user_profile(session, user.id)
 
 
 def require_operator(session: Session, actor_id: int | None) -> None:
@@ -234,3 +290,15 @@ def require_operator(session: Session, actor_id: int | None) -> None:
     user = session.get(User, actor_id)
     if user is None or not user.is_operator:
         raise NotPermitted("只有系统管理员可以进行此操作", actor_id=actor_id)
+
+
+def login_throttles(session: Session, clock: Clock, *, actor_id: int | None) -> list[throttle.ThrottleInfo]:
+    """The operator's view of current login throttles (addresses and accounts). Raises NotPermitted."""
+    require_operator(session, actor_id)
+    return throttle.list_throttles(session, clock.now())
+
+
+def clear_login_throttle(session: Session, *, actor_id: int | None, key: str) -> bool:
+    """An operator lifts one throttle (e.g. an office NAT address after a typing spree). Raises NotPermitted."""
+    require_operator(session, actor_id)
+    return throttle.clear(session, key)

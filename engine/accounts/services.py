@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+from .invitations import InvitationInfo
+from .invitations import accept as accept_invitation
+from .invitations import decline as decline_invitation
+from .invitations import pending_for as pending_invitations
 from .orgs import (
+    MemberAdded,
     OrgInfo,
     active_orgs_of_types,
     add_reviewer,
@@ -20,26 +25,32 @@ from .orgs import (
     reject_org,
 )
 from .people import (
-    LOCK_DURATION,
-    MAX_FAILED_LOGINS,
     MembershipInfo,
     UserProfile,
     authenticate,
     change_password,
+    clear_login_throttle,
     create_staff_user,
+    end_sessions,
+    login_throttles,
     register_person,
+    reset_password,
+    session_version,
     user_profile,
 )
 from .tiers import PARENT_TYPES, SELF_REGISTERED_TYPES, TIER, TYPE_LABELS, review_chain, tier
 
 __all__ = [
-    "LOCK_DURATION",
-    "MAX_FAILED_LOGINS",
     "PARENT_TYPES",
     "SELF_REGISTERED_TYPES",
     "TIER",
     "TYPE_LABELS",
+    "InvitationInfo",
+    "MemberAdded",
     "MembershipInfo",
+    "accept_invitation",
+    "decline_invitation",
+    "pending_invitations",
     "OrgInfo",
     "UserProfile",
     "active_orgs_of_types",
@@ -49,9 +60,12 @@ __all__ = [
     "confirm_org",
     "create_hr_agency",
     "create_preset_org",
+    "clear_login_throttle",
     "create_staff_user",
+    "end_sessions",
     "get_org",
     "list_members",
+    "login_throttles",
     "list_pending_children",
     "org_info",
     "org_tree",
@@ -59,6 +73,8 @@ __all__ = [
     "orgs_visible_to",
     "register_org",
     "register_person",
+    "reset_password",
+    "session_version",
     "reject_org",
     "review_chain",
     "tier",

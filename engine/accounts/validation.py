@@ -9,6 +9,7 @@ from stdnum import numdb
 from stdnum.cn import ric, uscc
 
 from engine.errors import FormInvalid
+from engine.text import visible_length
 
 MOBILE_RE = re.compile(r"^1[3-9]\d{9}$")
 MIN_PASSWORD = 8
@@ -81,10 +82,22 @@ def password(value: str, field: str = "password", label: str = "密码") -> str:
     return value
 
 
+# 15 digits (first-generation cards) or 17 digits plus a digit or X: shaped like a resident ID number.
+ID_SHAPED_RE = re.compile(r"^(\d{15}|\d{17}[\dXx])$")
+
+
+def staff_username(value: str, field: str = "username", label: str = "用户名") -> str:
+    """A chosen username for a staff account: not shaped like an ID number (those belong to the person)."""
+    value = required(value, field, label, 64)
+    if ID_SHAPED_RE.match(value):
+        raise _refuse(field, label, "不能使用身份证号码；身份证号码只能由本人注册个人账户时使用")
+    return value
+
+
 def required(value: str | None, field: str, label: str, max_len: int = 200) -> str:
     """A non-empty trimmed text of at most max_len characters."""
     value = (value or "").strip()
-    if not value:
+    if not visible_length(value):  # zero-width or other invisible characters only
         raise _refuse(field, label, "必须填写")
     if len(value) > max_len:
         raise _refuse(field, label, f"不得超过{max_len}个字")

@@ -38,7 +38,7 @@ from .facts import LABELS as FACT_LABELS
 from .facts import compare_facts
 from .logcheck import Coverage, check_against, checkpoint_signed, load_log
 from .problems import Problem
-from .replay import compare_state, replay
+from .replay import canonical_state, compare_canonical, replay
 from .verify import ROW_DERIVED, compare_row
 
 FORMAT = "zhicheng-audit-bundle/2"
@@ -70,7 +70,9 @@ def export_bundle(session: Session, app_id: int) -> dict:
     events = session.scalars(
         select(HistoryEvent).where(HistoryEvent.application_id == app_id).order_by(HistoryEvent.seq)
     )
-    state = session.scalar(select(WorkflowState.state_json).where(WorkflowState.application_id == app_id))
+    snapshot = session.execute(
+        select(WorkflowState.state_json, WorkflowState.seq).where(WorkflowState.application_id == app_id)
+    ).first()
     log = load_log(session)
     cov = log.coverage(app_id)
     checkpoint = proof = None
@@ -108,7 +110,8 @@ def export_bundle(session: Session, app_id: int) -> dict:
             }
             for e in events
         ],
-        "state": state,
+        "state": snapshot.state_json if snapshot else None,
+        "state_seq": snapshot.seq if snapshot else None,  # the event the state snapshot follows
         "versions": {k: _version(p) for k, p in VERSIONED.items()},
         "checkpoint": checkpoint,
         "proof": proof,
@@ -263,18 +266,31 @@ def verify_bundle(bundle, public_key=None) -> BundleOutcome:
     except ZhichengError as exc:
         outcome.problems.append(Problem("deployment", f"部署源文件无法解析：{exc}"))
         return outcome
-    replayed, divergence = replay(deployment, events)
+    # the state is a snapshot after event `state_seq` (absent or 0: after the last event)
+    state_seq = bundle.get("state_seq") or len(events)
+    at_snapshot: list = []
+
+    def capture(event, app):
+        if event.seq == state_seq:
+            at_snapshot.append(canonical_state(app))
+
+    replayed, divergence = replay(deployment, events, on_step=capture)
     if divergence:
         outcome.problems.append(Problem("replay", str(divergence), divergence.seq))
         return outcome
-    try:
-        stored = Application.restore(deployment, bundle["state"], replayed.clock)
-    except Exception as exc:  # noqa: BLE001 - a forged state may fail to load in any way
-        kind = "不是合法的 JSON" if isinstance(exc, ValueError) else f"无法读取（{type(exc).__name__}）"
-        outcome.problems.append(Problem("state", f"审计包中的流程状态{kind}"))
-        stored = None
+    stored = None
+    if not at_snapshot:
+        outcome.problems.append(
+            Problem("state", f"流程状态快照标注在第 {state_seq} 条记录之后，但历史记录只有 {len(events)} 条")
+        )
+    else:
+        try:
+            stored = Application.restore(deployment, bundle["state"], replayed.clock)
+        except Exception as exc:  # noqa: BLE001 - a forged state may fail to load in any way
+            kind = "不是合法的 JSON" if isinstance(exc, ValueError) else f"无法读取（{type(exc).__name__}）"
+            outcome.problems.append(Problem("state", f"审计包中的流程状态{kind}"))
     if stored is not None:
-        diff = compare_state(replayed, stored)
+        diff = compare_canonical(at_snapshot[0], canonical_state(stored))
         if diff:
             outcome.problems.append(Problem("state", str(diff)))
     outcome.problems.extend(compare_row(app, replayed, kind="bundle"))

@@ -73,36 +73,52 @@ def replay(
     if on_step:
         on_step(first, app)
     for event in events[1:]:
-        try:
-            clock.set(event.at)
-        except ValueError:
-            return app, Divergence(event.seq, "记录时间早于前一条记录")
-        try:
-            if event.event_type == "completed":
-                memberships = (
-                    frozenset((event.org_id, role) for role in REPLAY_ROLES) if event.org_id else frozenset()
-                )
-                actor = Actor(event.actor_id, memberships, event.data.get("actor_name", ""))
-                app.complete(event.stage, actor, dict(event.data.get("form", {})))
-            elif event.event_type == "timer_fired":
-                app.advance()
-                if any(t.name == event.stage for t in app.due_timers()):
-                    return app, Divergence(event.seq, f"定时器 {event.stage} 在记录的时间未到期")
-            else:
-                continue
-        except ZhichengError as exc:
-            return app, Divergence(event.seq, f"重放时操作被拒绝：{exc}")
-        recorded = event.data.get("status")
-        if recorded and app.status().status != recorded:
-            return app, Divergence(event.seq, f"重放后状态为 {app.status().status}，记录为 {recorded}")
+        divergence = apply_event(app, clock, event)
+        if divergence:
+            return app, divergence
         if on_step:
             on_step(event, app)
     return app, None
 
 
+def apply_event(app: Application, clock: SimulatedClock, event: RecordedEvent) -> Divergence | None:
+    """Re-execute one recorded event on `app` at its recorded time; the divergence, if any.
+
+    The one way an event is re-applied: `audit verify` replays whole histories with it and the store
+    rebuilds a workflow from its latest snapshot plus the events after it (engine/store/live.py).
+    """
+    try:
+        clock.set(event.at)
+    except ValueError:
+        return Divergence(event.seq, "记录时间早于前一条记录")
+    try:
+        if event.event_type == "completed":
+            memberships = (
+                frozenset((event.org_id, role) for role in REPLAY_ROLES) if event.org_id else frozenset()
+            )
+            actor = Actor(event.actor_id, memberships, event.data.get("actor_name", ""))
+            app.complete(event.stage, actor, dict(event.data.get("form", {})))
+        elif event.event_type == "timer_fired":
+            app.advance()
+            if any(t.name == event.stage for t in app.due_timers()):
+                return Divergence(event.seq, f"定时器 {event.stage} 在记录的时间未到期")
+        else:
+            return None
+    except ZhichengError as exc:
+        return Divergence(event.seq, f"重放时操作被拒绝：{exc}")
+    recorded = event.data.get("status")
+    if recorded and app.status().status != recorded:
+        return Divergence(event.seq, f"重放后状态为 {app.status().status}，记录为 {recorded}")
+    return None
+
+
 def compare_state(replayed: Application, stored: Application) -> Divergence | None:
     """Compare two workflows by their canonical state; say where they first differ."""
-    a, b = canonical_state(replayed), canonical_state(stored)
+    return compare_canonical(canonical_state(replayed), canonical_state(stored))
+
+
+def compare_canonical(a: list, b: list) -> Divergence | None:
+    """Compare two canonical states (replayed first); say where they first differ."""
     if a == b:
         return None
     if a[0] != b[0]:

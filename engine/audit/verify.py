@@ -26,7 +26,7 @@ from .facts import LABELS as FACT_LABELS
 from .facts import compare_facts
 from .logcheck import LogView, load_log
 from .problems import Problem
-from .replay import compare_state, replay
+from .replay import canonical_state, compare_canonical, replay
 
 
 @dataclass
@@ -127,24 +127,56 @@ class Verifier:
             )
             return result
         result.problems.extend(compare_facts({k: getattr(row, k) for k in FACT_LABELS}, events))
+        head = (events[-1].seq, events[-1].hash) if events else (0, history.GENESIS)
+        if row.head_seq is not None and (row.head_seq, row.head_hash) != head:
+            result.problems.append(
+                Problem("index", f"申请书记录的链头为第 {row.head_seq} 条，历史的链头为第 {head[0]} 条")
+            )
         if deployment is None:
             return result
-        replayed, divergence = replay(deployment, events)
+        # The stored state is a snapshot after event `seq` (engine/store/README.md; databases from before
+        # snapshots: after the last event, seq 0 meaning the same): capture the replay's canonical state at
+        # that event and compare the two.
+        snapshot = self.session.execute(
+            select(WorkflowState.state_json, WorkflowState.seq).where(WorkflowState.application_id == app_id)
+        ).first()
+        snapshot_seq = (snapshot.seq if snapshot else 0) or chain.events
+        at_snapshot: list = []
+
+        def capture(event, app):
+            if event.seq == snapshot_seq:
+                at_snapshot.append(canonical_state(app))
+
+        replayed, divergence = replay(deployment, events, on_step=capture)
         if divergence:
             result.problems.append(Problem("replay", str(divergence), divergence.seq))
             return result
-        state_json = self.session.scalar(
-            select(WorkflowState.state_json).where(WorkflowState.application_id == app_id)
-        )
-        try:
-            stored = Application.restore(deployment, state_json, replayed.clock)
-        except Exception as exc:  # noqa: BLE001 - a tampered state may fail to load in any way
-            result.problems.append(Problem("state", f"存储的流程状态无法读取：{type(exc).__name__}"))
-            stored = None
+        stored = None
+        if snapshot is None:
+            result.problems.append(Problem("state", "缺少流程状态快照"))
+        elif not at_snapshot:
+            result.problems.append(
+                Problem(
+                    "state",
+                    f"流程状态快照标注在第 {snapshot_seq} 条记录之后，但历史记录只有 {chain.events} 条",
+                )
+            )
+        else:
+            try:
+                stored = Application.restore(deployment, snapshot.state_json, replayed.clock)
+            except Exception as exc:  # noqa: BLE001 - a tampered state may fail to load in any way
+                result.problems.append(Problem("state", f"存储的流程状态无法读取：{type(exc).__name__}"))
         if stored is not None:
-            diff = compare_state(replayed, stored)
+            diff = compare_canonical(at_snapshot[0], canonical_state(stored))
             if diff:
                 result.problems.append(Problem("state", str(diff)))
+        if events and (row.head_seq, row.head_hash) != (events[-1].seq, events[-1].hash):
+            result.problems.append(
+                Problem(
+                    "index",
+                    f"申请书记录的末条记录为第 {row.head_seq} 条，历史记录末条为第 {events[-1].seq} 条",
+                )
+            )
         result.problems.extend(compare_row({k: getattr(row, k) for k, _ in ROW_DERIVED}, replayed))
         items = sorted(
             (w.stage, w.org_id, w.deadline)

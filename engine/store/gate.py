@@ -25,6 +25,7 @@ from engine.errors import (
 )
 
 from . import claims
+from .duties import own_application_refusal
 from .history import HistoryEvent
 from .tables import ApplicationRow, WorkItem
 
@@ -64,6 +65,9 @@ def check(
         from .services import deployment_for  # services -> gate: import at call time
 
         deployment = deployment_for(session, row.deployment_id)
+    own = own_application_refusal(deployment, stage, user_id, row.applicant_id, app_id)
+    if own is not None:  # segregation of duties comes first: no role makes one's own review possible
+        raise own
     items = session.scalars(
         select(WorkItem).where(WorkItem.application_id == app_id, WorkItem.stage == stage)
     ).all()

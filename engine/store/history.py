@@ -11,12 +11,12 @@ import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import select
+from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
 from engine.events import RecordedEvent as EventView
 
-from .tables import HistoryEvent
+from .tables import ApplicationRow, HistoryEvent
 
 GENESIS = "0" * 64
 
@@ -64,6 +64,41 @@ class ChainCheck:
     reason: str = ""
 
 
+def chain_event(
+    application_id: int,
+    prev_seq: int,
+    prev_hash: str,
+    *,
+    at: datetime,
+    event_type: str,
+    actor_id=None,
+    org_id=None,
+    stage=None,
+    data: dict | None = None,
+) -> dict:
+    """The row of the event after (prev_seq, prev_hash), hash computed; nothing is written."""
+    data_json = canonical_json(data or {})
+    seq = prev_seq + 1
+    fields = {
+        "application_id": application_id,
+        "seq": seq,
+        "at": at,
+        "actor_id": actor_id,
+        "org_id": org_id,
+        "event_type": event_type,
+        "stage": stage,
+        "data_json": data_json,
+        "prev_hash": prev_hash,
+    }
+    return {**fields, "hash": event_hash(**fields)}
+
+
+def insert_events(session: Session, rows: list[dict]) -> None:
+    """Write chained event rows in one statement (the caller moves the application's head with them)."""
+    if rows:
+        session.connection().execute(insert(HistoryEvent.__table__), rows)
+
+
 def append(
     session: Session,
     application_id: int,
@@ -108,6 +143,12 @@ def append(
     )
     session.add(event)
     session.flush()
+    session.execute(  # the head the hot path links to without reading the chain
+        update(ApplicationRow)
+        .where(ApplicationRow.id == application_id)
+        .values(head_seq=seq, head_hash=event.hash)
+        .execution_options(synchronize_session=False)
+    )
     return event
 
 

@@ -1,21 +1,29 @@
-"""Write an application's state and its index rows (application summary, work items, due timers).
+"""Write what one action changed: the application row (version, summary, chain head), the index rows that
+inboxes and timers read, the history events and, at intervals, a state snapshot.
 
-Called inside an action's unit of work: the version check, state, indexes and history commit together.
+Called inside an action's unit of work, after the engine has run: every statement here is a write, so on
+SQLite the write transaction opens only now and stays short. The version check, indexes and history commit
+together; the history event is what makes the action durable.
 """
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import delete, insert, update
+from sqlalchemy import delete, insert, select, update
 from sqlalchemy.orm import Session
 
 from engine.errors import AlreadyHandled
 from engine.runtime import Application
 
-from .tables import ApplicationRow, DueTimer, WorkflowState, WorkItem
+from . import history
+from .live import Live, index_signature, snapshot_due, write_snapshot
+from .tables import ApplicationRow, DueTimer, HistoryEvent, WorkflowState, WorkItem
 
 CONFLICT_MESSAGE = "该申请书已被他人处理，请刷新后重试"
+# Table-level Core statements on the session's connection: the ORM's bulk and unit-of-work machinery cost
+# more than the statements themselves on this path.
+APPLICATION, WORK_ITEM, DUE_TIMER = ApplicationRow.__table__, WorkItem.__table__, DueTimer.__table__
 
 
 def summary_fields(app: Application) -> dict:
@@ -37,63 +45,94 @@ def summary_fields(app: Application) -> dict:
     return fields
 
 
-def bump_version(session: Session, app_id: int, version: int, app: Application, now: datetime) -> int:
-    """`UPDATE application … WHERE id=? AND version=?`; raises AlreadyHandled when someone else got there first."""
-    result = session.execute(
-        update(ApplicationRow)
-        .where(ApplicationRow.id == app_id, ApplicationRow.version == version)
-        .values(version=version + 1, updated_at=now, **summary_fields(app))
-        .execution_options(synchronize_session=False)
+def save_action(session: Session, app_id: int, live: Live, events: list[dict], now: datetime) -> int:
+    """Persist one action on a live workflow: `events` are the new history events' fields (at, event_type,
+    actor_id, org_id, stage, data) in order. Returns the new version.
+
+    Raises AlreadyHandled when another process wrote this application first (`UPDATE … WHERE version=?`
+    matched nothing); the caller's unit of work then rolls everything back.
+    """
+    rows, seq, head = [], live.head_seq, live.head_hash
+    for fields in events:
+        row = history.chain_event(app_id, seq, head, **fields)
+        rows.append(row)
+        seq, head = row["seq"], row["hash"]
+    version = live.version
+    result = session.connection().execute(
+        update(APPLICATION)
+        .where(APPLICATION.c.id == app_id, APPLICATION.c.version == version)
+        .values(version=version + 1, updated_at=now, head_seq=seq, head_hash=head, **summary_fields(live.app))
     )
     if result.rowcount != 1:
         raise AlreadyHandled(CONFLICT_MESSAGE, application_id=app_id)
-    return version + 1
+    live.index = write_indexes(session, app_id, live.app, live.index)
+    history.insert_events(session, rows)
+    live.version, live.head_seq, live.head_hash = version + 1, seq, head
+    if snapshot_due(live):
+        write_snapshot(session, app_id, live)
+    return live.version
 
 
-def write_state(session: Session, app_id: int, app: Application, *, new: bool = False) -> None:
-    """Store the instance state (without the spec)."""
-    state = app.to_json()
-    if new:
-        session.execute(insert(WorkflowState).values(application_id=app_id, state_json=state))
-    else:
-        session.execute(
-            update(WorkflowState)
-            .where(WorkflowState.application_id == app_id)
-            .values(state_json=state)
-            .execution_options(synchronize_session=False)
-        )
+def write_indexes(session: Session, app_id: int, app: Application, before: tuple | None = None) -> tuple:
+    """Make the application's work items and due timers say what the workflow says now; rows that have not
+    changed are left alone. `before` is what the tables hold (None: unknown). Returns the new signature."""
+    after = index_signature(app)
+    conn = session.connection()
+    items_before, timers_before = before if before is not None else (None, None)
+    items, timers = after
+    if items != items_before:
+        if before is None or items_before:
+            conn.execute(delete(WORK_ITEM).where(WORK_ITEM.c.application_id == app_id))
+        if items:
+            conn.execute(
+                insert(WORK_ITEM),
+                [
+                    {
+                        "application_id": app_id,
+                        "stage": stage,
+                        "tier": tier,
+                        "org_id": org_id,
+                        "actionable_from": actionable_from,
+                        "deadline": deadline,
+                    }
+                    for stage, tier, org_id, actionable_from, deadline in items
+                ],
+            )
+    if timers != timers_before:
+        if before is None or timers_before:
+            conn.execute(delete(DUE_TIMER).where(DUE_TIMER.c.application_id == app_id))
+        if timers:
+            conn.execute(
+                insert(DUE_TIMER),
+                [
+                    {
+                        "application_id": app_id,
+                        "name": name,
+                        "due_at": due_at,
+                        "attempts": 0,
+                        "next_attempt_at": due_at,
+                    }
+                    for name, due_at in timers
+                ],
+            )
+    return after
 
 
-def write_indexes(session: Session, app_id: int, app: Application) -> None:
-    """Replace the application's work items and due timers with what the workflow says now."""
-    session.execute(
-        delete(WorkItem).where(WorkItem.application_id == app_id).execution_options(synchronize_session=False)
+def write_state(session: Session, app_id: int, app: Application) -> None:
+    """Store `app` as the snapshot after the application's last event and point the row's chain head at that
+    event: for tools that rebuild an application outside an action (repairs; the forger of the audit tests).
+    """
+    head = session.execute(
+        select(HistoryEvent.seq, HistoryEvent.hash)
+        .where(HistoryEvent.application_id == app_id)
+        .order_by(HistoryEvent.seq.desc())
+        .limit(1)
+    ).first()
+    seq, hash_ = (head.seq, head.hash) if head else (0, None)
+    conn = session.connection()
+    conn.execute(
+        update(WorkflowState.__table__)
+        .where(WorkflowState.__table__.c.application_id == app_id)
+        .values(state_json=app.to_json(), seq=seq)
     )
-    session.execute(
-        delete(DueTimer).where(DueTimer.application_id == app_id).execution_options(synchronize_session=False)
-    )
-    items = [
-        {
-            "application_id": app_id,
-            "stage": t.stage,
-            "tier": t.tier,
-            "org_id": t.org_id,
-            "actionable_from": t.actionable_from,
-            "deadline": t.deadline,
-        }
-        for t in app.ready_tasks()
-    ]
-    if items:
-        session.execute(insert(WorkItem), items)
-    timers = [
-        {
-            "application_id": app_id,
-            "name": t.name,
-            "due_at": t.due_at,
-            "attempts": 0,
-            "next_attempt_at": t.due_at,
-        }
-        for t in app.due_timers()
-    ]
-    if timers:
-        session.execute(insert(DueTimer), timers)
+    conn.execute(update(APPLICATION).where(APPLICATION.c.id == app_id).values(head_seq=seq, head_hash=hash_))

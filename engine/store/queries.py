@@ -58,6 +58,7 @@ class WorkItemView:
     deadline: datetime | None
     version: int
     unit_id: int | None = None
+    campaign_id: str = ""  # inboxes mix campaigns: each row says its own
 
 
 @dataclass
@@ -253,6 +254,7 @@ def _item(row: ApplicationRow, stage, org_id, actionable_from, deadline) -> Work
         deadline,
         row.version,
         row.unit_id,
+        row.campaign_id,
     )
 
 

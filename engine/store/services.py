@@ -21,16 +21,28 @@ from sqlalchemy.orm import Session
 from engine.accounts.models import User
 from engine.accounts.tiers import committees_by_series, review_chain
 from engine.audit.facts import FACTS_CHANGED, genesis_data
+from engine.campaign import Problem as CampaignProblem
 from engine.campaign_lint import lint_campaign
 from engine.clock import Clock
-from engine.deployment import Deployment, build_deployment
+from engine.deployment import ENGINE_VERSION, Deployment, build_deployment
 from engine.dry_run import require_dry_run
-from engine.errors import ActionRefused, AlreadyHandled, CampaignError, FormInvalid, NotFound, OutsideWindow
+from engine.errors import (
+    ActionRefused,
+    AlreadyHandled,
+    CampaignError,
+    ConfigError,
+    FormInvalid,
+    NotFound,
+    OutsideWindow,
+)
 from engine.runtime import Actor, Application
+from engine.stage_check import require_stages
 from engine.stages import APPLICANT_TIER
 
-from . import gate, history
-from .indexes import bump_version, summary_fields, write_indexes, write_state
+from . import attachments, gate, history
+from .duties import refuse_own_application
+from .indexes import save_action, summary_fields, write_indexes
+from .live import CACHE, Live, StateIncident, acquire, rebuild, record_incident, write_snapshot
 from .queries import ApplicationView, build_view, check_scope
 from .tables import (
     ENDED_STATUSES,
@@ -40,7 +52,6 @@ from .tables import (
     AttachmentName,
     DeploymentRow,
     Draft,
-    WorkflowState,
     WorkItem,
 )
 from .uow import UnitOfWork
@@ -59,9 +70,18 @@ class DeploymentInfo:
 
 
 def deploy(
-    session: Session, clock: Clock, sources: dict[str, str], actor_id: int | None = None
+    session: Session,
+    clock: Clock,
+    sources: dict[str, str],
+    actor_id: int | None = None,
+    *,
+    replace: bool = False,
 ) -> DeploymentInfo:
     """Store a deployment once by content hash and make it current for its campaign.
+
+    Campaigns are distinct by id: other sources under an id already deployed are refused (a campaign file
+    copied for a new year without a new `[campaign] id` would silently replace the old campaign) unless
+    `replace` says the campaign's process is deliberately being replaced; its applications stay pinned.
 
     Raises ConfigError (BPMN/forms/campaign do not parse), CampaignError (the campaign lint finds errors) or
     DryRunFailed (a path of the process errors, dead-ends or never reaches an end event: engine.dry_run).
@@ -70,6 +90,28 @@ def deploy(
     errors = [f for f in lint_campaign(deployment.campaign, model=deployment.model) if f.level == "error"]
     if errors:
         raise CampaignError(errors, file=deployment.campaign.source_path)
+    require_stages(deployment)  # every stage has its form, window, deadline timer and lapse; names exist
+    known = session.get(DeploymentRow, deployment.id) is not None  # stored before: making it current again
+    if not replace and not known:
+        other = session.scalar(
+            select(DeploymentRow.id)
+            .where(DeploymentRow.campaign_id == deployment.campaign.id, DeploymentRow.id != deployment.id)
+            .limit(1)
+        )
+        if other is not None:
+            raise CampaignError(
+                [
+                    CampaignProblem(
+                        deployment.campaign.source_path,
+                        "campaign.id",
+                        None,
+                        f"批次编号 {deployment.campaign.id!r} 已被另一份部署（{other[:12]}）使用，而文件内容不同："
+                        f"新一年的活动文件请在 [campaign] 中改用新的 id；确要替换本批次的流程，"
+                        f"用 zhicheng deploy --replace（已有申请书仍按原部署办理）",
+                    )
+                ],
+                file=deployment.campaign.source_path,
+            )
     require_dry_run(deployment)  # every path of the process must run before anyone can start on it
     with UnitOfWork(session) as uow:
         row = session.get(DeploymentRow, deployment.id)
@@ -82,6 +124,7 @@ def deploy(
                 spec_json=json.dumps(deployment.spec_json, ensure_ascii=False),
                 sources_json=json.dumps(deployment.sources, ensure_ascii=False),
                 deployed_by_id=actor_id,
+                engine_version=deployment.engine_version,
                 created_at=clock.now(),
                 is_current=True,
             )
@@ -115,9 +158,19 @@ def deployment_for(session: Session, deployment_id: str) -> Deployment:
     cached = _DEPLOYMENTS.get(deployment_id)
     if cached is not None:
         return cached
-    sources = session.scalar(select(DeploymentRow.sources_json).where(DeploymentRow.id == deployment_id))
-    if sources is None:
+    found = session.execute(
+        select(DeploymentRow.sources_json, DeploymentRow.engine_version).where(
+            DeploymentRow.id == deployment_id
+        )
+    ).first()
+    if found is None:
         raise NotFound(f"部署 {deployment_id[:12]} 不存在", deployment_id=deployment_id)
+    sources, version = found
+    if version > ENGINE_VERSION:
+        raise ConfigError(
+            f"部署 {deployment_id[:12]} 由更新的引擎版本 {version} 部署，本程序（版本 {ENGINE_VERSION}）不能解释它：请升级",
+            deployment_id=deployment_id,
+        )
     return _DEPLOYMENTS.setdefault(deployment_id, build_deployment(json.loads(sources)))
 
 
@@ -149,6 +202,61 @@ def batch_stages(session: Session) -> frozenset:
     )
 
 
+def campaign_titles(session: Session) -> dict[str, str]:
+    """Campaign id -> the notice's short title, over every current deployment (pages show it per row)."""
+    return {
+        d.campaign.id: f"{d.campaign.year}年 {d.campaign.notice_number}" for d in current_deployments(session)
+    }
+
+
+def submission_open(deployment: Deployment, now: datetime) -> bool:
+    """True while the deployment's first (submission) stage window is open."""
+    campaign, first = deployment.campaign, deployment.model.submission
+    return campaign.opens_at(first) <= now < campaign.deadline(first)
+
+
+def open_campaigns(session: Session, clock: Clock) -> list[Deployment]:
+    """Current deployments taking new applications now (their submission window is open)."""
+    now = clock.now()
+    return [d for d in current_deployments(session) if submission_open(d, now)]
+
+
+def campaign_for_start(session: Session, clock: Clock, campaign_id: str | None = None) -> Deployment:
+    """The deployment a new application starts on: the chosen campaign, or the only open one.
+
+    Raises OutsideWindow (no campaign, or not the chosen one, takes applications now), ActionRefused
+    (several are open and none was chosen) or NotFound (nothing deployed).
+    """
+    current = current_deployments(session)
+    if not current:
+        raise NotFound("尚未部署申报流程：请先运行 zhicheng deploy")
+    now = clock.now()
+    if campaign_id:
+        chosen = next((d for d in current if d.campaign.id == campaign_id), None)
+        if chosen is None:
+            raise NotFound(f"申报批次 {campaign_id!r} 不存在", campaign_id=campaign_id)
+        candidates = [chosen]
+    else:
+        candidates = current
+    open_now = [d for d in candidates if submission_open(d, now)]
+    if not open_now:
+        first = candidates[0]
+        raise OutsideWindow(
+            "现在不能开始申报：" + "；".join(f"{d.campaign.title}：{window_text(d)}" for d in candidates)
+            if len(candidates) > 1
+            else f"现在不能开始申报：{window_text(first)}",
+            stage=first.model.submission,
+            opens=first.campaign.opens_at(first.model.submission),
+            deadline=first.campaign.deadline(first.model.submission),
+        )
+    if len(open_now) > 1:
+        raise ActionRefused(
+            "目前有多个申报批次正在受理，请先选择申报批次：" + "、".join(d.campaign.title for d in open_now),
+            field="campaign_id",
+        )
+    return open_now[0]
+
+
 def window_text(deployment: Deployment, stage: str | None = None) -> str:
     """A stage's window (default: submission) as the notice words it: 「…」时间为 2020年11月17日至11月23日."""
     stage = stage or deployment.model.submission
@@ -176,7 +284,9 @@ def _open_application(session: Session, applicant_id: int, campaign_id: str) -> 
     )
 
 
-def start_application(session: Session, clock: Clock, applicant_id: int, unit_id: int) -> int:
+def start_application(
+    session: Session, clock: Clock, applicant_id: int, unit_id: int, campaign_id: str | None = None
+) -> int:
     """Start a declaration on the current deployment for an applicant of a unit; return its id.
 
     Raises NotFound (no deployment or user), OutsideWindow (the submission stage's window is not open),
@@ -185,15 +295,8 @@ def start_application(session: Session, clock: Clock, applicant_id: int, unit_id
     when two requests race past the check below).
     """
     with UnitOfWork(session) as uow:
-        deployment = current_deployment(session)
-        campaign, now, first = deployment.campaign, clock.now(), deployment.model.submission
-        if not campaign.opens_at(first) <= now < campaign.deadline(first):
-            raise OutsideWindow(
-                f"现在不能开始申报：{window_text(deployment)}",
-                stage=first,
-                opens=campaign.opens_at(first),
-                deadline=campaign.deadline(first),
-            )
+        deployment = campaign_for_start(session, clock, campaign_id)
+        campaign, now = deployment.campaign, clock.now()
         user = session.get(User, applicant_id)
         if user is None:
             raise NotFound(f"用户（编号 {applicant_id}）不存在", user_id=applicant_id)
@@ -226,11 +329,10 @@ def start_application(session: Session, clock: Clock, applicant_id: int, unit_id
                 raise
             session.rollback()
             raise _duplicate(_open_application(session, applicant_id, campaign.id)) from None
-        write_state(session, row.id, app, new=True)
-        write_indexes(session, row.id, app)
-        history.append(
-            session,
+        started = history.chain_event(
             row.id,
+            0,
+            history.GENESIS,
             at=now,
             event_type="started",
             actor_id=applicant_id,
@@ -242,8 +344,20 @@ def start_application(session: Session, clock: Clock, applicant_id: int, unit_id
                 "committees": committees,
             },
         )
+        session.execute(
+            update(ApplicationRow)
+            .where(ApplicationRow.id == row.id)
+            .values(head_seq=1, head_hash=started["hash"])
+            .execution_options(synchronize_session=False)
+        )
+        history.insert_events(session, [started])
+        app.reset_on_error = False
+        live = Live(app, 1, 1, started["hash"], 0, None)
+        live.index = write_indexes(session, row.id, app, ((), ()))
+        write_snapshot(session, row.id, live, new=True)  # the base every rebuild starts from
         app_id = row.id
         uow.commit()
+    CACHE.put(app_id, live)
     return app_id
 
 
@@ -253,33 +367,78 @@ def _is_one_open_violation(exc: IntegrityError) -> bool:
     return ONE_OPEN_INDEX in text or "application.applicant_id, application.campaign_id" in text
 
 
-def load(session: Session, app_id: int, clock: Clock) -> tuple[ApplicationRow, Application]:
-    """The application row and its restored workflow. Raises NotFound."""
-    row = session.get(ApplicationRow, app_id)
+# The application columns an action reads: scope, version check, the chain head and the summary that a
+# rebuilt workflow must agree with. One Core SELECT, no ORM identity map on the hot path.
+_APPLICATION = ApplicationRow.__table__
+ACTION_COLUMNS = tuple(
+    _APPLICATION.c[name]
+    for name in (
+        "id",
+        "applicant_id",
+        "deployment_id",
+        "unit_id",
+        "tier2_id",
+        "tier3_id",
+        "committee_id",
+        "waiting_org_id",
+        "status",
+        "stage",
+        "version",
+        "head_seq",
+        "head_hash",
+    )
+)
+
+
+def action_row(session: Session, app_id: int, *, lock: bool = False):
+    """The application's action columns (None if absent); `lock` claims the row where the database can."""
+    query = select(*ACTION_COLUMNS).where(_APPLICATION.c.id == app_id)
+    if lock and session.get_bind().dialect.name == "postgresql":
+        query = query.with_for_update(skip_locked=True)
+    return session.connection().execute(query).first()
+
+
+def load(session: Session, app_id: int, clock: Clock) -> tuple:
+    """The application's action row and its workflow rebuilt from snapshot and history (read-only use: the
+    cache is not touched). Raises NotFound, StateIncident."""
+    row = action_row(session, app_id)
     if row is None:
         raise NotFound(f"申请书（编号 {app_id}）不存在", application_id=app_id)
-    state = session.scalar(select(WorkflowState.state_json).where(WorkflowState.application_id == app_id))
-    app = Application.restore(deployment_for(session, row.deployment_id), state, clock)
-    app.reset_on_error = False  # on any error the unit of work rolls back and this object is dropped
-    return row, app
+    return row, rebuild(session, row, deployment_for(session, row.deployment_id), clock).app
 
 
-def record_timers(session: Session, app_id: int, app: Application, fired, now: datetime) -> None:
-    """One history event per fired timer."""
-    status = app.status()
-    for timer in fired:
-        history.append(
-            session,
-            app_id,
-            at=now,
-            event_type="timer_fired",
-            stage=timer.name,
-            data={
+def acquire_live(session: Session, clock: Clock, row, now: datetime) -> Live:
+    """The live workflow of an action row (cache or rebuild). Entries pushed out of the cache to make
+    room get their snapshot written in this unit of work when it is behind. A disagreement between
+    snapshot and history is recorded as an incident and raised (StateIncident)."""
+    deployment = deployment_for(session, row.deployment_id)
+    try:
+        live = acquire(session, row, deployment, clock)
+    except StateIncident as exc:
+        record_incident(session, row.id, str(exc), now)
+        raise
+    if live.index is None:  # rebuilt: make room in the cache for it
+        for evicted_id, evicted in CACHE.make_room(row.id):
+            if evicted.snapshot_seq < evicted.head_seq:
+                write_snapshot(session, evicted_id, evicted)
+    return live
+
+
+def timer_events(fired, status) -> list[dict]:
+    """One history event per fired timer, with the status it left."""
+    return [
+        {
+            "at": None,
+            "event_type": "timer_fired",
+            "stage": timer.name,
+            "data": {
                 "due_at": timer.due_at.isoformat(),
                 "status": status.status,
                 "responsible_org": status.responsible_org,
             },
-        )
+        }
+        for timer in fired
+    ]
 
 
 def complete_task(
@@ -311,8 +470,14 @@ def perform_task(
 ) -> int:
     """complete_task without building the view (simulation, benchmarks); returns the new version."""
     with UnitOfWork(session) as uow:
-        row, app = load(session, app_id, clock)
+        row = action_row(session, app_id)
+        if row is None:
+            raise NotFound(f"申请书（编号 {app_id}）不存在", application_id=app_id)
         check_scope(session, row, actor.user_id, memberships={org for org, _ in actor.memberships})
+        # segregation of duties, whatever the roles: never a review of one's own application
+        refuse_own_application(
+            deployment_for(session, row.deployment_id), stage, actor.user_id, row.applicant_id, app_id
+        )
         if row.applicant_id != actor.user_id:  # an org's task: the gate names the refusal and its date
             gate.check(
                 session,
@@ -323,51 +488,45 @@ def perform_task(
                 actor.user_id,
                 deployment_for(session, row.deployment_id),
             )
-        version = row.version
         committee_before = row.committee_id
-        if expected_version is not None and expected_version != version:
+        if expected_version is not None and expected_version != row.version:
             raise AlreadyHandled("该申请书已被他人处理，请刷新后重试", application_id=app_id)
-        completion = app.complete(stage, actor, data)
-        now = completion.at
-        new_version = bump_version(session, app_id, version, app, now)
-        write_state(session, app_id, app)
-        write_indexes(session, app_id, app)
-        record_timers(session, app_id, app, completion.fired, now)
-        if app.model.stages[stage].by_applicant:  # submitted: the draft has become the declaration
-            session.execute(
-                delete(Draft)
-                .where(Draft.application_id == app_id)
-                .execution_options(synchronize_session=False)
-            )
-        status = app.status()
-        history.append(
-            session,
-            app_id,
-            at=now,
-            event_type="completed",
-            actor_id=actor.user_id,
-            org_id=completion.org_id,
-            stage=stage,
-            data={
-                "form": completion.data,
-                "actor_name": actor.name,
-                "status": status.status,
-                "next_stage": status.stage,
-            },
+        live = acquire_live(session, clock, row, clock.now())
+        # from here on `live` is out of the cache: on any error it is dropped and rebuilt next time
+        completion = live.app.complete(stage, actor, data)
+        now, status = completion.at, live.app.status()
+        events = timer_events(completion.fired, status)
+        events.append(
+            {
+                "event_type": "completed",
+                "actor_id": actor.user_id,
+                "org_id": completion.org_id,
+                "stage": stage,
+                "data": {
+                    "form": completion.data,
+                    "actor_name": actor.name,
+                    "status": status.status,
+                    "next_stage": status.stage,
+                },
+            }
         )
-        committee = app.chain.get("committee")
+        committee = live.app.chain.get("committee")
         if committee != committee_before:  # the declaration's series chose its committee: a recorded fact
-            history.append(
-                session,
-                app_id,
-                at=now,
-                event_type=FACTS_CHANGED,
-                actor_id=actor.user_id,
-                org_id=completion.org_id,
-                stage=stage,
-                data={"facts": {"committee_id": committee}, "reason": "按申报系列确定受理的评委会"},
+            events.append(
+                {
+                    "event_type": FACTS_CHANGED,
+                    "actor_id": actor.user_id,
+                    "org_id": completion.org_id,
+                    "stage": stage,
+                    "data": {"facts": {"committee_id": committee}, "reason": "按申报系列确定受理的评委会"},
+                }
             )
+        new_version = save_action(session, app_id, live, [{**e, "at": now} for e in events], now)
+        if live.app.model.stages[stage].by_applicant:  # submitted: the draft has become the declaration
+            drafts = Draft.__table__
+            session.connection().execute(delete(drafts).where(drafts.c.application_id == app_id))
         uow.commit()
+    CACHE.put(app_id, live)
     return new_version
 
 
@@ -434,8 +593,11 @@ def record_attachment(
     mime: str,
     original_name: str,
     uploaded_by: int | None,
+    application_id: int | None = None,
 ) -> bool:
     """Record stored upload bytes by content hash; True if new. Idempotent: the first upload's row is kept.
+
+    Every upload by a known user also grants that user the use of these bytes in `application_id`.
 
     Two requests uploading the same bytes at once both succeed (INSERT … ON CONFLICT DO NOTHING).
     """
@@ -467,6 +629,14 @@ def record_attachment(
                 .on_conflict_do_update(
                     index_elements=["sha256", "user_id"], set_={"original_name": original_name[:255]}
                 )
+            )
+        if uploaded_by is not None:
+            attachments.grant(
+                session,
+                values["created_at"],
+                sha256=sha256,
+                user_id=uploaded_by,
+                application_id=application_id,
             )
         uow.commit()
     return created

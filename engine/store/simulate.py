@@ -8,6 +8,7 @@ recommended, no-shows at the onsite desk.
 
 from __future__ import annotations
 
+import multiprocessing
 import random
 import time
 from collections import Counter
@@ -15,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 import yaml
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import and_, func, insert, or_, select
 
 from calendars import TZ
 from engine.accounts.models import Membership, Org, User
@@ -25,8 +26,8 @@ from engine.errors import ActionRefused, NotFound
 from engine.paths import bpmn_dir
 from engine.runtime import Actor
 
-from . import services, worker
-from .tables import ApplicationRow, WorkItem
+from . import live, services, worker
+from .tables import ApplicationRow, HistoryEvent, WorkItem
 
 START = datetime(2020, 11, 17, 9, tzinfo=TZ)
 END = datetime(2020, 12, 27, 9, tzinfo=TZ)
@@ -121,8 +122,22 @@ def ensure_tree(session, clock, applicants: int, prefix: str = "sim") -> _Tree:
             )
     units = list(session.scalars(select(Org.id).where(Org.name.like(f"{prefix}单位%")).order_by(Org.id)))
     have = session.scalar(select(func.count(User.id)).where(User.username.like(f"{prefix}-app-%")))
-    for i in range(have, applicants):
-        _user(session, now, f"{prefix}-app-{i:06d}", f"申报人{i}")
+    for first in range(have, applicants, 5000):  # one statement per 5000 people: 100k in seconds
+        session.execute(
+            insert(User),
+            [
+                {
+                    "username": f"{prefix}-app-{i:06d}",
+                    "real_name": f"申报人{i}",
+                    "password_hash": "!",  # cannot log in
+                    "is_operator": False,
+                    "is_auditor": False,
+                    "failed_logins": 0,
+                    "created_at": now,
+                }
+                for i in range(first, min(first + 5000, applicants))
+            ],
+        )
     session.commit()
     staff, desk = {}, None
     rows = session.execute(
@@ -185,52 +200,185 @@ def _form(stage: str, plan, returned: set, app_id: int, declaration: dict) -> di
 
 
 def simulate(
-    session_factory, applicants: int, seed: int = 2020, on_step=None, prefix: str = "sim"
+    session_factory,
+    applicants: int,
+    seed: int = 2020,
+    on_step=None,
+    prefix: str = "sim",
+    *,
+    workers: int = 1,
+    database_url: str | None = None,
+    cohort: int | None = None,
 ) -> SimulationReport:
-    """Run the 2020 campaign for `applicants` people; `on_step(done, total)` reports progress."""
-    rng = random.Random(seed)
-    clock = SimulatedClock(START)
-    report = SimulationReport(applicants)
-    declaration = yaml.safe_load((bpmn_dir() / "scenarios/data/declaration.yaml").read_text(encoding="utf-8"))
+    """Run the 2020 campaign for `applicants` people; `on_step(done, total)` reports progress in clock steps
+    (each cohort walks every step; with several workers a cohort's steps are reported when it finishes).
+
+    Applicants are taken in cohorts (at most the live cache's size, so a cohort's workflows stay cached from
+    start to end); each cohort walks the campaign's clock on its own. With `workers` > 1 the cohorts are
+    shared out over that many processes, each with its own engine on `database_url`. Each applicant's plan
+    and choices come from its own random stream (seed, applicant number), so the outcome does not depend on
+    the number of workers or the cohort size. A run that was killed is resumed by running it again:
+    applications that exist are reused and each cohort's clock restarts at its latest recorded event.
+    """
     began = time.perf_counter()
+    clock = SimulatedClock(START)
     with session_factory() as session:
         try:
-            services.current_deployment(session)
+            deployment = services.current_deployment(session)
         except NotFound:
             services.deploy(session, clock, read_sources())
+            deployment = services.current_deployment(session)
         tree = ensure_tree(session, clock, applicants, prefix)
-        plans, apps = {}, []
-        for user_id, unit_id in tree.applicants:
-            app_id = services.start_application(session, clock, user_id, unit_id)
-            plans[app_id] = _plan(rng)
-            report.plans[plans[app_id][0] + (f"@{plans[app_id][1]}" if plans[app_id][1] else "")] += 1
-            apps.append(app_id)
-    steps = []
-    day = START
-    while day < END:
-        steps += [day, day.replace(hour=14)]
-        day += timedelta(days=1)
-    returned: set[int] = set()
-    for i, instant in enumerate(steps, start=1):
-        clock.set(instant)
-        report.timers_fired += len(worker.tick(session_factory, clock).fired)
-        _act(session_factory, clock, rng, tree, plans, returned, declaration, report, apps)
+    size = cohort or max(1, min(live.CACHE.capacity, -(-applicants // max(1, workers))))
+    members = [(i, uid, unit) for i, (uid, unit) in enumerate(tree.applicants)]
+    jobs = [
+        CohortJob(k, members[first : first + size], seed, prefix, deployment.campaign.id)
+        for k, first in enumerate(range(0, len(members), size))
+    ]
+    report = SimulationReport(applicants)
+    apps: list[int] = []
+    per_cohort, done = len(_steps()), [0]
+
+    def progress(steps: int = 1) -> None:
+        done[0] += steps
         if on_step:
-            on_step(i, len(steps))
-    clock.set(END + timedelta(days=1))
-    report.timers_fired += len(worker.tick(session_factory, clock).fired)
+            on_step(done[0], per_cohort * len(jobs))
+
+    def collect(result: CohortResult) -> None:
+        report.actions += result.actions
+        report.refused += result.refused
+        report.timers_fired += result.timers_fired
+        report.plans.update(result.plans)
+        apps.extend(result.apps)
+
+    if workers <= 1:
+        for job in jobs:
+            collect(run_cohort(session_factory, tree, job, on_step=progress))
+    else:
+        if not database_url:
+            raise ValueError("simulate with several workers needs the database URL")
+        context = multiprocessing.get_context("spawn")  # each process builds its own engine and cache
+        with context.Pool(workers, initializer=_worker_init, initargs=(database_url, tree)) as pool:
+            for result in pool.imap_unordered(_worker_run, jobs):
+                collect(result)
+                progress(per_cohort)
     with session_factory() as session:
-        for status, count in session.execute(
-            select(ApplicationRow.status, func.count())
-            .where(ApplicationRow.id.in_(apps))
-            .group_by(ApplicationRow.status)
-        ):
-            report.outcomes[status] = count
+        for first in range(0, len(apps), 5000):
+            for status, count in session.execute(
+                select(ApplicationRow.status, func.count())
+                .where(ApplicationRow.id.in_(apps[first : first + 5000]))
+                .group_by(ApplicationRow.status)
+            ):
+                report.outcomes[status] += count
     report.seconds = time.perf_counter() - began
     return report
 
 
-def _act(session_factory, clock, rng, tree, plans, returned, declaration, report, apps) -> None:
+@dataclass(frozen=True)
+class CohortJob:
+    index: int
+    members: list  # (applicant number, user id, unit id)
+    seed: int
+    prefix: str
+    campaign_id: str
+
+
+@dataclass
+class CohortResult:
+    apps: list[int]
+    actions: int = 0
+    refused: int = 0
+    timers_fired: int = 0
+    plans: Counter = field(default_factory=Counter)
+
+
+_WORKER: dict = {}
+
+
+def _worker_init(database_url: str, tree: _Tree) -> None:
+    from sqlalchemy.orm import sessionmaker
+
+    from engine.db import make_engine
+
+    _WORKER["factory"] = sessionmaker(make_engine(database_url), expire_on_commit=False)
+    _WORKER["tree"] = tree
+
+
+def _worker_run(job: CohortJob) -> CohortResult:
+    return run_cohort(_WORKER["factory"], _WORKER["tree"], job)
+
+
+def _steps() -> list[datetime]:
+    steps, day = [], START
+    while day < END:
+        steps += [day, day.replace(hour=14)]
+        day += timedelta(days=1)
+    return steps
+
+
+def run_cohort(session_factory, tree: _Tree, job: CohortJob, on_step=None) -> CohortResult:
+    """One cohort through the whole campaign on its own clock (resuming where a killed run stopped);
+    `on_step()` after each clock step."""
+    declaration = _declaration()
+    rngs = {}
+    plans: dict[int, tuple] = {}
+    result = CohortResult([])
+    clock = SimulatedClock(START)
+    users = [uid for _, uid, _ in job.members]
+    with session_factory() as session:
+        existing = dict(
+            session.execute(
+                select(ApplicationRow.applicant_id, ApplicationRow.id).where(
+                    ApplicationRow.applicant_id.in_(users), ApplicationRow.campaign_id == job.campaign_id
+                )
+            ).all()
+        )
+        resume_at = None
+        if existing:
+            resume_at = session.scalar(
+                select(func.max(HistoryEvent.at)).where(HistoryEvent.application_id.in_(existing.values()))
+            )
+        for number, user_id, unit_id in job.members:
+            rng = random.Random(f"{job.seed}:{number}")
+            app_id = existing.get(user_id)
+            if app_id is None:
+                app_id = services.start_application(session, clock, user_id, unit_id)
+            rngs[app_id], plans[app_id] = rng, _plan(rng)
+            kind, stage = plans[app_id]
+            result.plans[kind + (f"@{stage}" if stage else "")] += 1
+            result.apps.append(app_id)
+        returned = set()
+        if existing:  # a return already made is not made again
+            returned = set(
+                session.scalars(
+                    select(HistoryEvent.application_id).where(
+                        HistoryEvent.application_id.in_(result.apps),
+                        HistoryEvent.event_type == "completed",
+                        HistoryEvent.data_json.like('%"decision":"return"%'),
+                    )
+                )
+            )
+    apps = result.apps
+    for instant in _steps():
+        if resume_at is None or instant >= resume_at:
+            clock.set(instant)
+            result.timers_fired += len(worker.tick(session_factory, clock, only=apps).fired)
+            _act(session_factory, clock, rngs, tree, plans, returned, declaration, result, apps)
+        if on_step:
+            on_step()
+    clock.set(END + timedelta(days=1))
+    result.timers_fired += len(worker.tick(session_factory, clock, only=apps).fired)
+    return result
+
+
+def _declaration() -> dict:
+    if "declaration" not in _WORKER:
+        text = (bpmn_dir() / "scenarios/data/declaration.yaml").read_text(encoding="utf-8")
+        _WORKER["declaration"] = yaml.safe_load(text)
+    return _WORKER["declaration"]
+
+
+def _act(session_factory, clock, rngs, tree, plans, returned, declaration, report, apps) -> None:
     now = clock.now()
     last_chance = now + timedelta(hours=12)
     with session_factory() as session:
@@ -245,16 +393,17 @@ def _act(session_factory, clock, rng, tree, plans, returned, declaration, report
             )
             .join(ApplicationRow, ApplicationRow.id == WorkItem.application_id)
             .where(
-                WorkItem.application_id.between(min(apps), max(apps)),
+                WorkItem.application_id.in_(apps),
                 or_(WorkItem.actionable_from.is_(None), WorkItem.actionable_from <= now),
                 and_(WorkItem.deadline > now),
             )
+            .order_by(WorkItem.application_id)
         ).all()
         for app_id, stage, org_id, deadline, applicant_id, version in open_items:
             kind, at_stage = plans.get(app_id, ("straight", None))
             if kind == "lapse" and stage == at_stage:
                 continue
-            if not (deadline <= last_chance or rng.random() < 0.35):
+            if not (deadline <= last_chance or rngs[app_id].random() < 0.35):
                 continue
             if stage in ("applicant_submit", "applicant_correct"):
                 actor = Actor(applicant_id, frozenset(), "申报人")

@@ -43,6 +43,8 @@ class DeploymentRow(Base):
     spec_json: Mapped[str] = mapped_column(Text)
     sources_json: Mapped[str] = mapped_column(Text)  # {relative name: text}
     is_current: Mapped[bool] = mapped_column(Boolean, default=False)
+    # The engine version that interpreted the sources when deployed (engine.deployment.ENGINE_VERSION).
+    engine_version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
     deployed_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
@@ -108,15 +110,24 @@ class ApplicationRow(Base):
     title_sought: Mapped[str | None] = mapped_column(String(100))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    # The head of the history chain, written with every event: the next event links to it without a
+    # SELECT, and a cached workflow is used only when it was built from exactly this history.
+    head_seq: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    head_hash: Mapped[str | None] = mapped_column(String(64))
 
 
 class WorkflowState(Base):
-    """The serialized SpiffWorkflow instance state (no spec: that lives once in `deployment`)."""
+    """A snapshot of the serialized SpiffWorkflow instance state (no spec: that lives once in `deployment`).
+
+    The history is the record; this is the state after event `seq`, written at intervals (engine/store/
+    README.md). The current state is this snapshot plus the events after it, replayed.
+    """
 
     __tablename__ = "workflow_state"
 
     application_id: Mapped[int] = mapped_column(ForeignKey("application.id"), primary_key=True)
     state_json: Mapped[str] = mapped_column(Text)
+    seq: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
 
 class WorkItem(Base):
@@ -185,6 +196,23 @@ class Attachment(Base):
     mime: Mapped[str] = mapped_column(String(100))
     original_name: Mapped[str] = mapped_column(String(255))
     uploaded_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class AttachmentGrant(Base):
+    """Who uploaded which bytes for which application: a declaration may cite only its own uploads."""
+
+    __tablename__ = "attachment_grant"
+    __table_args__ = (
+        UniqueConstraint("sha256", "user_id", "application_id", name="uq_attachment_grant"),
+        Index("ix_attachment_grant_user_app", "user_id", "application_id"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    sha256: Mapped[str] = mapped_column(String(64))
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
+    # None: uploaded outside an application (an org's certificate).
+    application_id: Mapped[int | None] = mapped_column(ForeignKey("application.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 

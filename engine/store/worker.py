@@ -18,9 +18,10 @@ from sqlalchemy.orm import Session
 from engine.clock import Clock
 from engine.errors import AlreadyHandled, ZhichengError
 
-from .indexes import bump_version, write_indexes, write_state
-from .services import load, record_timers
-from .tables import ApplicationRow, DueTimer, Incident
+from .indexes import save_action
+from .live import CACHE
+from .services import acquire_live, action_row, timer_events
+from .tables import DueTimer, Incident
 from .uow import UnitOfWork
 
 MAX_ATTEMPTS = 5
@@ -36,14 +37,13 @@ class TickReport:
     incidents: list[int] = field(default_factory=list)
 
 
-def due_applications(session: Session, now: datetime, batch: int) -> list[int]:
-    """Applications with a timer due at `now`, oldest due first (reads the index only)."""
-    rows = session.execute(
-        select(DueTimer.application_id, DueTimer.next_attempt_at)
-        .where(DueTimer.next_attempt_at <= now)
-        .order_by(DueTimer.next_attempt_at)
-        .limit(batch * 3)
-    )
+def due_applications(session: Session, now: datetime, batch: int, only=None) -> list[int]:
+    """Applications with a timer due at `now`, oldest due first (reads the index only); `only` restricts
+    the sweep to some applications (a simulation cohort that runs on its own clock)."""
+    query = select(DueTimer.application_id, DueTimer.next_attempt_at).where(DueTimer.next_attempt_at <= now)
+    if only is not None:
+        query = query.where(DueTimer.application_id.in_(only))
+    rows = session.execute(query.order_by(DueTimer.next_attempt_at).limit(batch * 3))
     seen: dict[int, None] = {}
     for app_id, _ in rows:
         seen.setdefault(app_id)
@@ -54,10 +54,8 @@ def fire_one(session: Session, clock: Clock, app_id: int, report: TickReport) ->
     """Fire the due timers of one application in one unit of work (skips it if another worker holds it)."""
     now = clock.now()
     with UnitOfWork(session) as uow:
-        claim = select(ApplicationRow.id).where(ApplicationRow.id == app_id)
-        if session.get_bind().dialect.name == "postgresql":
-            claim = claim.with_for_update(skip_locked=True)
-        if session.scalar(claim) is None:
+        row = action_row(session, app_id, lock=True)  # PostgreSQL: FOR UPDATE SKIP LOCKED
+        if row is None:
             report.skipped += 1
             return
         due = session.scalar(
@@ -68,15 +66,14 @@ def fire_one(session: Session, clock: Clock, app_id: int, report: TickReport) ->
         if due is None:  # another worker fired it between our read and our claim
             report.skipped += 1
             return
-        row, app = load(session, app_id, clock)
-        fired = app.advance()
+        live = acquire_live(session, clock, row, now)
+        fired = live.app.advance()
         if not fired:
             raise ZhichengError("到期的定时器没有触发（索引与流程状态不一致）", application_id=app_id)
-        bump_version(session, app_id, row.version, app, now)
-        write_state(session, app_id, app)
-        write_indexes(session, app_id, app)
-        record_timers(session, app_id, app, fired, now)
+        events = [{**e, "at": now} for e in timer_events(fired, live.app.status())]
+        save_action(session, app_id, live, events, now)
         uow.commit()
+    CACHE.put(app_id, live)
     report.applications += 1
     report.fired.extend((app_id, t.name, t.due_at) for t in fired)
 
@@ -120,6 +117,7 @@ def tick(
     max_attempts: int = MAX_ATTEMPTS,
     backoff: timedelta = BACKOFF,
     limit: int | None = None,
+    only=None,
 ) -> TickReport:
     """Fire every timer due at the clock's now (up to `limit` applications); report what fired."""
     report = TickReport()
@@ -127,7 +125,7 @@ def tick(
     while limit is None or len(done) < limit:
         now = clock.now()
         with session_factory() as session:
-            candidates = [a for a in due_applications(session, now, batch) if a not in done]
+            candidates = [a for a in due_applications(session, now, batch, only) if a not in done]
         if not candidates:
             break
         for app_id in candidates:

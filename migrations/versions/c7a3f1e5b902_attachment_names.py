@@ -1,7 +1,7 @@
 """attachment_name: each uploader's own name for stored bytes
 
 Revision ID: c7a3f1e5b902
-Revises: c15d2e8f9a31
+Revises: a0a927f08e48
 Create Date: 2026-11-28 02:00:00.000000
 """
 
@@ -10,7 +10,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = "c7a3f1e5b902"
-down_revision = "c15d2e8f9a31"
+down_revision = "a0a927f08e48"
 branch_labels = None
 depends_on = None
 

@@ -9,7 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from engine.accounts import services as acc
-from engine.accounts.errors import AccountLocked, ChainIncomplete, LoginFailed
+from engine.accounts.errors import ChainIncomplete, LoginFailed, LoginThrottled
 from engine.accounts.models import Membership, Org
 from engine.clock import SimulatedClock
 from engine.db import Base, make_engine
@@ -128,29 +128,34 @@ def test_duplicate_id_number_refused(session, clock):
     assert "已注册" in exc.value.errors["id_number"]
 
 
-def test_login_locks_after_five_failures_and_unlocks_after_fifteen_minutes(session, clock):
+def test_login_failures_slow_down_with_growing_delays_instead_of_locking(session, clock):
     person(session, clock)
-    for _ in range(4):
+    for _ in range(5):  # the free allowance: no wait
         with pytest.raises(LoginFailed):
-            acc.authenticate(session, clock, ID_A, "wrong")
-    with pytest.raises(AccountLocked) as locked:
-        acc.authenticate(session, clock, ID_A, "wrong")
-    assert "2020-10-21 09:15" in locked.value.message  # 01:15 UTC, Beijing time
-    clock.advance(timedelta(minutes=14))
-    with pytest.raises(AccountLocked):
-        acc.authenticate(session, clock, ID_A, PW)
-    clock.advance(timedelta(minutes=1))
-    assert acc.authenticate(session, clock, ID_A, PW).username == ID_A
+            acc.authenticate(session, clock, ID_A, "wrong", address="198.51.100.7")
+    with pytest.raises(LoginFailed):  # the 6th failure costs one second
+        acc.authenticate(session, clock, ID_A, "wrong", address="198.51.100.7")
+    with pytest.raises(LoginThrottled):  # even the right password waits, so guessing cannot go on
+        acc.authenticate(session, clock, ID_A, PW, address="198.51.100.7")
+    clock.advance(timedelta(seconds=1))
+    with pytest.raises(LoginFailed):  # the 7th: two seconds
+        acc.authenticate(session, clock, ID_A, "wrong", address="198.51.100.7")
+    clock.advance(timedelta(seconds=1))
+    with pytest.raises(LoginThrottled) as throttled:
+        acc.authenticate(session, clock, ID_A, PW, address="198.51.100.7")
+    assert "1 秒" in throttled.value.message
+    clock.advance(timedelta(seconds=1))
+    assert acc.authenticate(session, clock, ID_A, PW, address="198.51.100.7").username == ID_A
 
 
 def test_change_password_checks_old_and_policy(session, clock):
     p = person(session, clock)
     with pytest.raises(FormInvalid) as exc:
-        acc.change_password(session, p.id, "nope", "newpass123")
+        acc.change_password(session, clock, p.id, "nope", "newpass123")
     assert "old_password" in exc.value.errors
     with pytest.raises(FormInvalid):
-        acc.change_password(session, p.id, PW, "short1")
-    acc.change_password(session, p.id, PW, "newpass123", "newpass123")
+        acc.change_password(session, clock, p.id, PW, "short1")
+    acc.change_password(session, clock, p.id, PW, "newpass123", "newpass123")
     assert acc.authenticate(session, clock, ID_A, "newpass123").id == p.id
 
 
@@ -334,14 +339,14 @@ def test_hr_agency_only_by_that_offices_admin(session, clock, tree):
     assert admin.roles_in(agency.id) == {"admin"}
 
 
-def test_add_reviewer_existing_or_new(session, clock, tree):
+def test_add_reviewer_invites_existing_accounts_and_creates_new_ones(session, clock, tree):
     p = person(session, clock)
     office_id, admin = tree["office"].id, tree["ids"]["jj_office"]
     with pytest.raises(NotPermitted):
         acc.add_reviewer(session, clock, actor_id=p.id, org_id=office_id, role="reviewer", username=ID_A)
-    assert acc.add_reviewer(
-        session, clock, actor_id=admin, org_id=office_id, role="reviewer", username=ID_A
-    ).roles_in(office_id) == {"reviewer"}
+    added = acc.add_reviewer(session, clock, actor_id=admin, org_id=office_id, role="reviewer", username=ID_A)
+    assert added.invited
+    assert acc.user_profile(session, p.id).roles_in(office_id) == set()  # not without the person's consent
     with pytest.raises(FormInvalid):
         acc.add_reviewer(session, clock, actor_id=admin, org_id=office_id, role="desk", username="newbie")
     new = acc.add_reviewer(
@@ -354,8 +359,9 @@ def test_add_reviewer_existing_or_new(session, clock, tree):
         real_name="小李",
         password=PW,
     )
-    assert new.roles_in(office_id) == {"desk"}
-    assert {m[1] for m in acc.list_members(session, office_id)} == {"jj_office", ID_A, "newbie"}
+    assert not new.invited
+    assert acc.user_profile(session, new.user_id).roles_in(office_id) == {"desk"}
+    assert {m[1] for m in acc.list_members(session, office_id)} == {"jj_office", "newbie"}
 
 
 def test_orgs_visible_to_subtree_and_operator(session, clock, tree):

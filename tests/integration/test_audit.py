@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from datetime import datetime
 from pathlib import Path
 
@@ -89,7 +90,7 @@ def test_deleted_event_is_detected(session_factory, app_id):
 def test_edited_workflow_state_is_detected(session_factory, app_id):
     with session_factory() as s:
         state = s.scalar(select(WorkflowState.state_json).where(WorkflowState.application_id == app_id))
-        tampered = state.replace("缺学位证书", "无")
+        tampered = re.sub(r'"applicant_id":(\d+)', r'"applicant_id":9\1', state)
         assert tampered != state
         s.execute(
             update(WorkflowState).where(WorkflowState.application_id == app_id).values(state_json=tampered)
@@ -123,7 +124,7 @@ def test_verify_bundle_cli(session_factory, app_id, tmp_path):
     good.write_text(json.dumps(bundle, ensure_ascii=False), encoding="utf-8")
     result = CliRunner().invoke(cli, ["audit", "verify-bundle", str(good)])
     assert result.exit_code == 0 and "通过" in result.output
-    bundle["state"] = bundle["state"].replace("缺学位证书", "无")
+    bundle["state"] = re.sub(r'"applicant_id":(\d+)', r'"applicant_id":9\1', bundle["state"])
     bad = tmp_path / "bad.json"
     bad.write_text(json.dumps(bundle, ensure_ascii=False), encoding="utf-8")
     result = CliRunner().invoke(cli, ["audit", "verify-bundle", str(bad)])
@@ -199,3 +200,18 @@ def test_audit_verify_cli_exit_codes(session_factory, app_id, database_url, monk
     assert result.exit_code == 1
     assert "第 2 条记录" in result.output
     assert runner.invoke(cli, ["audit", "verify"]).exit_code == 2
+
+
+def test_verify_bundle_cli_whose_state_is_not_json(session_factory, app_id, tmp_path):
+    from click.testing import CliRunner
+
+    from webapp.cli import cli
+
+    with session_factory() as s:
+        bundle = export_bundle(s, app_id)
+    bundle["state"] = "not json{"
+    f = tmp_path / "state.json"
+    f.write_text(json.dumps(bundle, ensure_ascii=False), encoding="utf-8")
+    result = CliRunner().invoke(cli, ["audit", "verify-bundle", str(f)])
+    assert result.exit_code == 1 and "流程状态不是合法的 JSON" in result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit)

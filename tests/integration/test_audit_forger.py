@@ -120,7 +120,7 @@ def test_edited_stored_spec_is_named(session_factory, apps, keys):
 
 
 def _column_forgeries(world, session):
-    other_dep = services.deploy(session, FixedClock(at(11, 17)), _edited_sources()).id
+    other_dep = services.deploy(session, FixedClock(at(11, 17)), _edited_sources(), replace=True).id
     return {
         "applicant_id": world.users["bob"],
         "applicant_name": "王五",
@@ -138,6 +138,7 @@ def _column_forgeries(world, session):
         "waiting_org_id": world.orgs["committee"],
         "deadline": at(12, 31),
         "responsible_org_id": world.orgs["dept"],
+        "head_hash": "f" * 64,
     }
 
 
@@ -165,6 +166,7 @@ COLUMNS = [
     ("waiting_org_id", "index"),
     ("deadline", "index"),
     ("responsible_org_id", "index"),
+    ("head_hash", "index"),
 ]
 
 

@@ -18,6 +18,7 @@ SETTINGS = (
     "ZHICHENG_PROXY_HOPS",
     "WEB_CONCURRENCY",
     "PROMETHEUS_MULTIPROC_DIR",
+    "ZHICHENG_BPMN_DIR",
 )
 
 
@@ -55,6 +56,7 @@ def test_safe_production_settings_pass_and_show_no_secret(env):
         ("ZHICHENG_METRICS_ALLOW", "0.0.0.0/0", "任何人都能读取"),
         ("ZHICHENG_METRICS_ALLOW", "not-an-address", "不是地址或网段"),
         ("ZHICHENG_LOG_FORMAT", "xml", "text 或 json"),
+        ("ZHICHENG_BPMN_DIR", "/nonexistent/bpmn", "没有 .bpmn 文件"),
     ],
 )
 def test_each_unsafe_setting_is_refused_outside_the_sandbox(env, setting, value, message):

@@ -139,7 +139,7 @@ def test_failure_after_state_write_leaves_nothing(session_factory, clock, world,
     def broken(*args, **kwargs):
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr(services, "write_indexes", broken)
+    monkeypatch.setattr(services, "save_action", broken)
     clock.set(at(11, 25))
     with session_factory() as session, pytest.raises(RuntimeError):
         services.complete_task(
@@ -156,7 +156,7 @@ def test_two_sessions_complete_the_same_task_one_wins(session_factory, clock, wo
     with session_factory() as session:
         app_id = _submitted(session, clock, world)
     clock.set(at(11, 25))
-    real = indexes.bump_version
+    real = indexes.save_action
     first = {"done": False}
 
     def race(session, *args, **kwargs):
@@ -173,12 +173,12 @@ def test_two_sessions_complete_the_same_task_one_wins(session_factory, clock, wo
                 )
         return real(session, *args, **kwargs)
 
-    monkeypatch.setattr(services, "bump_version", race)
+    monkeypatch.setattr(services, "save_action", race)
     with session_factory() as session, pytest.raises(AlreadyHandled, match="已被他人处理"):
         services.complete_task(
             session, clock, app_id, "unit_review", _actor(session, world, "unit_a_admin"), APPROVE
         )
-    monkeypatch.setattr(services, "bump_version", real)
+    monkeypatch.setattr(services, "save_action", real)
     with session_factory() as session:
         completed = session.scalar(
             select(func.count()).where(

@@ -13,7 +13,7 @@ from sqlalchemy import func, select, update
 from calendars import TZ
 from engine.clock import FixedClock
 from engine.deployment import read_sources
-from engine.errors import ActionRefused, OutsideWindow
+from engine.errors import ActionRefused, CampaignError, OutsideWindow
 from engine.store import queries, services, worker
 from engine.store.tables import ApplicationRow, Attachment, HistoryEvent
 
@@ -159,7 +159,9 @@ def test_deployments_list_counts_applications_per_version(session_factory, clock
         name = next(n for n in sources if n.endswith(".bpmn"))
         sources[name] = sources[name] + "\n<!-- edited -->\n"
         clock.set(at(11, 18))
-        info = services.deploy(session, clock, sources)
+        with pytest.raises(CampaignError, match="批次编号 'cq-2020-senior' 已被另一份部署"):
+            services.deploy(session, clock, sources)  # a copy under the same id never replaces silently
+        info = services.deploy(session, clock, sources, replace=True)
         services.start_application(session, clock, world.users["bob"], world.orgs["unit_a"])
         listed = queries.deployments(session)
         assert [(d.id, d.is_current, d.application_count) for d in listed] == [

@@ -128,7 +128,8 @@ def test_installed_zhicheng_runs_from_an_empty_directory(installed, tmp_path):
     assert "1 个场景通过，0 个失败" in scenarios and "直通路径" in scenarios
     campaign = policy / "campaigns" / "cq-2020-senior.toml"
     campaign.write_text(campaign.read_text(encoding="utf-8") + "\n# 本地副本\n", encoding="utf-8")
-    assert "已部署" in _run([zhicheng, "deploy", "--bpmn-dir", str(policy)], work, env).stdout
+    # (the same campaign id with other files replaces the campaign's process only when asked to)
+    assert "已部署" in _run([zhicheng, "deploy", "--bpmn-dir", str(policy), "--replace"], work, env).stdout
     assert (
         "已存在，设为当前"
         in _run([zhicheng, "deploy"], work, {**env, "ZHICHENG_BPMN_DIR": str(policy)}).stdout

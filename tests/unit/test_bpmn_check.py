@@ -20,10 +20,22 @@ INVALID = DATA / "invalid"
 EXPECTED = tomllib.loads((INVALID / "expected.toml").read_text(encoding="utf-8"))
 
 
-def test_valid_fixture_has_no_problems():
+def test_tiny_fixture_is_well_formed_but_its_stages_cannot_run():
+    # tiny.bpmn passes every structural check; what it lacks is what a stage needs to run (stage_check)
     problems, summary = check_bpmn_with_summary(VALID)
-    assert problems == []
-    assert (summary.files, summary.elements, summary.forms) == (1, 14, 3)
+    assert problems and all(
+        "没有截止定时器" in p.message or "不存在" in p.message or "决定" in p.message for p in problems
+    ), "\n".join(map(str, problems))
+    assert {p.element_id for p in problems if "没有截止定时器" in p.message} == {
+        "applicant_submit",
+        "applicant_correct",
+        "unit_review",
+        "unit_report",
+        "tier2_review",
+        "tier3_review",
+        "committee_review",
+        "onsite_confirm",
+    }
 
 
 @pytest.mark.parametrize("case", sorted(EXPECTED))
@@ -54,11 +66,11 @@ def test_folder_without_bpmn_files_is_a_problem(tmp_path):
 
 
 def test_default_path_follows_zhicheng_bpmn_dir(tmp_path, monkeypatch):
-    shutil.copytree(VALID, tmp_path / "policy")
+    shutil.copytree(bpmn_dir(), tmp_path / "policy", ignore=shutil.ignore_patterns("scenarios"))
     monkeypatch.setenv("ZHICHENG_BPMN_DIR", str(tmp_path / "policy"))
     assert check_bpmn() == []
-    (tmp_path / "policy" / "forms" / "review.schema.json").unlink()
-    assert {p.message for p in check_bpmn()} == {"表单文件不存在：forms/review.schema.json"}
+    (tmp_path / "policy" / "forms" / "tier_review.schema.json").unlink()
+    assert {p.message for p in check_bpmn()} == {"表单文件不存在：forms/tier_review.schema.json"}
 
 
 def test_syntax_error_line_points_into_a_multiline_script():
@@ -76,9 +88,9 @@ def test_shipped_bpmn_folder_has_no_problems():
 
 
 def test_cli_ok_summary_and_exit_zero():
-    result = CliRunner().invoke(bpmn_cli, ["check", str(VALID)])
+    result = CliRunner().invoke(bpmn_cli, ["check", str(bpmn_dir())])
     assert result.exit_code == 0, result.output
-    assert result.output.startswith("OK: 1 个 BPMN 文件，14 个流程元素，3 个表单文件")
+    assert result.output.startswith("OK: 1 个 BPMN 文件，38 个流程元素，12 个表单文件")
 
 
 def test_cli_prints_problems_and_exits_one():

@@ -94,3 +94,25 @@ def test_an_unknown_role_or_status_is_a_model_problem():
     sources = _sources_with('value="desk,admin"', 'value="desk,cashier"')
     model = model_from_sources(sources, "zhicheng_declaration")
     assert [(p.element_id, "cashier" in p.message) for p in model.problems] == [("onsite_confirm", True)]
+
+
+EXAMPLE = Path(__file__).resolve().parents[2] / "bpmn" / "scenarios" / "expert_precheck"
+
+
+def test_the_example_with_an_added_stage_checks_clean_and_orders_it():
+    from engine.bpmn_check import check_bpmn
+
+    campaign = EXAMPLE / "campaigns" / "cq-2020-expert-pilot.toml"
+    assert [str(p) for p in check_bpmn(EXAMPLE, campaign)] == []
+    model = load_deployment(EXAMPLE, campaign).model
+    assert model.order[5:7] == ("committee_precheck", "committee_review")
+    assert model.after("committee_precheck") == "committee_review"
+    assert model.stages["committee_precheck"].tier == "committee"
+
+
+@pytest.mark.parametrize("path", sorted((EXAMPLE / "scenarios").glob("*.yaml")), ids=lambda p: p.stem)
+def test_the_example_scenarios_pass(path):
+    from engine.scenario import run_scenario
+
+    result = run_scenario(path, EXAMPLE)
+    assert result.ok, "\n".join(f"{s.label}: {f}" for s in result.steps for f in s.failures)

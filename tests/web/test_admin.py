@@ -40,7 +40,10 @@ def test_deploy_page_counts_applications_per_version(wf, tmp_path):
     bpmn = next(folder.glob("*.bpmn"))
     bpmn.write_text(bpmn.read_text(encoding="utf-8") + "\n<!-- next year -->\n", encoding="utf-8")
     wf.move_to(beijing(2020, 11, 19, 10))
-    assert wf.post_page("operator", "/admin/deploy", {"folder": str(folder)}).status_code == 302
+    refused = wf.post_page("operator", "/admin/deploy", {"folder": str(folder)})
+    assert refused.status_code == 422 and "已被另一份部署" in refused.get_data(as_text=True)
+    replaced = wf.post_page("operator", "/admin/deploy", {"folder": str(folder), "replace": "y"})
+    assert replaced.status_code == 302
     wf.start("applicant2")
     page = wf.client("operator").get("/admin/deploy").get_data(as_text=True)
     rows = re.findall(

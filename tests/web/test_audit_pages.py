@@ -85,7 +85,11 @@ def test_verify_page_reports_a_tampered_state(audited):
         state = db.session.scalar(
             select(WorkflowState.state_json).where(WorkflowState.application_id == app_id)
         )
-        db.session.execute(update(WorkflowState).values(state_json=state.replace("缺少学位证书", "无")))
+        db.session.execute(
+            update(WorkflowState).values(
+                state_json=re.sub(r'"applicant_id":(\d+)', r'"applicant_id":9\1', state)
+            )
+        )
         db.session.commit()
     client = app.test_client()
     _login(client, "auditor")

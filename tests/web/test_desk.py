@@ -9,7 +9,7 @@ from sqlalchemy import update
 from workflow_fixtures import page_token
 
 from engine.accounts.models import User
-from webapp.csv_export import safe_cell
+from webapp.csv_export import neutralise as safe_cell
 from webapp.extensions import db
 
 OPINION = "材料真实完整，符合申报条件，同意推荐。"

@@ -6,4 +6,4 @@ from flask import Blueprint
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
-from . import routes  # noqa: E402,F401  (routes attach to bp)
+from . import routes, security  # noqa: E402,F401  (routes attach to bp)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from wtforms import MultipleFileField, StringField
+from wtforms import BooleanField, MultipleFileField, StringField
 
 
 class DeployForm(FlaskForm):
@@ -15,9 +15,20 @@ class DeployForm(FlaskForm):
     files = MultipleFileField(
         "或上传文件", description="一次选择全部 .bpmn、表单 .json 和一个活动 .toml 文件"
     )
+    replace = BooleanField(
+        "替换本批次已部署的流程",
+        description="批次编号相同而文件不同时须勾选；新一年的批次请在活动文件中改用新的 id。已有申请书仍按原部署办理",
+    )
 
 
 class ClockForm(FlaskForm):
     target = StringField(
         "拨到指定时间", description="北京时间，格式 2020-11-27 或 2020-11-27 09:00；只能向后拨"
+    )
+
+
+class ResetPasswordForm(FlaskForm):
+    username = StringField("用户名或身份证号码")
+    new_password = StringField(
+        "新密码", description="至少8位，须同时包含字母和数字；该用户所有已登录的会话将失效"
     )

@@ -58,13 +58,19 @@ def deploy():
                 try:
                     sources = read_sources(root, campaign)
                     deployment = build_deployment(sources)
-                    for finding in lint_campaign(deployment.campaign):
+                    for finding in lint_campaign(deployment.campaign, model=deployment.model):
                         (problems if finding.level == "error" else warnings).append(str(finding))
                 except (ConfigError, OSError) as exc:
                     problems.append(str(exc))
             if not problems:
                 try:
-                    info = services.deploy(db.session, get_clock(), sources, actor_id=current_user.id)
+                    info = services.deploy(
+                        db.session,
+                        get_clock(),
+                        sources,
+                        actor_id=current_user.id,
+                        replace=bool(form.replace.data),
+                    )
                 except ConfigError as exc:
                     problems.append(str(exc))
                 else:

@@ -7,4 +7,5 @@ from wtforms import SelectField
 
 
 class StartForm(FlaskForm):
+    campaign_id = SelectField("申报批次", coerce=str, validate_choice=False, description="选择要申报的批次")
     unit_id = SelectField("所在单位", coerce=str, description="选择您的工作单位；申请书将由该单位起逐级审核")

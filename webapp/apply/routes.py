@@ -7,7 +7,7 @@ from flask_login import current_user, login_required
 from wtforms import SelectChoice
 
 from engine.accounts import services as acc
-from engine.errors import ActionRefused, AlreadyHandled, FormInvalid, NotFound
+from engine.errors import ActionRefused, AlreadyHandled, FormInvalid
 from engine.stages import APPLICANT_TIER
 from engine.store import queries, services
 
@@ -58,18 +58,18 @@ def index():
     form.unit_id.choices = [SelectChoice("", "请选择所在单位")] + [
         SelectChoice(str(o.id), o.name) for o in acc.active_orgs_of_types(db.session, ("unit",))
     ]
-    try:
-        deployment = services.current_deployment(db.session)
-        campaign = deployment.campaign
-    except NotFound:  # no deployment yet: the page says so
-        deployment = campaign = None
-    window = services.window_text(deployment) if campaign else None
+    # every current campaign with its submission window; those open now can be chosen (several at once)
+    campaigns = [
+        (d.campaign, services.window_text(d), services.submission_open(d, get_clock().now()))
+        for d in services.current_deployments(db.session)
+    ]
+    form.campaign_id.choices = [SelectChoice(c.id, c.title) for c, _, is_open in campaigns if is_open]
     return render_template(
         "apply/index.html",
         apps=apps,
         form=form,
-        campaign=campaign,
-        window=window,
+        campaigns=campaigns,
+        campaign_titles=services.campaign_titles(db.session),
         status_labels=queries.STATUS_LABELS,
     )
 
@@ -85,7 +85,9 @@ def start():
     if not form.validate_on_submit():
         flash("请选择所在单位", "error")
         return redirect(url_for("apply.index"))
-    app_id = services.start_application(db.session, get_clock(), current_user.id, int(form.unit_id.data))
+    app_id = services.start_application(
+        db.session, get_clock(), current_user.id, int(form.unit_id.data), form.campaign_id.data or None
+    )
     flash("申请书已创建，请填写申报信息并上传佐证材料", "success")
     return redirect(url_for("apply.declaration", app_id=app_id))
 
@@ -111,7 +113,7 @@ def declaration(app_id: int):
     errors: dict[str, str] = {}
     status = 200
     if request.method == "POST":
-        parsed = parse_request(fields, request.form, request.files)
+        parsed = parse_request(fields, request.form, request.files, application_id=app_id)
         values, errors = parsed.values, dict(parsed.errors)
         if request.form.get("action") == "draft":
             try:

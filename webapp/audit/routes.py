@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from datetime import date
 
 from flask import Response, abort, render_template, request
 from flask_login import current_user, login_required
@@ -19,6 +18,7 @@ from engine.store.queries import STATUS_LABELS, check_scope
 from engine.store.tables import ApplicationRow
 
 from ..extensions import db
+from ..params import BadParameter, date_arg, int_arg
 from . import bp, keys
 
 
@@ -27,31 +27,34 @@ def _auditor_only():
         abort(403)
 
 
-def _date(name: str) -> date | None:
-    value = request.args.get(name, "").strip()
-    if not value:
-        return None
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        return None
-
-
 @bp.route("/")
 @login_required
 def search():
-    """Search applications in the auditor's scope by applicant, org, status, stage and date."""
+    """Search applications in the auditor's scope by applicant, org, status, stage and date.
+
+    A filter that cannot be understood is answered 400 naming it, never silently dropped (an auditor must
+    not read an unfiltered list as a filtered one).
+    """
     _auditor_only()
-    org_id = request.args.get("org_id", type=int)
+    status = request.args.get("status") or None
+    if status is not None and status not in STATUS_LABELS:
+        raise BadParameter("状态", "没有这种状态")
+    stages = services.stage_labels(db.session)
+    stage = request.args.get("stage") or None
+    if stage is not None and stage not in stages:
+        raise BadParameter("环节", "没有这个环节")
+    date_from, date_to = date_arg("date_from", "起始日期"), date_arg("date_to", "截止日期")
+    if date_from and date_to and date_from > date_to:
+        raise BadParameter("起始日期", "不能晚于截止日期")
     rows = queries.search(
         db.session,
         current_user.id,
         applicant=request.args.get("applicant") or None,
-        org_id=org_id,
-        status=request.args.get("status") or None,
-        stage=request.args.get("stage") or None,
-        date_from=_date("date_from"),
-        date_to=_date("date_to"),
+        org_id=int_arg("org_id", "单位编号"),
+        status=status,
+        stage=stage,
+        date_from=date_from,
+        date_to=date_to,
     )
     return render_template(
         "audit/search.html",
@@ -59,7 +62,7 @@ def search():
         covered=coverage(db.session, [r.id for r in rows]),
         args=request.args,
         statuses=STATUS_LABELS,
-        stages=services.stage_labels(db.session),
+        stages=stages,
     )
 
 
@@ -84,7 +87,7 @@ def timeline(app_id: int):
 def replay(app_id: int):
     """Step through the history event by event: the diagram and the data at each step."""
     _auditor_only()
-    step = queries.replay_step(db.session, app_id, current_user.id, request.args.get("step", 1, type=int))
+    step = queries.replay_step(db.session, app_id, current_user.id, int_arg("step", "步骤", 1, lo=0))
     return render_template("audit/replay.html", app_id=app_id, step=step)
 
 

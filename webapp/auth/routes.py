@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from flask import flash, redirect, render_template, request, url_for
-from flask_login import current_user, login_required, login_user, logout_user
+from flask import flash, redirect, render_template, request, session, url_for
+from flask_login import current_user, login_required, logout_user
 
 from engine.accounts import services as acc
-from engine.accounts.errors import AccountLocked
+from engine.accounts.errors import LoginThrottled
 from engine.errors import ActionRefused, FormInvalid
 
 from ..clock import get_clock
@@ -16,7 +16,7 @@ from ..errors import apply_form_errors
 from ..extensions import db
 from . import bp
 from .forms import ChangePasswordForm, LoginForm, RegisterForm
-from .session_user import SessionUser
+from .session_user import SESSION_VERSION_KEY, start_session
 
 
 @bp.route("/register", methods=["GET", "POST"])
@@ -38,14 +38,21 @@ def register():
             db.session.rollback()
             apply_form_errors(form, exc)
             return render_template("auth/register.html", form=form), 422
-        login_user(SessionUser(profile))
+        start_session(profile)
         flash(f"注册成功，{profile.real_name}，您的登录用户名是身份证号码 {profile.username}", "success")
         return redirect(url_for("portal.index"))
     return render_template("auth/register.html", form=form)
 
 
 def _safe_next(target: str | None) -> str:
-    if target and target.startswith("/") and not urlsplit(target).netloc and not target.startswith("//"):
+    # Browsers read "/\\evil.example" as "//evil.example": a backslash or control character is never local.
+    if (
+        target
+        and target.startswith("/")
+        and not target.startswith("//")
+        and not any(ch == "\\" or ord(ch) < 32 for ch in target)
+        and not urlsplit(target).netloc
+    ):
         return target
     return url_for("portal.index")
 
@@ -55,15 +62,21 @@ def login():
     form = LoginForm()
     if form.is_submitted():
         try:
-            profile = acc.authenticate(db.session, get_clock(), form.username.data, form.password.data)
+            profile = acc.authenticate(
+                db.session,
+                get_clock(),
+                form.username.data,
+                form.password.data,
+                address=request.remote_addr,
+            )
         except ActionRefused as exc:
-            db.session.commit()  # keep the failure count and the lock
+            db.session.commit()  # keep the failure counts: every worker reads them from the database
             flash(exc.message, "error")
-            return render_template("auth/login.html", form=form), 423 if isinstance(
-                exc, AccountLocked
+            return render_template("auth/login.html", form=form), 429 if isinstance(
+                exc, LoginThrottled
             ) else 401
         db.session.commit()
-        login_user(SessionUser(profile))
+        start_session(profile)
         flash(f"欢迎，{profile.real_name}", "success")
         return redirect(_safe_next(request.args.get("next")))
     return render_template("auth/login.html", form=form)
@@ -71,7 +84,11 @@ def login():
 
 @bp.route("/logout", methods=["POST"])
 def logout():
+    if current_user.is_authenticated:  # every session of this person ends, not only this browser's
+        acc.end_sessions(db.session, current_user.id)
+        db.session.commit()
     logout_user()
+    session.clear()
     flash("您已退出登录", "info")
     return redirect(url_for("portal.index"))
 
@@ -82,18 +99,25 @@ def change_password():
     form = ChangePasswordForm()
     if form.is_submitted():
         try:
-            acc.change_password(
+            version = acc.change_password(
                 db.session,
+                get_clock(),
                 current_user.id,
                 form.old_password.data,
                 form.new_password.data,
                 form.new_password2.data,
+                address=request.remote_addr,
             )
             db.session.commit()
         except FormInvalid as exc:
-            db.session.rollback()
+            db.session.commit()  # a wrong old password counts against the login throttle
             apply_form_errors(form, exc)
             return render_template("auth/password.html", form=form), 422
-        flash("密码已修改", "success")
+        except LoginThrottled as exc:
+            db.session.rollback()
+            flash(exc.message, "error")
+            return render_template("auth/password.html", form=form), 429
+        session[SESSION_VERSION_KEY] = version  # this browser stays in; every other session ends
+        flash("密码已修改，其他设备上的登录已失效", "success")
         return redirect(url_for("portal.index"))
     return render_template("auth/password.html", form=form)

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from flask_login import LoginManager, UserMixin
+from flask import session
+from flask_login import LoginManager, UserMixin, login_user
 
 from engine.accounts.services import UserProfile, user_profile
 from engine.errors import NotFound
@@ -35,6 +36,16 @@ class SessionUser(UserMixin):
         ]
 
 
+SESSION_VERSION_KEY = "sv"
+
+
+def start_session(profile: UserProfile) -> None:
+    """Log the person in on this browser, remembering the session version the cookie was issued for."""
+    session.clear()  # nothing from before the login (another account's flashes, an anonymous token) carries over
+    login_user(SessionUser(profile))
+    session[SESSION_VERSION_KEY] = profile.session_version
+
+
 def init_login(manager: LoginManager) -> None:
     """Configure Flask-Login: Chinese messages and the user loader."""
     manager.login_view = "auth.login"
@@ -43,7 +54,11 @@ def init_login(manager: LoginManager) -> None:
 
     @manager.user_loader
     def load_user(user_id: str):
+        """The session's user, unless logout, a password change or a reset has ended this session since."""
         try:
-            return SessionUser(user_profile(db.session, int(user_id)))
-        except (NotFound, ValueError):
+            profile = user_profile(db.session, int(user_id))
+        except (NotFound, ValueError, OverflowError):
             return None
+        if session.get(SESSION_VERSION_KEY) != profile.session_version:
+            return None
+        return SessionUser(profile)

@@ -20,7 +20,15 @@ from .org import org_cli, user_cli
 from .scenario import scenario_cli
 from .store import STORE_COMMANDS
 
-cli = FlaskGroup(create_app=create_app, add_default_commands=True, help="zhicheng 职称网报系统 command line.")
+
+def create_cli_app():
+    """The app as the command line sees it: it signs no cookies, so it may run without ZHICHENG_SECRET_KEY."""
+    return create_app({"ZHICHENG_CLI": True})
+
+
+cli = FlaskGroup(
+    create_app=create_cli_app, add_default_commands=True, help="zhicheng 职称网报系统 command line."
+)
 for command in (
     *STORE_COMMANDS,
     *BACKUP_COMMANDS,
@@ -38,8 +46,13 @@ for command in (
 
 
 def main() -> None:
-    """Entry point; a database that is down or not yet upgraded is a one-line error, not a traceback."""
+    """Entry point: every error is one line on stderr and exit 1, never a traceback (ZHICHENG_DEBUG=1 shows the
+    traceback to whoever debugs it). A database that is down or not yet upgraded says so."""
+    import os
+
     from sqlalchemy.exc import OperationalError, ProgrammingError
+
+    from engine.errors import ZhichengError
 
     try:
         cli.main(prog_name="zhicheng")
@@ -48,5 +61,15 @@ def main() -> None:
         click.echo(
             f"错误：数据库不可用或结构未升级（{reason}）；请检查 DATABASE_URL 并运行 zhicheng db upgrade",
             err=True,
+        )
+        sys.exit(1)
+    except ZhichengError as exc:
+        click.echo(f"错误：{exc}", err=True)
+        sys.exit(1)
+    except Exception as exc:  # noqa: BLE001 (the contract: message and exit 1, whatever went wrong)
+        if os.environ.get("ZHICHENG_DEBUG") == "1":
+            raise
+        click.echo(
+            f"错误：命令未完成（{type(exc).__name__}: {exc}）；设置 ZHICHENG_DEBUG=1 可查看详细信息", err=True
         )
         sys.exit(1)

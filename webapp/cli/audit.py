@@ -10,7 +10,7 @@ import click
 from flask import current_app
 from flask.cli import with_appcontext
 
-from calendars import TZ
+from engine import timefmt
 from engine.audit import signing
 from engine.audit.bundle import BundleError, export_bundle, verify_bundle
 from engine.audit.checkpoints import WorkerCheckpointer, make_checkpoint
@@ -18,6 +18,9 @@ from engine.audit.logcheck import check_known, checkpoint_signed, parse_known
 from engine.audit.prints import check_print
 from engine.audit.verify import Verifier, all_application_ids
 from engine.errors import ZhichengError
+
+# Application ids are database integers: anything larger is a usage error, not a query that overflows.
+APP_ID = click.IntRange(1, 2**31 - 1)
 
 KEY_OPTION = click.option(
     "--public-key",
@@ -85,12 +88,12 @@ def _print_checkpoint(report) -> None:
         click.echo(f"申请书 {app_id}：哈希链异常，未记入检查点（{why}）", err=True)
     click.echo(
         f"检查点 {report.checkpoint_id}：{report.tree_size} 项（新增 {report.added}），"
-        f"{report.at.astimezone(TZ):%Y-%m-%d %H:%M:%S}"
+        f"{timefmt.instant(report.at)}"
     )
 
 
 @audit_cli.command("verify")
-@click.argument("app_id", type=int, required=False)
+@click.argument("app_id", type=APP_ID, required=False)
 @click.option("--all", "all_", is_flag=True, help="Verify every application.")
 @KEY_OPTION
 @click.option(
@@ -142,7 +145,7 @@ def verify_command(app_id, all_, public_key_path, known):
     if log.latest is not None:
         signed = "签名已核验" if log.signatures_checked else "签名未核验"
         click.echo(
-            f"最新检查点：第 {log.latest.id} 号（{log.latest.at.astimezone(TZ):%Y-%m-%d %H:%M}，"
+            f"最新检查点：第 {log.latest.id} 号（{timefmt.instant(log.latest.at)}，"
             f"{log.latest.tree_size} 项，{signed}），覆盖 {covered}/{len(ids)} 份申请书"
         )
     else:
@@ -222,13 +225,13 @@ def checkpoints_command(limit, public_key_path):
         else:
             sig = "签名有效" if checkpoint_signed(cp, key) else "签名无效或非本公钥"
         click.echo(
-            f"第 {cp.id} 号  {cp.at.astimezone(TZ):%Y-%m-%d %H:%M:%S}  {cp.tree_size} 项"
+            f"第 {cp.id} 号  {timefmt.instant(cp.at)}  {cp.tree_size} 项"
             f"（新增 {cp.tree_size - cp.previous_size}）  根 {cp.root_hash[:16]}  密钥 {cp.key_id}  {sig}"
         )
 
 
 @audit_cli.command("export")
-@click.argument("app_id", type=int)
+@click.argument("app_id", type=APP_ID)
 @click.option(
     "-o",
     "--output",

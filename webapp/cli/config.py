@@ -125,6 +125,8 @@ def gather(check_database: bool = True) -> Check:
     )
     bpmn = os.environ.get("ZHICHENG_BPMN_DIR")
     c.show("流程定义目录 BPMN", bpmn or "（随软件发布的 bpmn/）", "ZHICHENG_BPMN_DIR")
+    if bpmn and not any(Path(bpmn).glob("*.bpmn")):
+        c.errors.append(f"ZHICHENG_BPMN_DIR={bpmn} 中没有 .bpmn 文件")
     if check_database:
         _check_database(c, cfg.SQLALCHEMY_DATABASE_URI)
     if sandbox:  # the demo runs on generated keys and plain HTTP on purpose

@@ -90,4 +90,6 @@ def demo_command(host, port, no_serve):
     # app.run() refuses to block inside the flask CLI; serve with werkzeug directly
     from werkzeug.serving import run_simple
 
-    run_simple(host, port, app, use_reloader=False, threaded=True)
+    from webapp.security import QuietRequestHandler
+
+    run_simple(host, port, app, use_reloader=False, threaded=True, request_handler=QuietRequestHandler)

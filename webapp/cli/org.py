@@ -126,3 +126,19 @@ def create_operator(username, real_name, password):
 def create_auditor(username, real_name, password, scope_org_id):
     """Create an auditor account, city-wide or limited to one org's subtree."""
     _create_staff(username, real_name, password, is_auditor=True, auditor_scope_org_id=scope_org_id)
+
+
+@user_cli.command("reset-password")
+@click.argument("username")
+@click.option("--password", required=True, help="The new password (>= 8 chars, letters and digits).")
+@with_appcontext
+def reset_password(username, password):
+    """Set a new password; every session of that user ends and its login throttle is cleared."""
+    from webapp.extensions import db
+
+    try:
+        profile = acc.reset_password(db.session, actor_id=None, username=username, new_password=password)
+        db.session.commit()
+    except ZhichengError as exc:
+        _fail(exc)
+    click.echo(f"{profile.id}\t{profile.username}\tpassword reset, sessions ended")

@@ -156,22 +156,45 @@ def worker_command(interval, once, batch):
 
 
 @click.command("simulate")
-@click.option("--applicants", "-n", default=300, show_default=True, help="How many applicants.")
+@click.option(
+    "--applicants",
+    "-n",
+    default=300,
+    show_default=True,
+    type=click.IntRange(min=1),
+    help="How many applicants.",
+)
 @click.option("--seed", default=2020, show_default=True, help="Random seed: same seed, same campaign.")
+@click.option(
+    "--workers",
+    "-w",
+    default=1,
+    show_default=True,
+    type=click.IntRange(1, 64),
+    help="Processes sharing the applicants (in cohorts).",
+)
+@click.option(
+    "--database-url",
+    default=None,
+    help="Database to simulate on (default: the app's SQLALCHEMY_DATABASE_URI).",
+)
 @with_appcontext
-def simulate_command(applicants, seed):
-    """Run the whole 2020 campaign for N applicants on a simulated clock against the configured database."""
+def simulate_command(applicants, seed, workers, database_url):
+    """Run the whole 2020 campaign for N applicants on a simulated clock against the configured database.
+
+    A killed run is resumed by running the same command again."""
     from engine.store.simulate import simulate
 
-    factory = _session_factory()
+    url = database_url or current_app.config["SQLALCHEMY_DATABASE_URI"]
+    factory = sessionmaker(make_engine(url), expire_on_commit=False)
     with click.progressbar(length=1, label="模拟 2020 年评审批次") as bar:
 
         def step(done, total):
             bar.length = total
-            bar.update(1)
+            bar.update(done - bar.pos)
 
         try:
-            report = simulate(factory, applicants, seed, on_step=step)
+            report = simulate(factory, applicants, seed, on_step=step, workers=workers, database_url=url)
         except ZhichengError as exc:
             _fail(exc)
     click.echo(
@@ -194,15 +217,20 @@ def simulate_command(applicants, seed):
     help="BPMN folder (default: the shipped bpmn/).",
 )
 @click.option("--campaign", default=None, help="Campaign file (default: the 2020 campaign).")
+@click.option(
+    "--replace",
+    is_flag=True,
+    help="Replace the process of a campaign already deployed under the same id (its applications stay pinned).",
+)
 @with_appcontext
-def deploy_command(bpmn_dir, campaign):
+def deploy_command(bpmn_dir, campaign, replace):
     """Store the BPMN, forms and campaign as a deployment (once per content hash) and make it current."""
     from engine.store.services import deploy
 
     factory = _session_factory()
     try:
         with factory() as session:
-            info = deploy(session, SystemClock(), read_sources(bpmn_dir, campaign))
+            info = deploy(session, SystemClock(), read_sources(bpmn_dir, campaign), replace=replace)
     except ZhichengError as exc:
         _fail(exc)
     click.echo(f"{'已部署' if info.created else '已存在，设为当前'} {info.campaign_id} {info.id}")

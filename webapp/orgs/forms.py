@@ -11,9 +11,10 @@ from engine.accounts.tiers import SELF_REGISTERED_TYPES, TYPE_LABELS
 
 def _int_or_none(value):
     try:
-        return int(value)
+        number = int(value)
     except (TypeError, ValueError):
         return None
+    return number if 0 < number < 2**31 else None  # ids past the database's integer range name nothing
 
 
 class OrgRegisterForm(FlaskForm):

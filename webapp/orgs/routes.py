@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import abort, flash, redirect, render_template, send_file, url_for
+from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 from wtforms import SelectChoice
 
@@ -13,7 +13,7 @@ from engine.errors import FormInvalid
 from ..clock import get_clock
 from ..errors import apply_form_errors
 from ..extensions import db
-from ..uploads import save_upload, sniff_mime, upload_path
+from ..uploads import save_upload, send_stored
 from . import bp
 from .forms import DecisionForm, HrAgencyForm, OrgRegisterForm, ReviewerForm
 
@@ -37,9 +37,28 @@ def mine():
         "orgs/mine.html",
         memberships=current_user.memberships,
         registered=acc.orgs_registered_by(db.session, current_user.id),
+        invitations=acc.pending_invitations(db.session, current_user.id),
         role_labels=ROLE_LABELS,
         type_labels=TYPE_LABELS,
     )
+
+
+@bp.route("/invitations/<int:invitation_id>", methods=["POST"])
+@login_required
+def answer_invitation(invitation_id: int):
+    """The invited person accepts or declines an org's invitation (nobody else can)."""
+    answer = request.form.get("answer")
+    if answer not in ("accept", "decline"):
+        flash("请选择接受或谢绝", "error")
+        return redirect(url_for("orgs.mine"))
+    act = acc.accept_invitation if answer == "accept" else acc.decline_invitation
+    info = act(db.session, get_clock(), user_id=current_user.id, invitation_id=invitation_id)
+    db.session.commit()
+    if answer == "accept":
+        flash(f"您已成为“{info.org_name}”的{info.role_label}", "success")
+    else:
+        flash(f"已谢绝“{info.org_name}”的邀请", "info")
+    return redirect(url_for("orgs.mine"))
 
 
 @bp.route("/register", methods=["GET", "POST"])
@@ -117,12 +136,7 @@ def certificate(org_id: int):
     )
     if not allowed or not org.certificate_sha256:
         abort(403 if not allowed else 404)
-    from flask import current_app
-
-    path = upload_path(current_app.config["UPLOAD_DIR"], org.certificate_sha256)
-    if not path.exists():
-        abort(404)
-    return send_file(path, mimetype=sniff_mime(path))
+    return send_stored(org.certificate_sha256, fallback_name="证照扫描件")
 
 
 @bp.route("/<int:org_id>/agencies", methods=["GET", "POST"])
@@ -184,7 +198,13 @@ def members(org_id: int):
                 password=form.password.data or None,
             )
             db.session.commit()
-            flash(f"已将 {person.real_name} 添加为{ROLE_LABELS[form.role.data]}", "success")
+            role_label = ROLE_LABELS[form.role.data]
+            if person.invited:
+                flash(
+                    f"已向 {person.real_name} 发出邀请，对方在「我的单位」中接受后成为{role_label}", "success"
+                )
+            else:
+                flash(f"已创建账户 {person.username} 并添加为{role_label}", "success")
             return redirect(url_for("orgs.members", org_id=org_id))
         except FormInvalid as exc:
             db.session.rollback()

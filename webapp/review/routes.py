@@ -33,6 +33,7 @@ VIEW_LABELS = {
 def _labels():
     return {
         "stage_labels": services.stage_labels(db.session),
+        "campaign_titles": services.campaign_titles(db.session),
         "view_labels": VIEW_LABELS,
     }
 
@@ -75,7 +76,7 @@ def _inbox_args():
     if view not in VIEW_LABELS:
         view = "actionable"
     days = max(0, min(request.args.get("days", 3, type=int) or 0, 30))
-    page = max(1, request.args.get("page", 1, type=int) or 1)
+    page = min(max(1, request.args.get("page", 1, type=int) or 1), 100_000)  # offsets stay in range
     return view, days, page
 
 
@@ -185,7 +186,9 @@ def export(org_id: int):
         "截止时间",
         "认领人",
     ]
-    return csv_response(f"{membership.org_name}-{VIEW_LABELS[view]}.csv", header, rows)
+    return csv_response(
+        header, rows, filename=f"{membership.org_name}-{VIEW_LABELS[view]}.csv", ascii_name="inbox.csv"
+    )
 
 
 @bp.route("/<int:org_id>/handled")
@@ -194,7 +197,7 @@ def handled(org_id: int):
     """已办: what this org handled, with the outcome and where each application stands now; CSV on request."""
     membership, _ = _membership(org_id)
     search, sort, descending = _search_args()
-    page = max(1, request.args.get("page", 1, type=int) or 1)
+    page = min(max(1, request.args.get("page", 1, type=int) or 1), 100_000)  # offsets stay in range
     csv_wanted = request.args.get("format") == "csv"
     result = desk.handled(
         db.session,
@@ -232,7 +235,9 @@ def handled(org_id: int):
             "办理时间",
             "当前状态",
         ]
-        return csv_response(f"{membership.org_name}-已办.csv", header, rows)
+        return csv_response(
+            header, rows, filename=f"{membership.org_name}-已办.csv", ascii_name="handled.csv"
+        )
     return render_template(
         "review/handled.html",
         org=membership,

@@ -1,0 +1,57 @@
+"""Which uploaded files an application may cite: a `sha256:…` ref sent back by a browser is accepted only if
+the acting user uploaded those bytes for this application, or the application already holds that ref.
+
+Without it, anyone who learnt another applicant's file hash could cite it in their own declaration and then
+download it under its original name. Content-addressed storage stays: the grant, not the bytes, is per person.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import Session
+
+from .tables import AttachmentGrant, Draft, WorkflowState
+
+REF_RE = re.compile(r"sha256:([0-9a-f]{64})")
+
+
+def grant(session: Session, now: datetime, *, sha256: str, user_id: int, application_id: int | None) -> None:
+    """Record that `user_id` uploaded these bytes for `application_id` (idempotent)."""
+    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    session.execute(
+        insert(AttachmentGrant)
+        .values(sha256=sha256, user_id=user_id, application_id=application_id, created_at=now)
+        .on_conflict_do_nothing()
+    )
+
+
+def citable(session: Session, application_id: int | None, user_id: int | None, shas: set[str]) -> set[str]:
+    """Of `shas`, those this user may cite in this application: uploaded by them for it, or already in it
+    (its workflow state or its draft). The web layer asks this of every ref a browser sends back."""
+    if not shas or application_id is None or user_id is None:
+        return set()
+    held: set[str] = set()
+    for text in (
+        session.scalar(
+            select(WorkflowState.state_json).where(WorkflowState.application_id == application_id)
+        ),
+        session.scalar(select(Draft.data_json).where(Draft.application_id == application_id)),
+    ):
+        held.update(sha for sha in REF_RE.findall(text or "") if sha in shas)
+    wanted = shas - held
+    if wanted:
+        held.update(
+            session.scalars(
+                select(AttachmentGrant.sha256).where(
+                    AttachmentGrant.sha256.in_(wanted),
+                    AttachmentGrant.user_id == user_id,
+                    AttachmentGrant.application_id == application_id,
+                )
+            )
+        )
+    return held

@@ -1,0 +1,249 @@
+"""Live workflows: a bounded per-process cache over the history, snapshots at intervals, rebuild on a miss.
+
+The history is the record and the stored workflow state is a snapshot of it (README.md in this folder has
+the design and its failure cases). An action takes the application's workflow from this cache when the
+entry was built from exactly the history the database holds now (same version and chain head), otherwise
+it rebuilds it: the latest snapshot, then the events after it re-applied by `engine.audit.replay`, the
+same code `audit verify` runs. Entries are taken out while an action works on them and put back only after
+its transaction committed, so a rolled-back action can never leave a half-changed workflow behind.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass
+
+from sqlalchemy import insert, select, update
+from sqlalchemy.orm import Session
+
+from engine.audit.replay import apply_event
+from engine.clock import SimulatedClock
+from engine.errors import ActionRefused
+from engine.events import RecordedEvent
+from engine.runtime import Application
+
+from . import history
+from .tables import HistoryEvent, Incident, WorkflowState
+
+DEFAULT_CAPACITY = 1000  # ≈ 120 KiB each: about 120 MiB per process
+SNAPSHOT_EVERY = 8  # events: a miss replays at most this many minus one
+ENDED = ("expired", "confirmed", "not_recommended")
+
+
+class StateIncident(ActionRefused):
+    """The stored snapshot, the history and the application row disagree; nothing was changed.
+
+    Recorded as an incident for an operator (`audit verify APP_ID` names the first divergent event): the
+    store never picks one side silently. The person acting is refused with a message, not an error page.
+    """
+
+    def __init__(self, detail: str, **context):
+        super().__init__(f"该申请书的存档记录需要核查，本次操作未生效，已通知管理员（{detail}）", **context)
+
+
+@dataclass
+class Live:
+    """A workflow as of the history head (`head_seq`, `head_hash`), with what was last written from it."""
+
+    app: Application
+    version: int
+    head_seq: int
+    head_hash: str
+    snapshot_seq: int  # the event the stored snapshot reflects
+    index: tuple | None  # (work items, due timers) as last written to the index tables; None: unknown
+
+
+def index_signature(app: Application) -> tuple:
+    """What the index tables hold for this workflow: compared before rewriting them."""
+    items = tuple(
+        sorted((t.stage, t.tier, t.org_id, t.actionable_from, t.deadline) for t in app.ready_tasks())
+    )
+    timers = tuple(sorted((t.name, t.due_at) for t in app.due_timers()))
+    return items, timers
+
+
+class LiveCache:
+    """Least-recently-used live workflows of one process, keyed by application id, bounded by `capacity`."""
+
+    def __init__(self, capacity: int = DEFAULT_CAPACITY):
+        self.capacity = capacity
+        self._entries: OrderedDict[int, Live] = OrderedDict()
+        self._lock = threading.Lock()
+        self.hits = self.misses = 0
+
+    def take(self, app_id: int, version: int, head_hash: str | None) -> Live | None:
+        """Remove and return the entry if it was built from exactly this history; a stale one is dropped."""
+        with self._lock:
+            live = self._entries.pop(app_id, None)
+        if live is not None and live.version == version and live.head_hash == head_hash:
+            self.hits += 1
+            return live
+        self.misses += 1
+        return None
+
+    def put(self, app_id: int, live: Live) -> list[tuple[int, Live]]:
+        """Keep a committed workflow; return the entries pushed out (least recently used first)."""
+        evicted = []
+        with self._lock:
+            self._entries[app_id] = live
+            self._entries.move_to_end(app_id)
+            while len(self._entries) > self.capacity:
+                evicted.append(self._entries.popitem(last=False))
+        return evicted
+
+    def make_room(self, app_id: int) -> list[tuple[int, Live]]:
+        """Push out least recently used entries so that `app_id` fits; return them (their snapshots may be
+        behind: the caller writes those in its own transaction)."""
+        evicted = []
+        with self._lock:
+            while self._entries and len(self._entries) >= self.capacity and app_id not in self._entries:
+                evicted.append(self._entries.popitem(last=False))
+        return evicted
+
+    def discard(self, app_id: int) -> None:
+        with self._lock:
+            self._entries.pop(app_id, None)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+
+CACHE = LiveCache(int(os.environ.get("ZHICHENG_LIVE_CACHE", DEFAULT_CAPACITY)))
+
+
+def _events_after(session: Session, app_id: int, seq: int) -> list[tuple[RecordedEvent, str]]:
+    rows = session.execute(
+        select(
+            HistoryEvent.seq,
+            HistoryEvent.at,
+            HistoryEvent.actor_id,
+            HistoryEvent.org_id,
+            HistoryEvent.event_type,
+            HistoryEvent.stage,
+            HistoryEvent.data_json,
+            HistoryEvent.prev_hash,
+            HistoryEvent.hash,
+        )
+        .where(HistoryEvent.application_id == app_id, HistoryEvent.seq > seq)
+        .order_by(HistoryEvent.seq)
+    )
+    out = []
+    for r in rows:
+        recomputed = history.event_hash(
+            application_id=app_id,
+            seq=r.seq,
+            at=r.at,
+            actor_id=r.actor_id,
+            org_id=r.org_id,
+            event_type=r.event_type,
+            stage=r.stage,
+            data_json=r.data_json,
+            prev_hash=r.prev_hash,
+        )
+        if recomputed != r.hash:
+            raise StateIncident(f"历史记录第 {r.seq} 条与其哈希不符", application_id=app_id, seq=r.seq)
+        event = RecordedEvent(
+            r.seq, r.at, r.actor_id, r.org_id, r.event_type, r.stage, json.loads(r.data_json), r.hash
+        )
+        out.append((event, r.prev_hash))
+    return out
+
+
+def rebuild(session: Session, row, deployment, clock) -> Live:
+    """The workflow of `row` (an application row: id, version, head_seq, head_hash, status, stage) from
+    its latest snapshot and the events after it. Raises StateIncident when they disagree."""
+    app_id = row.id
+    snap = session.execute(
+        select(WorkflowState.state_json, WorkflowState.seq).where(WorkflowState.application_id == app_id)
+    ).first()
+    if snap is None:
+        raise StateIncident("申请书缺少流程状态快照", application_id=app_id)
+    if snap.seq > row.head_seq:
+        raise StateIncident(
+            f"流程状态快照（第 {snap.seq} 条记录后）晚于历史记录（共 {row.head_seq} 条）",
+            application_id=app_id,
+        )
+    try:
+        app = Application.restore(deployment, snap.state_json, clock)
+    except Exception as exc:  # a damaged snapshot may not even load
+        raise StateIncident(f"流程状态快照无法读取：{exc}", application_id=app_id) from exc
+    tail = _events_after(session, app_id, snap.seq)
+    head_seq, head_hash = snap.seq, None
+    if tail:
+        replay_clock = SimulatedClock(tail[0][0].at)
+        app.rebind(replay_clock)
+        app.reset_on_error = False  # a divergence is an incident: this object is dropped
+        for event, prev_hash in tail:
+            if event.seq != head_seq + 1 or (head_hash is not None and prev_hash != head_hash):
+                raise StateIncident(f"历史记录在第 {event.seq} 条处不连续", application_id=app_id)
+            divergence = apply_event(app, replay_clock, event)
+            if divergence is not None:
+                raise StateIncident(
+                    f"快照（第 {snap.seq} 条记录后）与之后的历史记录不一致：{divergence}",
+                    application_id=app_id,
+                )
+            head_seq, head_hash = event.seq, event.hash
+        app.rebind(clock)
+    else:
+        head_hash = row.head_hash  # the snapshot is at the head
+    if head_seq != row.head_seq or head_hash != row.head_hash:
+        raise StateIncident(
+            f"历史记录的末条（第 {head_seq} 条）与申请书记录的末条（第 {row.head_seq} 条）不符",
+            application_id=app_id,
+        )
+    status = app.status()
+    if (status.status, status.stage) != (row.status, row.stage):
+        raise StateIncident(
+            f"由快照和历史记录重建的状态（{status.status}/{status.stage}）与申请书索引"
+            f"（{row.status}/{row.stage}）不一致",
+            application_id=app_id,
+        )
+    app.reset_on_error = False
+    # the index rows are rewritten in full after a rebuild: what the tables hold is not assumed
+    return Live(app, row.version, head_seq, head_hash, snap.seq, None)
+
+
+def acquire(session: Session, row, deployment, clock, cache: LiveCache = CACHE) -> Live:
+    """The live workflow for an application row: from the cache when current, else rebuilt."""
+    live = cache.take(row.id, row.version, row.head_hash)
+    if live is None:
+        live = rebuild(session, row, deployment, clock)
+    live.app.rebind(clock)
+    return live
+
+
+def write_snapshot(session: Session, app_id: int, live: Live, *, new: bool = False) -> None:
+    """Store the workflow as of its head; never replaces a newer snapshot (another process may be ahead)."""
+    state = live.app.to_json()
+    if new:
+        session.execute(
+            insert(WorkflowState).values(application_id=app_id, state_json=state, seq=live.head_seq)
+        )
+    else:
+        session.execute(
+            update(WorkflowState)
+            .where(WorkflowState.application_id == app_id, WorkflowState.seq < live.head_seq)
+            .values(state_json=state, seq=live.head_seq)
+            .execution_options(synchronize_session=False)
+        )
+    live.snapshot_seq = live.head_seq
+
+
+def snapshot_due(live: Live) -> bool:
+    """Every SNAPSHOT_EVERY events, and when the application has ended (its final state, read by verify)."""
+    behind = live.head_seq - live.snapshot_seq
+    return behind >= SNAPSHOT_EVERY or (behind > 0 and live.app.status().status in ENDED)
+
+
+def record_incident(session: Session, app_id: int, error: str, at) -> None:
+    """Park a disagreement for an operator, in its own transaction (the action's was rolled back)."""
+    session.rollback()
+    session.add(Incident(application_id=app_id, error=error[:4000], at=at, resolved=False))
+    session.commit()
