@@ -2,28 +2,21 @@
 
 from __future__ import annotations
 
-import csv
 import io
 
 from openpyxl import Workbook
 
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+from ..csv_export import csv_text, neutralise
 
 
 def _safe(value):
-    """A text cell that a spreadsheet would run as a formula is prefixed with a quote (CSV injection)."""
-    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
-        return "'" + value
-    return value
+    """A text cell that a spreadsheet would run as a formula is neutralised like every CSV cell; None stays empty."""
+    return None if value is None else neutralise(value)
 
 
 def to_csv(headers: list[str], rows: list[list]) -> bytes:
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(headers)
-    for row in rows:
-        writer.writerow([_safe("" if v is None else v) for v in row])
-    return ("\ufeff" + out.getvalue()).encode("utf-8")
+    """The one CSV writer (webapp/csv_export.py): BOM, formula cells neutralised."""
+    return csv_text(headers, rows).encode("utf-8")
 
 
 def to_xlsx(title: str, headers: list[str], rows: list[list]) -> bytes:
