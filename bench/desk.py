@@ -171,9 +171,16 @@ def run(quick: bool, url=None) -> None:
         _bulk(factory, n)
         app = _app(factory)
         client = app.test_client()
-        with client.session_transaction() as sess:
+        from engine.accounts.services import user_profile
+        from webapp.auth.session_user import SESSION_VERSION_KEY
+        from webapp.extensions import db
+
+        with app.app_context():
+            version = user_profile(db.session, 1).session_version
+        with client.session_transaction() as sess:  # logged in as the login view would
             sess["_user_id"] = "1"
             sess["_fresh"] = True
+            sess[SESSION_VERSION_KEY] = version
         cases = [
             ("tier-2 org (2%): default view", "/review/10/"),
             ("tier-2 org: name search", "/review/10/?name=申报人12"),

@@ -116,10 +116,16 @@ def _people(app) -> dict[str, int]:
 
 
 def _crawl(app, user_id: int) -> dict[str, str]:
+    from engine.accounts.services import user_profile
+    from webapp.auth.session_user import SESSION_VERSION_KEY
+
+    with app.app_context():
+        version = user_profile(db.session, user_id).session_version
     client = app.test_client()
-    with client.session_transaction() as sess:
+    with client.session_transaction() as sess:  # logged in as the login view would (session version included)
         sess["_user_id"] = str(user_id)
         sess["_fresh"] = True
+        sess[SESSION_VERSION_KEY] = version
     seen: dict[str, str] = {}
     queue = deque(["/", "/apply/", "/review/", "/audit/", "/admin/deploy", "/orgs/"])
     while queue and len(seen) < MAX_PAGES_PER_ROLE:
