@@ -16,10 +16,12 @@ from ..csv_export import csv_response
 from ..extensions import db
 from ..files import file_links
 from ..forms_render import attachment_refs, complete_from_form, fields_for, flatten, parse_request
+from ..params import DB_INT_MAX, int_arg
 from ..uploads import send_attachment
 from . import bp
 from .forms import BatchApproveForm
 
+MAX_PAGE = 100_000  # 50 per page: far beyond any inbox, and the offset stays inside the database's integers
 VIEW_LABELS = {
     "all": "全部待办",
     "actionable": "可办理",
@@ -75,8 +77,8 @@ def _inbox_args():
     view = request.args.get("view", "actionable")
     if view not in VIEW_LABELS:
         view = "actionable"
-    days = max(0, min(request.args.get("days", 3, type=int) or 0, 30))
-    page = min(max(1, request.args.get("page", 1, type=int) or 1), 100_000)  # offsets stay in range
+    days = int_arg("days", "天数", 3, lo=0, hi=30)
+    page = int_arg("page", "页码", 1, hi=MAX_PAGE)
     return view, days, page
 
 
@@ -197,7 +199,7 @@ def handled(org_id: int):
     """已办: what this org handled, with the outcome and where each application stands now; CSV on request."""
     membership, _ = _membership(org_id)
     search, sort, descending = _search_args()
-    page = min(max(1, request.args.get("page", 1, type=int) or 1), 100_000)  # offsets stay in range
+    page = int_arg("page", "页码", 1, hi=MAX_PAGE)
     csv_wanted = request.args.get("format") == "csv"
     result = desk.handled(
         db.session,
@@ -252,9 +254,12 @@ def handled(org_id: int):
 def _item_arg(value: str | None) -> tuple[int, str]:
     try:
         app_id, stage = (value or "").split(":")[:2]
-        return int(app_id), stage
+        app_id = int(app_id)
     except ValueError:
         abort(400)
+    if not 0 < app_id <= DB_INT_MAX:
+        abort(400)
+    return app_id, stage
 
 
 def _back(org_id: int):
@@ -309,6 +314,8 @@ def batch(org_id: int):
             app_id, stage, version = item.split(":")
             app_id, version = int(app_id), int(version)
         except ValueError:
+            continue
+        if not 0 < app_id <= DB_INT_MAX:  # cannot name an application; the database would refuse the number
             continue
         if stage not in services.batch_stages(db.session):
             results.append((app_id, stage, False, "该环节不能批量办理"))
