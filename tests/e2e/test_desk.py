@@ -93,13 +93,13 @@ def test_search_sort_select_all_and_claim(page, live_server, desk):
         str(max(desk["apps"]))
     )
     # search by name
-    name = page.locator("table.desk tbody tr").first.locator("td").nth(2).inner_text()
+    name = page.locator("table.desk tbody tr").first.locator("td").nth(3).inner_text()  # after 申报批次
     page.fill("input[name=name]", name)
     page.get_by_role("button", name="查找").click()
     expect(page.locator(".pager")).not_to_contain_text(
         "共 6 份"
     )  # names contain each other (申报人1, 申报人41)
-    names = page.locator("table.desk tbody tr td:nth-child(3)").all_inner_texts()
+    names = page.locator("table.desk tbody tr td:nth-child(4)").all_inner_texts()
     assert names and all(name in n for n in names)
     page.get_by_role("link", name="清除条件").click()
     # select all on the page ticks every row's box
