@@ -39,13 +39,14 @@ def test_deploy_cli_refuses_with_the_task_and_exit_1(tmp_path, monkeypatch):
     monkeypatch.setenv("ZHICHENG_INSTANCE", str(tmp_path))
     folder = tmp_path / "bpmn"
     shutil.copytree(bpmn_dir(), folder)
-    shutil.copyfile(BROKEN / "misspelt_condition.bpmn", folder / "declaration.bpmn")
+    # misspelt_condition is caught statically now; script_raises passes every static check and fails only when run
+    shutil.copyfile(BROKEN / "script_raises.bpmn", folder / "declaration.bpmn")
     cli = FlaskGroup(create_app=lambda: create_app({"TESTING": True}))
     for command in STORE_COMMANDS:
         cli.add_command(command)
-    result = (
-        create_app({"TESTING": True}).test_cli_runner().invoke(cli, ["deploy", "--bpmn-dir", str(folder)])
-    )
+    runner = create_app({"TESTING": True}).test_cli_runner()
+    assert runner.invoke(cli, ["db", "upgrade"]).exit_code == 0
+    result = runner.invoke(cli, ["deploy", "--bpmn-dir", str(folder)])
     assert result.exit_code == 1
-    assert "试运行发现" in result.output and "「补正后重新提交」（applicant_correct）" in result.output
+    assert "试运行发现" in result.output and "「评委会审核受理」（committee_review）" in result.output
     assert "Traceback" not in result.output
