@@ -17,8 +17,7 @@ from pathlib import Path
 import click
 from sqlalchemy.engine import make_url
 
-MIN_SECRET = 32
-PLACEHOLDER_KEYS = {"dev-only-change-me", "change-me", "changeme", "secret", "dev", "test"}
+from webapp.config import secret_key_problem
 
 
 @dataclass
@@ -33,20 +32,6 @@ class Check:
 
 def _mask(secret: str | None) -> str:
     return f"****（已设置，{len(secret)} 个字符）" if secret else "（未设置）"
-
-
-def _secret_problem(key: str | None) -> str | None:
-    """The security module's own rule when it has one, else the same rule stated here."""
-    from webapp import config as config_module
-
-    rule = getattr(config_module, "secret_key_problem", None)
-    if rule is not None:
-        return rule(key)
-    if not key:
-        return "ZHICHENG_SECRET_KEY is not set"
-    if key in PLACEHOLDER_KEYS or len(key) < MIN_SECRET:
-        return f"ZHICHENG_SECRET_KEY is a placeholder or shorter than {MIN_SECRET} characters"
-    return None
 
 
 def _writable_dir(path: Path) -> str | None:
@@ -68,7 +53,7 @@ def gather(check_database: bool = True) -> Check:
 
     key = os.environ.get("ZHICHENG_SECRET_KEY")
     c.show("会话密钥 secret key", _mask(key), "ZHICHENG_SECRET_KEY")
-    problem = _secret_problem(key)
+    problem = secret_key_problem(key)
     if problem:
         c.errors.append(
             f"{problem}：export ZHICHENG_SECRET_KEY=$(python3 -c 'import secrets; print(secrets.token_hex(32))')"
@@ -83,12 +68,12 @@ def gather(check_database: bool = True) -> Check:
     if why := _writable_dir(Path(cfg.UPLOAD_DIR)):
         c.errors.append(f"上传目录 {cfg.UPLOAD_DIR} {why}")
 
-    https = getattr(cfg, "SESSION_COOKIE_SECURE", os.environ.get("ZHICHENG_HTTPS") == "1")
+    https = cfg.SESSION_COOKIE_SECURE
     c.show("HTTPS（Cookie 加 Secure）", "是" if https else "否", "ZHICHENG_HTTPS")
     if not https:
         c.errors.append("会话 Cookie 未设 Secure：在 HTTPS 后面运行并设置 ZHICHENG_HTTPS=1")
-    hops = getattr(cfg, "ZHICHENG_PROXY_HOPS", None)
-    c.show("反向代理层数 proxy hops", "（此版本不支持）" if hops is None else hops, "ZHICHENG_PROXY_HOPS")
+    hops = cfg.ZHICHENG_PROXY_HOPS
+    c.show("反向代理层数 proxy hops", hops, "ZHICHENG_PROXY_HOPS")
     if hops == 0:
         c.warnings.append("ZHICHENG_PROXY_HOPS=0：在 nginx 后面运行时请设为 1，否则客户端地址都是代理的地址")
 
