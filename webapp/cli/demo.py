@@ -12,6 +12,7 @@ import click
 from sqlalchemy.orm import sessionmaker
 
 from calendars import TZ
+from engine.audit import signing
 from engine.demo import DEMO_PASSWORD, seed_demo
 from engine.deployment import read_sources
 
@@ -45,8 +46,16 @@ def demo_command(host, port, no_serve):
             "ZHICHENG_SANDBOX": True,
             "ZHICHENG_SANDBOX_START": DEMO_START,
             "UPLOAD_DIR": str(instance / "demo-uploads"),
+            # The demo signs its own audit checkpoints so the auditor's pages have something to show;
+            # a real installation keeps this key off the web server (README, "Auditors").
+            "AUDIT_KEY_PATH": str(instance / "demo-audit-key.pem"),
+            "AUDIT_PUBLIC_KEY_PATH": str(instance / "demo-audit-key.pem.pub"),
         }
     )
+    if not Path(app.config["AUDIT_KEY_PATH"]).exists():
+        signing.generate_keypair(
+            Path(app.config["AUDIT_KEY_PATH"]), Path(app.config["AUDIT_PUBLIC_KEY_PATH"])
+        )
     with app.app_context():
         logging.disable(logging.INFO)  # Alembic's step-by-step lines would push the banner off the screen
         try:
@@ -72,16 +81,19 @@ def demo_command(host, port, no_serve):
     from engine.reminders.senders import senders_from_env
     from engine.reminders.service import remind
 
-    from .store import worker_reporter
+    from .audit import worker_checkpointer
+    from .store import _after_tick, worker_reporter
 
     senders = senders_from_env(os.environ)
+    with app.app_context():
+        checkpointer = worker_checkpointer()
     worker = threading.Thread(
         target=run_worker,
         args=(factory, clock),
         kwargs={
             "interval": 2.0,
             "on_report": worker_reporter(factory, clock, echo=False),
-            "after_tick": lambda f, c: remind(f, c, senders),
+            "after_tick": _after_tick(lambda f, c: remind(f, c, senders), checkpointer),
         },
         daemon=True,
     )
