@@ -249,6 +249,21 @@ def change_password(
     return _bump_sessions(session, user)
 
 
+def email_of(session: Session, user_id: int) -> str | None:
+    """The address this person's reminders are e-mailed to, if any."""
+    user = session.get(User, user_id)
+    return user.email if user else None
+
+
+def set_email(session: Session, user_id: int, email: str | None) -> str | None:
+    """Set (or clear) the address deadline reminders are e-mailed to. Raises FormInvalid."""
+    user = session.get(User, user_id)
+    if user is None:
+        raise NotFound("用户不存在")
+    user.email = v.email(email)
+    return user.email
+
+
 def _bump_sessions(session: Session, user: User) -> int:
     user.session_version = (user.session_version or 0) + 1
     session.flush()

@@ -31,16 +31,20 @@ from .people import (
     change_password,
     clear_login_throttle,
     create_staff_user,
+    email_of,
     end_sessions,
     login_throttles,
     register_person,
     reset_password,
     session_version,
+    set_email,
     user_profile,
 )
 from .tiers import PARENT_TYPES, SELF_REGISTERED_TYPES, TIER, TYPE_LABELS, review_chain, tier
 
 __all__ = [
+    "email_of",
+    "set_email",
     "PARENT_TYPES",
     "SELF_REGISTERED_TYPES",
     "TIER",

@@ -12,6 +12,8 @@ from engine.errors import FormInvalid
 from engine.text import visible_length
 
 MOBILE_RE = re.compile(r"^1[3-9]\d{9}$")
+# Deliberately plain: one @, a dot in the domain, no spaces; the SMTP server is the final judge.
+EMAIL_RE = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]+$")
 MIN_PASSWORD = 8
 
 
@@ -69,6 +71,16 @@ def mobile(value: str, field: str = "mobile", label: str = "手机号码") -> st
     value = (value or "").strip()
     if not MOBILE_RE.match(value):
         raise _refuse(field, label, "应为以1开头的11位手机号码")
+    return value
+
+
+def email(value: str | None, field: str = "email", label: str = "电子邮箱") -> str | None:
+    """An e-mail address for reminders, or None when left empty (no e-mail reminders)."""
+    value = (value or "").strip()
+    if not value:
+        return None
+    if len(value) > 200 or not EMAIL_RE.match(value):
+        raise _refuse(field, label, "格式不正确，应形如 name@example.com；不需要邮件提醒可留空")
     return value
 
 

@@ -153,3 +153,43 @@ def test_unknown_page_is_chinese_404(client):
 
 def test_second_user_id(auth):
     assert auth.register(id_number=ID_B, real_name="王五").status_code == 302
+
+
+def test_reminder_email_set_shown_and_cleared_by_its_owner(client, auth, app):
+    from engine.accounts.models import User
+    from tests.web.conftest import post_form
+    from webapp.extensions import db
+
+    auth.register()
+    assert "提醒邮箱" in client.get("/").get_data(as_text=True)
+    response = post_form(client, "/auth/email", {"email": " zhang.san@example.cn "})
+    assert response.status_code == 302
+    assert 'value="zhang.san@example.cn"' in client.get("/auth/email").get_data(as_text=True)
+    with app.app_context():
+        assert db.session.query(User.email).filter_by(username=ID_A).scalar() == "zhang.san@example.cn"
+    post_form(client, "/auth/email", {"email": ""})
+    with app.app_context():
+        assert db.session.query(User.email).filter_by(username=ID_A).scalar() is None
+
+
+@pytest.mark.parametrize(
+    "bad", ["no-at-sign", "a@b", "two@@example.cn", "sp ace@example.cn", "x" * 65 + "@e.cn"]
+)
+def test_reminder_email_refused_beside_the_field_and_kept(client, auth, app, bad):
+    from engine.accounts.models import User
+    from tests.web.conftest import post_form
+    from webapp.extensions import db
+
+    auth.register()
+    post_form(client, "/auth/email", {"email": "ok@example.cn"})
+    response = post_form(client, "/auth/email", {"email": bad})
+    assert response.status_code == 422
+    assert "电子邮箱：格式不正确" in response.get_data(as_text=True)
+    with app.app_context():
+        assert db.session.query(User.email).filter_by(username=ID_A).scalar() == "ok@example.cn"
+
+
+def test_reminder_email_page_needs_a_login_and_a_csrf_token(client, auth):
+    assert client.get("/auth/email").status_code == 302  # to the login page
+    auth.register()
+    assert client.post("/auth/email", data={"email": "x@example.cn"}).status_code == 400

@@ -23,3 +23,7 @@ class ChangePasswordForm(FlaskForm):
     old_password = PasswordField("原密码")
     new_password = PasswordField("新密码", description="至少8位，须同时包含字母和数字")
     new_password2 = PasswordField("确认新密码")
+
+
+class EmailForm(FlaskForm):
+    email = StringField("电子邮箱", description="截止前的办理提醒会同时发到这里；留空则只在站内提醒")

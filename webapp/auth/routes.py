@@ -15,7 +15,7 @@ from ..clock import get_clock
 from ..errors import apply_form_errors
 from ..extensions import db
 from . import bp
-from .forms import ChangePasswordForm, LoginForm, RegisterForm
+from .forms import ChangePasswordForm, EmailForm, LoginForm, RegisterForm
 from .session_user import SESSION_VERSION_KEY, start_session
 
 
@@ -121,3 +121,23 @@ def change_password():
         flash("密码已修改，其他设备上的登录已失效", "success")
         return redirect(url_for("portal.index"))
     return render_template("auth/password.html", form=form)
+
+
+@bp.route("/email", methods=["GET", "POST"])
+@login_required
+def change_email():
+    """Where this person's deadline reminders are e-mailed (staff and applicants alike)."""
+    form = EmailForm()
+    if form.is_submitted():
+        try:
+            email = acc.set_email(db.session, current_user.id, form.email.data)
+            db.session.commit()
+        except FormInvalid as exc:
+            db.session.rollback()
+            apply_form_errors(form, exc)
+            return render_template("auth/email.html", form=form), 422
+        flash(f"提醒邮箱已设为 {email}" if email else "已清除提醒邮箱，今后只在站内提醒", "success")
+        return redirect(url_for("auth.change_email"))
+    if not form.email.data:
+        form.email.data = acc.email_of(db.session, current_user.id)
+    return render_template("auth/email.html", form=form)
