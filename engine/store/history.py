@@ -117,36 +117,26 @@ def append(
         .order_by(HistoryEvent.seq.desc())
         .limit(1)
     ).first()
-    seq, prev = (last[0] + 1, last[1]) if last else (1, GENESIS)
-    data_json = canonical_json(data or {})
+    prev_seq, prev = (last[0], last[1]) if last else (0, GENESIS)
     event = HistoryEvent(
-        application_id=application_id,
-        seq=seq,
-        at=at,
-        actor_id=actor_id,
-        org_id=org_id,
-        event_type=event_type,
-        stage=stage,
-        data_json=data_json,
-        prev_hash=prev,
-        hash=event_hash(
-            application_id=application_id,
-            seq=seq,
+        **chain_event(
+            application_id,
+            prev_seq,
+            prev,
             at=at,
+            event_type=event_type,
             actor_id=actor_id,
             org_id=org_id,
-            event_type=event_type,
             stage=stage,
-            data_json=data_json,
-            prev_hash=prev,
-        ),
+            data=data,
+        )
     )
     session.add(event)
     session.flush()
     session.execute(  # the head the hot path links to without reading the chain
         update(ApplicationRow)
         .where(ApplicationRow.id == application_id)
-        .values(head_seq=seq, head_hash=event.hash)
+        .values(head_seq=event.seq, head_hash=event.hash)
         .execution_options(synchronize_session=False)
     )
     return event
