@@ -269,36 +269,42 @@ def _back(org_id: int):
     return redirect(target)
 
 
-@bp.route("/<int:org_id>/claim", methods=["POST"])
-@login_required
-def claim(org_id: int):
-    """Claim a task for oneself; colleagues see who holds it and cannot act on it meanwhile."""
+def _claim_step(org_id: int, field: str, act, done: str):
+    """Claim or release one task, flashing the engine's refusal or `done` (with the application id)."""
     _membership(org_id)
-    app_id, stage = _item_arg(request.form.get("claim"))
+    app_id, stage = _item_arg(request.form.get(field))
     try:
-        claims.claim(db.session, get_clock(), org_id, app_id, stage, current_user.id)
+        act(app_id, stage)
     except (ActionRefused, NotFound) as exc:
         db.session.rollback()
         flash(exc.message, "error")
     else:
-        flash(f"已认领申请书 {app_id}", "success")
+        flash(done.format(app_id=app_id), "success")
     return _back(org_id)
+
+
+@bp.route("/<int:org_id>/claim", methods=["POST"])
+@login_required
+def claim(org_id: int):
+    """Claim a task for oneself; colleagues see who holds it and cannot act on it meanwhile."""
+    return _claim_step(
+        org_id,
+        "claim",
+        lambda app_id, stage: claims.claim(db.session, get_clock(), org_id, app_id, stage, current_user.id),
+        "已认领申请书 {app_id}",
+    )
 
 
 @bp.route("/<int:org_id>/release", methods=["POST"])
 @login_required
 def release(org_id: int):
     """Release one's own claim (an org admin may release anyone's)."""
-    _membership(org_id)
-    app_id, stage = _item_arg(request.form.get("release"))
-    try:
-        claims.release(db.session, org_id, app_id, stage, current_user.id)
-    except (ActionRefused, NotFound) as exc:
-        db.session.rollback()
-        flash(exc.message, "error")
-    else:
-        flash(f"已释放申请书 {app_id} 的认领", "success")
-    return _back(org_id)
+    return _claim_step(
+        org_id,
+        "release",
+        lambda app_id, stage: claims.release(db.session, org_id, app_id, stage, current_user.id),
+        "已释放申请书 {app_id} 的认领",
+    )
 
 
 @bp.route("/<int:org_id>/batch", methods=["POST"])
