@@ -187,6 +187,27 @@ def test_opinion_needs_ten_characters():
     assert errors == {"opinion": "推荐意见：至少填写10个字"}
 
 
+@pytest.mark.parametrize(
+    ("name", "negative"),
+    [
+        ("unit_review", "return"),
+        ("unit_report", "not_recommend"),
+        ("tier_review", "return"),
+        ("committee_review", "return"),
+    ],
+)
+def test_opinion_rules_follow_the_decision(name, negative):
+    """An approval needs a 10-character opinion; a return (or 不予上报) needs only its reason (issue 11)."""
+    schema = load_form(name)
+    validate_form(schema, {"decision": negative, "reason": "缺学历证书"})
+    validate_form(schema, {"decision": negative, "opinion": "短", "reason": "缺学历证书"})
+    missing = errors_of(schema, {"decision": "approve"})
+    assert list(missing) == ["opinion"] and missing["opinion"].endswith("：必须填写")
+    short = errors_of(schema, {"decision": "approve", "opinion": "同意"})
+    assert list(short) == ["opinion"] and short["opinion"].endswith("至少填写10个字")
+    assert list(errors_of(schema, {})) == ["decision"]
+
+
 def test_unknown_decision_is_refused_with_options():
     errors = errors_of(
         load_form("unit_report"), {"decision": "return", "opinion": "材料齐全同意上报主管部门"}
