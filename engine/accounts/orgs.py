@@ -125,6 +125,27 @@ def _check_credit_code(session: Session, code: str, allow_org_id: int | None = N
         raise FormInvalid({"credit_code": f"统一社会信用代码：已由“{existing.name}”注册"})
 
 
+def _unregistered_code(session: Session, code: str) -> tuple[str, Org | None]:
+    """A valid code no live registration holds, with the rejected registration to reuse (if any)."""
+    code = v.credit_code(code)
+    previous = session.scalar(select(Org).where(Org.credit_code == code))
+    if previous is not None and previous.status != "rejected":
+        raise FormInvalid({"credit_code": f"统一社会信用代码：已由“{previous.name}”注册"})
+    return code, previous
+
+
+def _certificate(sha256: str | None) -> str:
+    if not sha256:
+        raise FormInvalid({"certificate": "证照扫描件：必须上传"})
+    return sha256
+
+
+def _self_registered(org_type: str) -> str:
+    if org_type not in SELF_REGISTERED_TYPES:
+        raise FormInvalid({"org_type": "单位类型：只能注册单位、区县主管部门或市级主管部门"})
+    return org_type
+
+
 def register_org(
     session: Session,
     clock: Clock,
@@ -139,25 +160,22 @@ def register_org(
     contact_phone: str,
     certificate_sha256: str,
 ) -> OrgInfo:
-    """我的单位 → 单位注册: a pending org awaiting its parent admin's confirmation. Raises FormInvalid.
+    """我的单位 → 单位注册: a pending org awaiting its parent admin's confirmation. Raises FormInvalid naming
+    every faulty field at once (the form shows them all on one try).
 
     A code whose earlier registration was rejected may be registered again (the row is reused).
     """
-    if org_type not in SELF_REGISTERED_TYPES:
-        raise FormInvalid({"org_type": "单位类型：只能注册单位、区县主管部门或市级主管部门"})
-    name, credit_code, contact_person, contact_phone = v.collect(
+    known_type = org_type in SELF_REGISTERED_TYPES
+    parent = session.get(Org, parent_id) if parent_id is not None else None
+    name, (credit_code, previous), contact_person, contact_phone, _, _, district = v.collect(
         lambda: v.required(name, "name", "单位名称"),
-        lambda: v.credit_code(credit_code),
+        lambda: _unregistered_code(session, credit_code),
         lambda: v.required(contact_person, "contact_person", "联系人", 50),
         lambda: v.required(contact_phone, "contact_phone", "联系电话", 30),
+        lambda: _certificate(certificate_sha256),
+        lambda: _self_registered(org_type),
+        lambda: _check_parent(org_type, parent, (district or "").strip() or None) if known_type else None,
     )
-    if not certificate_sha256:
-        raise FormInvalid({"certificate": "证照扫描件：必须上传"})
-    parent = session.get(Org, parent_id) if parent_id is not None else None
-    district = _check_parent(org_type, parent, (district or "").strip() or None)
-    previous = session.scalar(select(Org).where(Org.credit_code == credit_code))
-    if previous is not None and previous.status != "rejected":
-        raise FormInvalid({"credit_code": f"统一社会信用代码：已由“{previous.name}”注册"})
     org = previous or Org(credit_code=credit_code)
     org.type, org.name, org.parent_id, org.district = org_type, name, parent_id, district
     org.contact_person, org.contact_phone = contact_person, contact_phone
@@ -367,6 +385,19 @@ def active_orgs_of_types(session: Session, types: tuple[str, ...]) -> list[OrgIn
         select(Org)
         .where(Org.type.in_(types), Org.status == "active")
         .order_by(Org.type, Org.district, Org.name)
+    )
+    return [org_info(o) for o in rows]
+
+
+def units_of_member(session: Session, user_id: int) -> list[OrgInfo]:
+    """Active units a person works in as a member (admin, reviewer, desk): a declaration of theirs starts
+    there and nowhere else."""
+    rows = session.scalars(
+        select(Org)
+        .join(Membership, Membership.org_id == Org.id)
+        .where(Membership.user_id == user_id, Org.type == "unit", Org.status == "active")
+        .distinct()
+        .order_by(Org.id)
     )
     return [org_info(o) for o in rows]
 

@@ -23,6 +23,7 @@ from .orgs import (
     orgs_visible_to,
     register_org,
     reject_org,
+    units_of_member,
 )
 from .people import (
     MembershipInfo,
@@ -74,6 +75,7 @@ __all__ = [
     "org_info",
     "org_tree",
     "orgs_registered_by",
+    "units_of_member",
     "orgs_visible_to",
     "register_org",
     "register_person",

@@ -15,7 +15,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
-from .tables import AttachmentGrant, Draft, WorkflowState
+from .tables import AttachmentGrant, AttachmentName, Draft, WorkflowState
 
 REF_RE = re.compile(r"sha256:([0-9a-f]{64})")
 
@@ -55,3 +55,15 @@ def citable(session: Session, application_id: int | None, user_id: int | None, s
             )
         )
     return held
+
+
+def own_upload_name(session: Session, user_id: int | None, sha256: str | None) -> str | None:
+    """The name `user_id` uploaded these bytes under; None when they never uploaded them. A form that
+    re-offers an earlier upload (org registration's certificate) keeps a ref only if it is the sender's own."""
+    if not user_id or not sha256 or not re.fullmatch(r"[0-9a-f]{64}", sha256):
+        return None
+    return session.scalar(
+        select(AttachmentName.original_name).where(
+            AttachmentName.sha256 == sha256, AttachmentName.user_id == user_id
+        )
+    )

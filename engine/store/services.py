@@ -19,6 +19,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from engine.accounts.models import User
+from engine.accounts.orgs import units_of_member
 from engine.accounts.tiers import committees_by_series, review_chain
 from engine.audit.facts import FACTS_CHANGED, genesis_data
 from engine.campaign import Problem as CampaignProblem
@@ -272,7 +273,8 @@ def _duplicate(existing: int | None) -> ActionRefused:
     )
 
 
-def _open_application(session: Session, applicant_id: int, campaign_id: str) -> int | None:
+def open_application(session: Session, applicant_id: int, campaign_id: str) -> int | None:
+    """The id of the person's unfinished application in a campaign, if any (one at a time)."""
     return session.scalar(
         select(ApplicationRow.id)
         .where(
@@ -300,9 +302,14 @@ def start_application(
         user = session.get(User, applicant_id)
         if user is None:
             raise NotFound(f"用户（编号 {applicant_id}）不存在", user_id=applicant_id)
-        existing = _open_application(session, applicant_id, campaign.id)
+        existing = open_application(session, applicant_id, campaign.id)
         if existing is not None:
             raise _duplicate(existing)
+        bound = {o.id: o.name for o in units_of_member(session, applicant_id)}
+        if bound and unit_id not in bound:  # a unit's own staff declare through it (engine.store.starting)
+            raise FormInvalid(
+                {"unit_id": f"所在单位：您是“{'、'.join(bound.values())}”的工作人员，只能通过本单位申报"}
+            )
         chain = review_chain(session, unit_id)
         committees = committees_by_series(session)
         app = Application.start(
@@ -328,7 +335,7 @@ def start_application(
             if not _is_one_open_violation(exc):
                 raise
             session.rollback()
-            raise _duplicate(_open_application(session, applicant_id, campaign.id)) from None
+            raise _duplicate(open_application(session, applicant_id, campaign.id)) from None
         started = history.chain_event(
             row.id,
             0,

@@ -6,11 +6,13 @@ import io
 import re
 from pathlib import Path
 
+import pytest
 from sqlalchemy import select
 from workflow_fixtures import UPLOADS, beijing, declaration, page_token
 
 from engine.accounts.models import User
-from engine.store import queries, services
+from engine.errors import FormInvalid
+from engine.store import queries, services, starting
 from webapp.extensions import db
 
 
@@ -193,3 +195,40 @@ def test_files_read_as_each_applicants_own_upload_name(wf):
     assert response.status_code == 200, review
     assert "孙八身份证.png" in review and "title.png" in review and "下载（" not in review
     assert not re.search(r"[0-9a-f]{12}…", mine + theirs + review)
+
+
+# ---- issue 11: the start form explains itself; a unit's own staff declare through it --------------------
+
+
+def test_start_form_gives_way_to_the_reason_once_started_or_closed(wf):
+    c = wf.client("applicant")
+    assert "开始填写申请书" in c.get("/apply/").get_data(as_text=True)
+    app_id = wf.start()
+    page = c.get("/apply/").get_data(as_text=True)
+    assert "开始填写申请书" not in page and 'action="/apply/start"' not in page
+    assert f"您已在本批次创建申请书（编号 {app_id}）" in page
+    wf.move_to(beijing(2020, 11, 24, 9))
+    closed = wf.client("applicant2").get("/apply/").get_data(as_text=True)
+    assert 'action="/apply/start"' not in closed
+    assert "「申报人填报」时间为 2020年11月17日至11月23日，已于11月23日截止" in closed
+
+
+def test_a_units_own_staff_start_from_their_unit_only(wf):
+    c = wf.client("unit_a")  # a reviewer of unit_a declaring their own title
+    page = c.get("/apply/").get_data(as_text=True)
+    assert "江津建设公司" in page and "江津水务公司" not in page  # fixed, not picked from every unit
+    assert f'name="unit_id" value="{wf.orgs["unit_a"]}"' in page
+    other = wf.post_page("unit_a", "/apply/start", {"unit_id": str(wf.orgs["unit_b"])}, form_from="/apply/")
+    assert other.status_code == 302 and "请选择所在单位" in c.get("/apply/").get_data(as_text=True)
+    with wf.app.app_context(), pytest.raises(FormInvalid) as refused:  # the engine holds the rule too
+        services.start_application(db.session, wf.clock, _user_id(wf, "unit_a"), wf.orgs["unit_b"])
+    assert refused.value.errors == {"unit_id": "所在单位：您是“江津建设公司”的工作人员，只能通过本单位申报"}
+    app_id = wf.start("unit_a")
+    assert wf.view(app_id).chain["unit"] == wf.orgs["unit_a"]
+
+
+def test_an_applicant_who_declared_before_finds_their_unit_chosen(wf):
+    wf.start(unit="unit_b")
+    wf.move_to(beijing(2020, 11, 24, 9))
+    with wf.app.app_context():
+        assert starting.unit_choice(db.session, _user_id(wf, "applicant")).chosen == wf.orgs["unit_b"]

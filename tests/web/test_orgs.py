@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import re
 from pathlib import Path
 
 from sqlalchemy import select
@@ -300,3 +301,82 @@ def test_upload_helper_is_content_addressed(tmp_path):
     assert first == again and first.mime == "application/pdf" and first.size == len(data)
     assert first.sha256 == hashlib.sha256(data).hexdigest()
     assert (tmp_path / first.sha256[:2] / first.sha256[2:]).exists()
+
+
+# ---- issue 11: every error on one try, the upload kept, only valid parents offered ------------------------
+
+
+def _option(page: str, org_name: str) -> str:
+    """The <option …> tag of an org in the parent list."""
+    match = re.search(r"<option[^>]*>" + re.escape(org_name) + "（", page)
+    assert match, f"{org_name} is not in the parent list"
+    return match.group(0)
+
+
+def test_every_field_error_shows_at_once_with_the_typed_values(app, auth, post, tree):
+    auth.register()
+    data = {
+        **org_form(tree["office"], file="text-named.pdf", code="91500116MA5U000007"),
+        "contact_person": "",
+    }
+    response = post("/orgs/register", data, content_type="multipart/form-data")
+    page = response.get_data(as_text=True)
+    assert response.status_code == 422
+    for message in (
+        "证照扫描件：只能上传 PDF、JPEG 或 PNG 文件",
+        "统一社会信用代码：校验位不正确",
+        "联系人：必须填写",
+    ):
+        assert message in page
+    assert 'value="江津区经信委"' in page and 'value="023-47536971"' in page  # what was typed stays
+    # the summary names each problem and links to its field, and is focusable (static/forms.js focuses it)
+    assert 'class="form-errors" role="alert" tabindex="-1" autofocus' in page and "共 3 处" in page
+    for field in ("certificate", "credit_code", "contact_person"):
+        assert f'href="#{field}"' in page
+    assert _org(app, name="江津区经信委") is None
+
+
+def test_a_valid_upload_is_kept_when_other_fields_are_refused(app, auth, post, tree):
+    auth.register()
+    first = post(
+        "/orgs/register",
+        org_form(tree["office"], code="91500116MA5U000007"),
+        content_type="multipart/form-data",
+    )
+    page = first.get_data(as_text=True)
+    assert first.status_code == 422 and "已上传：certificate.png" in page
+    sha = re.search(r'name="certificate_ref" type="hidden" value="([0-9a-f]{64})"', page).group(1)
+    again = {**org_form(tree["office"]), "certificate_ref": sha}
+    del again["certificate"]
+    assert post("/orgs/register", again, content_type="multipart/form-data").status_code == 302
+    assert _org(app, credit_code=CODE_A).certificate_sha256 == sha
+
+
+def test_a_certificate_ref_someone_else_uploaded_is_not_kept(app, client, auth, post, tree, make_auth):
+    register_dept(auth, post, tree)
+    sha = _org(app, credit_code=CODE_A).certificate_sha256
+    auth.logout()
+    make_auth(client).register(id_number=ID_B, real_name="李四")
+    data = {**org_form(tree["office"], code=CODE_B), "certificate_ref": sha}
+    del data["certificate"]
+    response = post("/orgs/register", data, content_type="multipart/form-data")
+    assert response.status_code == 422 and "证照扫描件：必须上传" in response.get_data(as_text=True)
+    assert _org(app, credit_code=CODE_B) is None
+
+
+def test_parent_list_offers_only_parents_of_the_chosen_type(client, auth, post, tree):
+    auth.register()
+    page = client.get("/orgs/register").get_data(as_text=True)  # 单位 is chosen first
+    assert "orgs.js" in page
+    for name in ("工程系列评委会", "江津区职改办"):  # a committee or an HR office never parents a unit
+        assert "hidden" in _option(page, name) and "disabled" in _option(page, name)
+    assert 'data-for="unit"' in _option(page, "市经信委") and "hidden" not in _option(page, "市经信委")
+    refused = post(
+        "/orgs/register",
+        {**org_form(tree["committee"], org_type="municipal_dept", code=CODE_B), "name": ""},
+        content_type="multipart/form-data",
+    ).get_data(as_text=True)
+    assert "hidden" not in _option(
+        refused, "工程系列评委会"
+    )  # a municipal department's parent is a committee
+    assert "hidden" in _option(refused, "江津区职改办") and "hidden" in _option(refused, "市经信委")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from workflow_fixtures import beijing, page_token, page_version
 
 OPINION = "材料真实完整，符合申报条件，同意推荐。"
@@ -57,7 +59,7 @@ def test_whole_chain_through_the_pages(wf):
     wf.move_to(beijing(2020, 11, 30, 9))
     assert wf.act("committee", "committee", app_id, "committee_review").status_code == 302
     progress = wf.client("applicant").get(f"/apply/{app_id}").get_data(as_text=True)
-    assert "已受理" in progress and "一式2份" in progress
+    assert "已受理" in progress and "一式2份" in progress and "携带纸质材料并缴纳评审费" in progress
     review_form = wf.client("applicant").get(f"/apply/{app_id}/print/review_form").get_data(as_text=True)
     assert "一式2份" in review_form and "print.css" in review_form and OPINION in review_form
 
@@ -76,6 +78,10 @@ def test_whole_chain_through_the_pages(wf):
     wf.move_to(beijing(2020, 12, 23, 9))
     assert wf.post_page("desk", path, desk_form).status_code == 302
     assert wf.view(app_id).status == "confirmed"
+    progress = wf.client("applicant").get(f"/apply/{app_id}").get_data(as_text=True)
+    assert (
+        "携带纸质材料" not in progress and "评委会已完成现场确认" in progress
+    )  # the onsite hint is done with
 
 
 def test_return_shows_reason_and_resubmission_goes_back_to_the_unit(wf):
@@ -217,3 +223,19 @@ def test_extra_posted_fields_never_reach_the_process_data(wf):
     assert [f[1] for f in report.fired] == ["public_notice"]
     assert wf.act("unit_a", "unit_a", app_id, "unit_report", has_tier2="").status_code == 302
     assert wf.view(app_id).stage == "tier2_review"  # the forged empty has_tier2 did not skip tier 2
+
+
+def test_refused_review_links_each_error_and_groups_the_radios(wf):
+    """Issue 11: the summary links to each field and takes focus; the decision is a fieldset with a legend;
+    a return asks for its reason only, an approval for a 10-character opinion."""
+    app_id = _submitted(wf)
+    short = wf.act("unit_a", "unit_a", app_id, "unit_review", opinion="同意")
+    page = short.get_data(as_text=True)
+    assert short.status_code == 422
+    assert 'class="form-errors" role="alert" tabindex="-1" autofocus' in page and "forms.js" in page
+    assert '<a href="#f-opinion">推荐意见：至少填写10个字</a>' in page and 'id="f-opinion"' in page
+    assert re.search(r'<fieldset class="field radio"[^>]*id="f-decision"[^>]*>\s*<legend>审核结果', page)
+    bare_return = wf.act("unit_a", "unit_a", app_id, "unit_review", decision="return", opinion="")
+    page = bare_return.get_data(as_text=True)
+    assert bare_return.status_code == 422 and '<a href="#f-reason">退回原因：必须填写</a>' in page
+    assert "推荐意见：" not in page

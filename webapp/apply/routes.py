@@ -6,10 +6,9 @@ from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 from wtforms import SelectChoice
 
-from engine.accounts import services as acc
 from engine.errors import ActionRefused, AlreadyHandled, FormInvalid
 from engine.stages import APPLICANT_TIER
-from engine.store import queries, services
+from engine.store import queries, services, starting
 
 from ..clock import get_clock
 from ..extensions import db
@@ -49,26 +48,34 @@ def _draft_data(app_id: int) -> dict | None:
     return draft.data if draft else None
 
 
+def _start_form() -> tuple[StartForm, object]:
+    """The start form with the units this person may name (engine.store.starting.unit_choice)."""
+    form = StartForm()
+    units = starting.unit_choice(db.session, current_user.id)
+    form.unit_id.choices = ([] if units.fixed else [SelectChoice("", "请选择所在单位")]) + [
+        SelectChoice(str(o.id), o.name) for o in units.units
+    ]
+    if not form.is_submitted() and units.chosen:
+        form.unit_id.data = str(units.chosen)
+    return form, units
+
+
 @bp.route("/")
 @login_required
 def index():
-    """我的申请书: my applications and, within the window, starting a new one."""
+    """我的申请书: my applications and, where the engine allows, starting a new one (else why not)."""
     apps = queries.applications_for_applicant(db.session, current_user.id)
-    form = StartForm()
-    form.unit_id.choices = [SelectChoice("", "请选择所在单位")] + [
-        SelectChoice(str(o.id), o.name) for o in acc.active_orgs_of_types(db.session, ("unit",))
+    form, units = _start_form()
+    options = starting.start_options(db.session, get_clock(), current_user.id)
+    form.campaign_id.choices = [
+        SelectChoice(o.deployment.campaign.id, o.deployment.campaign.title) for o in options if o.may_start
     ]
-    # every current campaign with its submission window; those open now can be chosen (several at once)
-    campaigns = [
-        (d.campaign, services.window_text(d), services.submission_open(d, get_clock().now()))
-        for d in services.current_deployments(db.session)
-    ]
-    form.campaign_id.choices = [SelectChoice(c.id, c.title) for c, _, is_open in campaigns if is_open]
     return render_template(
         "apply/index.html",
         apps=apps,
         form=form,
-        campaigns=campaigns,
+        units=units,
+        options=options,
         campaign_titles=services.campaign_titles(db.session),
         status_labels=queries.STATUS_LABELS,
     )
@@ -77,17 +84,19 @@ def index():
 @bp.route("/start", methods=["POST"])
 @login_required
 def start():
-    """Start a declaration for the chosen unit (the service refuses outside 申报人填报 and duplicates)."""
-    form = StartForm()
-    form.unit_id.choices = [
-        SelectChoice(str(o.id), o.name) for o in acc.active_orgs_of_types(db.session, ("unit",))
-    ]
+    """Start a declaration for the chosen unit (the service refuses outside 申报人填报, duplicates and a
+    unit other than the one a unit's own staff belong to)."""
+    form, _units = _start_form()
     if not form.validate_on_submit():
         flash("请选择所在单位", "error")
         return redirect(url_for("apply.index"))
-    app_id = services.start_application(
-        db.session, get_clock(), current_user.id, int(form.unit_id.data), form.campaign_id.data or None
-    )
+    try:
+        app_id = services.start_application(
+            db.session, get_clock(), current_user.id, int(form.unit_id.data), form.campaign_id.data or None
+        )
+    except FormInvalid as exc:
+        flash("；".join(exc.errors.values()) or exc.message, "error")
+        return redirect(url_for("apply.index"))
     flash("申请书已创建，请填写申报信息并上传佐证材料", "success")
     return redirect(url_for("apply.declaration", app_id=app_id))
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
-from wtforms import PasswordField, SelectChoice, SelectField, StringField, TextAreaField
+from wtforms import HiddenField, PasswordField, SelectChoice, SelectField, StringField, TextAreaField
 
 from engine.accounts.tiers import SELF_REGISTERED_TYPES, TYPE_LABELS
 
@@ -37,6 +37,8 @@ class OrgRegisterForm(FlaskForm):
     certificate = FileField(
         "证照扫描件", description="组织机构代码证或统一社会信用代码证书，PDF、JPEG或PNG，不超过5 MB"
     )
+    # the certificate uploaded on an earlier, refused try: kept so it need not be chosen again
+    certificate_ref = HiddenField()
 
 
 class DecisionForm(FlaskForm):

@@ -7,8 +7,9 @@ from flask_login import current_user, login_required
 from wtforms import SelectChoice
 
 from engine.accounts import services as acc
-from engine.accounts.tiers import PARENT_TYPES, TYPE_LABELS
+from engine.accounts.tiers import PARENT_TYPES, SELF_REGISTERED_TYPES, TYPE_LABELS
 from engine.errors import FormInvalid
+from engine.store.attachments import own_upload_name
 
 from ..clock import get_clock
 from ..errors import apply_form_errors
@@ -20,13 +21,21 @@ from .forms import DecisionForm, HrAgencyForm, OrgRegisterForm, ReviewerForm
 ROLE_LABELS = {"admin": "管理员", "reviewer": "审核人员", "desk": "现场确认人员"}
 
 
-def _parent_choices():
-    types = sorted({t for child in ("unit", "district_dept", "municipal_dept") for t in PARENT_TYPES[child]})
-    orgs = acc.active_orgs_of_types(db.session, tuple(types))
-    return [SelectChoice("", "请选择上级单位")] + [
-        SelectChoice(str(o.id), f"{o.name}（{o.type_label}{'，' + o.district if o.district else ''}）")
-        for o in orgs
-    ]
+def _parent_choices(org_type: str | None):
+    """Every org that may parent a self-registered type (engine.accounts.tiers.PARENT_TYPES), each saying
+    which types it may parent; those that cannot parent `org_type` are hidden and disabled, and
+    static/orgs.js shows the right ones when the type changes, so nobody picks a parent that is refused."""
+    chosen = org_type if org_type in SELF_REGISTERED_TYPES else SELF_REGISTERED_TYPES[0]
+    parents_of = {t: [c for c in SELF_REGISTERED_TYPES if t in PARENT_TYPES[c]] for t in PARENT_TYPES}
+    types = tuple(t for t, children in parents_of.items() if children)
+    choices = [SelectChoice("", "请选择上级单位")]
+    for o in acc.active_orgs_of_types(db.session, types):
+        attrs = {"data-for": " ".join(parents_of[o.type])}
+        if chosen not in parents_of[o.type]:
+            attrs.update(hidden=True, disabled=True)
+        label = f"{o.name}（{o.type_label}{'，' + o.district if o.district else ''}）"
+        choices.append(SelectChoice(str(o.id), label, render_kw=attrs))
+    return choices
 
 
 @bp.route("/")
@@ -64,33 +73,49 @@ def answer_invitation(invitation_id: int):
 @bp.route("/register", methods=["GET", "POST"])
 @login_required
 def register():
-    """单位注册."""
+    """单位注册: every faulty field is named on one try; typed values and a valid upload are kept."""
     form = OrgRegisterForm()
-    form.parent_id.choices = _parent_choices()
-    if form.is_submitted():
+    form.parent_id.choices = _parent_choices(form.org_type.data)
+    if not form.is_submitted():
+        return render_template("orgs/register.html", form=form)
+    errors: dict[str, str] = {}
+    sha = (
+        form.certificate_ref.data
+        if own_upload_name(db.session, current_user.id, form.certificate_ref.data)
+        else None
+    )
+    if form.certificate.data and form.certificate.data.filename:  # a new file replaces the kept one
         try:
-            stored = save_upload(form.certificate.data, field="certificate", label="证照扫描件")
-            org = acc.register_org(
-                db.session,
-                get_clock(),
-                actor_id=current_user.id,
-                org_type=form.org_type.data,
-                name=form.name.data,
-                credit_code=form.credit_code.data,
-                parent_id=form.parent_id.data,
-                district=form.district.data,
-                contact_person=form.contact_person.data,
-                contact_phone=form.contact_phone.data,
-                certificate_sha256=stored.sha256,
-            )
-            db.session.commit()
+            sha = save_upload(form.certificate.data, field="certificate", label="证照扫描件").sha256
         except FormInvalid as exc:
-            db.session.rollback()
-            apply_form_errors(form, exc)
-            return render_template("orgs/register.html", form=form), 422
-        flash(f"“{org.name}”已提交注册，等待上级单位管理员确认绑定", "success")
-        return redirect(url_for("orgs.mine"))
-    return render_template("orgs/register.html", form=form)
+            errors.update(exc.errors)
+    try:
+        org = acc.register_org(
+            db.session,
+            get_clock(),
+            actor_id=current_user.id,
+            org_type=form.org_type.data,
+            name=form.name.data,
+            credit_code=form.credit_code.data,
+            parent_id=form.parent_id.data,
+            district=form.district.data,
+            contact_person=form.contact_person.data,
+            contact_phone=form.contact_phone.data,
+            certificate_sha256=None if errors else sha,  # a refused new file never registers the old one
+        )
+        if not errors:
+            db.session.commit()
+            flash(f"“{org.name}”已提交注册，等待上级单位管理员确认绑定", "success")
+            return redirect(url_for("orgs.mine"))
+    except FormInvalid as exc:
+        errors = {**exc.errors, **errors}  # the file's own complaint wins over "必须上传"
+    db.session.rollback()
+    apply_form_errors(form, FormInvalid(errors))
+    form.certificate_ref.data = sha or ""
+    if sha:
+        name = own_upload_name(db.session, current_user.id, sha)
+        form.certificate.description = f"已上传：{name}（无需重新选择；选择新文件将替换它）"
+    return render_template("orgs/register.html", form=form), 422
 
 
 @bp.route("/<int:org_id>/pending")
