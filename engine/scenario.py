@@ -15,9 +15,9 @@ import yaml
 from calendars import default_calendar
 
 from . import timefmt
+from .accounts.tiers import choose_acting_org
 from .clock import SimulatedClock
 from .deployment import Deployment, build_deployment, read_sources
-from .accounts.tiers import choose_acting_org
 from .errors import ConfigError, FormInvalid, ZhichengError
 from .events import RecordedEvent
 from .paths import bpmn_dir

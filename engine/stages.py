@@ -260,9 +260,7 @@ class _Builder:
         self.nodes = {el.get("id"): el for el in proc if isinstance(el.tag, str) and el.get("id")}
         self.flows = [el for el in proc.iterfind("bpmn:sequenceFlow", NS)]
         lanes = list(proc.iterfind(".//bpmn:lane", NS))
-        self.legacy = bool(lanes) and not any(
-            {"tier", "orgType"} & set(properties(lane)) for lane in lanes
-        )
+        self.legacy = bool(lanes) and not any({"tier", "orgType"} & set(properties(lane)) for lane in lanes)
         self.v1 = _v1_defaults() if self.legacy else {}
         self.lane_of: dict[str, object] = {}
         self.org_types: dict[str, str] = {}

@@ -37,7 +37,9 @@ def _city_office(session, clock, world, key="city_office", status="active") -> N
     org = Org(type="city_hr_office", name=f"测试{key}", status=status, created_at=clock.now())
     session.add(org)
     session.flush()
-    user = User(username=f"{key}_reviewer", real_name=f"{key}审核人", password_hash="!", created_at=clock.now())
+    user = User(
+        username=f"{key}_reviewer", real_name=f"{key}审核人", password_hash="!", created_at=clock.now()
+    )
     session.add(user)
     session.flush()
     session.add(Membership(user_id=user.id, org_id=org.id, role="reviewer"))
@@ -156,7 +158,9 @@ def test_the_added_stage_climbs_and_lapses_on_the_committee(session_factory, clo
         )
 
 
-def test_the_new_tier_acts_through_the_city_office_and_sees_only_its_applications(session_factory, clock, both):
+def test_the_new_tier_acts_through_the_city_office_and_sees_only_its_applications(
+    session_factory, clock, both
+):
     world = both
     clock.set(at(11, 18))
     with session_factory() as session:

@@ -121,7 +121,10 @@ def test_the_example_with_an_added_stage_checks_clean_and_orders_it():
     [
         ('name="tier" value="nonsense"', "tier 'nonsense' 不是审核链层级"),
         ('name="orgType" value="nonsense"', "orgType 'nonsense' 不是已知的机构类型"),
-        ('name="tier" value="tier3" /><spiffworkflow:property name="orgType" value="city_hr_office"', "同时写了"),
+        (
+            'name="tier" value="tier3" /><spiffworkflow:property name="orgType" value="city_hr_office"',
+            "同时写了",
+        ),
         ('name="tier" value="Tier-3"', "不合规"),
     ],
 )
@@ -138,7 +141,11 @@ def test_choosing_the_acting_org_of_a_new_tier():
     from engine.accounts.errors import ChainIncomplete
     from engine.accounts.tiers import choose_acting_org
 
-    tree = [(1, "unit", "active", "单位"), (2, "district_dept", "active", "主管"), (3, "committee", "active", "评委会")]
+    tree = [
+        (1, "unit", "active", "单位"),
+        (2, "district_dept", "active", "主管"),
+        (3, "committee", "active", "评委会"),
+    ]
     assert choose_acting_org("district_dept", "复核", tree, [2, 9]) == 2  # the ancestor, though others exist
     assert choose_acting_org("city_hr_office", "复核", tree, [7]) == 7  # else the only active one
     with pytest.raises(ChainIncomplete, match="“复核”环节由市职称改革办公室办理，但系统中没有"):
