@@ -79,7 +79,8 @@ def value_text(deployment, key: str, value, names: dict[str, str] | None = None)
     if key == "chain" and isinstance(value, dict):
         lanes = deployment.model.lane_names() if deployment is not None and deployment.model else {}
         return "；".join(
-            f"{TIER_NAMES.get(t) or lanes.get(t, '审核单位')}：{'有' if v else '无'}" for t, v in value.items()
+            f"{TIER_NAMES.get(t) or lanes.get(t, '审核单位')}：{'有' if v else '无'}"
+            for t, v in value.items()
         )
     if key == "reviews" and isinstance(value, list):
         return f"{len(value)} 条"
