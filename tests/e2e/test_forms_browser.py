@@ -65,6 +65,7 @@ def test_declaration_is_usable_at_390px(page, live_server, forms, artifact):
     page.set_viewport_size({"width": 390, "height": 844})
     _login(page, live_server, "forms-applicant")
     assert page.goto(live_server(f"/apply/{forms['app_id']}/declaration")).status == 200
+    page.wait_for_load_state("networkidle")  # the diagram viewer has drawn itself
     result = page.evaluate(OVERFLOW_JS)
     assert result["scrollWidth"] <= result["clientWidth"], f"the declaration scrolls sideways: {result}"
     widths = page.evaluate(NARROW_INPUTS_JS)
