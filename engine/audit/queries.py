@@ -15,7 +15,7 @@ from engine.accounts.models import Org, User
 from engine.errors import NotFound, NotPermitted
 from engine.store.queries import STATUS_LABELS, check_scope, file_names, stage_label
 from engine.store.services import deployment_for
-from engine.store.tables import ApplicationRow
+from engine.store.tables import ApplicationOrg, ApplicationRow
 
 from . import readable
 from .diagram import TravelledPath, bpmn_source, path_of, render_svg
@@ -114,6 +114,9 @@ def search(
                 ApplicationRow.unit_id.in_(scope),
                 ApplicationRow.tier2_id.in_(scope),
                 ApplicationRow.tier3_id.in_(scope),
+                ApplicationRow.id.in_(
+                    select(ApplicationOrg.application_id).where(ApplicationOrg.org_id.in_(scope))
+                ),
             )
         )
     if applicant:
@@ -125,6 +128,9 @@ def search(
                 ApplicationRow.tier2_id == org_id,
                 ApplicationRow.tier3_id == org_id,
                 ApplicationRow.committee_id == org_id,
+                ApplicationRow.id.in_(
+                    select(ApplicationOrg.application_id).where(ApplicationOrg.org_id == org_id)
+                ),
             )
         )
     if status:
