@@ -54,16 +54,11 @@ def fire_one(session: Session, clock: Clock, app_id: int, report: TickReport) ->
     """Fire the due timers of one application in one unit of work (skips it if another worker holds it)."""
     now = clock.now()
     with UnitOfWork(session) as uow:
-        row = action_row(session, app_id, lock=True)  # PostgreSQL: FOR UPDATE SKIP LOCKED
+        row = action_row(session, app_id, lock=True, due_at=now)  # PostgreSQL: FOR UPDATE SKIP LOCKED
         if row is None:
             report.skipped += 1
             return
-        due = session.scalar(
-            select(DueTimer.id)
-            .where(DueTimer.application_id == app_id, DueTimer.next_attempt_at <= now)
-            .limit(1)
-        )
-        if due is None:  # another worker fired it between our read and our claim
+        if not row.timer_due:  # another worker fired it between our read and our claim
             report.skipped += 1
             return
         live = acquire_live(session, clock, row, now)
