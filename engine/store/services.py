@@ -177,12 +177,14 @@ def deployment_for(session: Session, deployment_id: str) -> Deployment:
 
 def current_deployments(session: Session) -> list[Deployment]:
     """The current deployment of every campaign, newest first."""
-    ids = session.scalars(
-        select(DeploymentRow.id)
-        .where(DeploymentRow.is_current.is_(True))
-        .order_by(DeploymentRow.created_at.desc(), DeploymentRow.campaign_id)
-    )
-    return [deployment_for(session, i) for i in ids]
+    return [deployment_for(session, i) for i in session.connection().execute(_CURRENT_IDS).scalars()]
+
+
+_CURRENT_IDS = (
+    select(DeploymentRow.__table__.c.id)
+    .where(DeploymentRow.__table__.c.is_current.is_(True))
+    .order_by(DeploymentRow.__table__.c.created_at.desc(), DeploymentRow.__table__.c.campaign_id)
+)
 
 
 def stage_labels(session: Session) -> dict[str, str]:
