@@ -1,0 +1,30 @@
+"""work_item (org_id, deadline, actionable_from) replaces (org_id, deadline): an org's inbox page and its tab
+counts (one GROUP BY) read the index only, at any size
+
+Revision ID: e4c1a9b7d352
+Revises: d3b8e2a61c47
+Create Date: 2026-11-28 04:10:00.000000
+"""
+
+from alembic import op
+
+# revision identifiers, used by Alembic.
+revision = "e4c1a9b7d352"
+down_revision = "d3b8e2a61c47"
+branch_labels = None
+depends_on = None
+
+
+def upgrade():
+    op.create_index(
+        "ix_work_item_org_deadline_opens",
+        "work_item",
+        ["org_id", "deadline", "actionable_from"],
+        unique=False,
+    )
+    op.drop_index("ix_work_item_org_deadline", table_name="work_item")
+
+
+def downgrade():
+    op.create_index("ix_work_item_org_deadline", "work_item", ["org_id", "deadline"], unique=False)
+    op.drop_index("ix_work_item_org_deadline_opens", table_name="work_item")
