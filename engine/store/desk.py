@@ -34,7 +34,12 @@ from .history import HistoryEvent
 from .tables import ApplicationRow, WorkItem
 
 PER_PAGE = 50
-RESOLVE_LIMIT = 2_000  # a search matching at most this many applications is resolved to their ids first
+RESOLVE_LIMIT = 10_000  # a search matching at most this many applications is resolved to their ids first
+WALK_FROM = 2_000  # an org holding more items than this pages an application-column sort by walking its index
+WALK_STEPS = 200_000  # … unless the page lies deeper than this many applications along that index
+# A search matching more applications than RESOLVE_LIMIT is counted through the join only up to this: the page
+# then says "more than 10000" (DeskPage.capped) instead of joining every item of a city-wide org per request.
+COUNT_CAP = 10_000
 # Columns a page may sort by (a URL parameter never reaches SQL except through this table).
 SORTS = {
     "deadline": queries.INBOX_ORDER,
@@ -88,6 +93,7 @@ class DeskPage:
     sort: str
     descending: bool
     counts: dict[str, int] = field(default_factory=dict)
+    capped: bool = False  # `total` is COUNT_CAP and there are more (a broad search on a large org)
 
     @property
     def pages(self) -> int:
@@ -157,6 +163,66 @@ def counts(session: Session, clock: Clock, org_id: int, due_within_working_days:
     return queries.inbox_counts(session, clock, org_id, due_within_working_days)
 
 
+def _walkable(session: Session, total: int, reach: int) -> bool:
+    """Whether to page an application-column sort by walking `application` in index order: worth it for an
+    org holding many items, and bounded by the rows the walk may pass (the org's share of all applications)."""
+    if total <= WALK_FROM:
+        return False  # few enough to join and sort
+    applications = session.scalar(select(func.max(ApplicationRow.id))) or 0
+    return reach * applications / total <= WALK_STEPS
+
+
+def _items(session, org_id, filters, search, sort, descending, offset, limit, total):
+    """(one page of work items as views, the total, whether the total was capped); `total` is known already
+    for an unsearched page."""
+    on_items, on_apps = _resolved(session, search)
+    # `+ 0` keeps SQLite (which has no statistics) from walking the org's whole index range where the items
+    # are to be looked up by application instead.
+    by_app = [(WorkItem.org_id + 0) == org_id, *filters, *on_items]
+    where = by_app if on_items else [WorkItem.org_id == org_id, *filters]
+
+    def keyed(columns, joined: bool):
+        query = select(*columns).where(*where, *on_apps)
+        if joined:
+            query = query.join(ApplicationRow, ApplicationRow.id == WorkItem.application_id)
+        return query
+
+    capped = False
+    if total is None and on_apps:  # a broad search: count through the join, but only up to COUNT_CAP
+        found = keyed([WorkItem.id], True).limit(COUNT_CAP + 1).subquery()
+        total = session.scalar(select(func.count()).select_from(found))
+        capped, total = total > COUNT_CAP, min(total, COUNT_CAP)
+    elif total is None:
+        total = session.scalar(keyed([func.count(WorkItem.id)], False))
+    order = _order(SORTS, sort, descending)
+    if sort in ITEM_SORTS or on_items or not _walkable(session, total, offset + limit):
+        # The page's keys first (an index range when sorted by work_item columns), then only their rows.
+        keys = session.scalars(
+            keyed([WorkItem.id], bool(on_apps) or sort not in ITEM_SORTS)
+            .order_by(*order, WorkItem.id)
+            .offset(offset)
+            .limit(limit)
+        ).all()
+        rows_where, key_of = [WorkItem.id.in_(keys)], lambda w, a: w.id
+    else:  # walk the application index in the sort's order, keeping applications with an item here
+        has_item = select(WorkItem.id).where(WorkItem.application_id == ApplicationRow.id, *by_app).exists()
+        keys = session.scalars(
+            select(ApplicationRow.id).where(has_item, *on_apps).order_by(*order).offset(offset).limit(limit)
+        ).all()
+        rows_where, key_of = [WorkItem.application_id.in_(keys), *by_app], lambda w, a: a.id
+    position = {key: n for n, key in enumerate(keys)}
+    result = sorted(
+        session.execute(
+            select(WorkItem, ApplicationRow)
+            .join(ApplicationRow, ApplicationRow.id == WorkItem.application_id)
+            .where(*rows_where)
+        ),
+        key=lambda row: (position[key_of(*row)], row[0].id),
+    )
+    items = [queries._item(a, w.stage, w.org_id, w.actionable_from, w.deadline) for w, a in result]
+    return items, total or 0, capped
+
+
 def work(
     session: Session,
     clock: Clock,
@@ -188,48 +254,24 @@ def work(
         rows = session.scalars(
             base.order_by(order, ApplicationRow.id).offset((page - 1) * per_page).limit(per_page)
         )
-        items = [queries._item(r, r.stage, org_id, None, None) for r in rows]
+        items, capped = [queries._item(r, r.stage, org_id, None, None) for r in rows], False
     else:
-        on_items, on_apps = _resolved(session, search)
-        # With the search resolved to a few applications, `+ 0` keeps SQLite (which has no statistics) from
-        # walking the org's whole index range instead of looking the items up by application.
-        in_org = (WorkItem.org_id + 0 if on_items else WorkItem.org_id) == org_id
-        where = [in_org, *queries._filters(view, now, due_within_working_days), *on_items]
-
-        def keyed(columns, joined: bool):
-            query = select(*columns).where(*where, *on_apps)
-            if joined:
-                query = query.join(ApplicationRow, ApplicationRow.id == WorkItem.application_id)
-            return query
-
-        # Unsearched, the total is the tab's count; searched, the join is needed only for a broad search.
-        total = (
-            session.scalar(keyed([func.count(WorkItem.id)], bool(on_apps)))
-            if search.active()
-            else tally[view]
+        items, total, capped = _items(
+            session,
+            org_id,
+            queries._filters(view, now, due_within_working_days),
+            search,
+            sort,
+            descending,
+            (page - 1) * per_page,
+            per_page,
+            None if search.active() else tally[view],
         )
-        # The page's keys first (an index range when sorted by work_item columns), then only their rows.
-        keys = session.scalars(
-            keyed([WorkItem.id], bool(on_apps) or sort not in ITEM_SORTS)
-            .order_by(*_order(SORTS, sort, descending), WorkItem.id)
-            .offset((page - 1) * per_page)
-            .limit(per_page)
-        ).all()
-        position = {key: n for n, key in enumerate(keys)}
-        result = sorted(
-            session.execute(
-                select(WorkItem, ApplicationRow)
-                .join(ApplicationRow, ApplicationRow.id == WorkItem.application_id)
-                .where(WorkItem.id.in_(keys))
-            ),
-            key=lambda row: position[row[0].id],
-        )
-        items = [queries._item(a, w.stage, w.org_id, w.actionable_from, w.deadline) for w, a in result]
     units = _unit_names(session, {i.unit_id for i in items if i.unit_id})
     held = claims.holders(session, [i.application_id for i in items])
     rows = [DeskRow(i, units.get(i.unit_id, ""), held.get((i.application_id, i.stage))) for i in items]
     return DeskPage(
-        rows, total or 0, page, per_page, sort if sort in SORTS else "deadline", descending, tally
+        rows, total, page, per_page, sort if sort in SORTS else "deadline", descending, tally, capped
     )
 
 

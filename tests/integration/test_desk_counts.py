@@ -170,3 +170,26 @@ def test_resolved_and_joined_searches_page_alike(session_factory, clock, world, 
             desk.work(session, clock, world.orgs["unit_b"], view="all", search=desk.Search(name="a")).total
             == 0
         )
+
+
+def test_a_broad_search_on_a_large_org_counts_up_to_the_cap_and_says_so(
+    session_factory, clock, world, monkeypatch
+):
+    monkeypatch.setattr(desk, "RESOLVE_LIMIT", 0)  # every search is "broad"
+    monkeypatch.setattr(desk, "COUNT_CAP", 2)
+    with session_factory() as session:
+        ids = [
+            services.start_application(session, clock, world.users[who], world.orgs["unit_a"])
+            for who in ("alice", "bob", "carol")
+        ]
+    clock.set(at(11, 20))
+    for app_id, who in zip(ids, ("alice", "bob", "carol"), strict=True):
+        _act(session_factory, clock, world, app_id, "applicant_submit", who, DECLARATION)
+    unit = world.orgs["unit_a"]
+    with session_factory() as session:
+        broad = desk.work(session, clock, unit, view="all", search=desk.Search(unit="unit_a"), per_page=10)
+        assert (broad.total, broad.capped, len(broad.rows)) == (2, True, 3)  # every row still listed
+        narrow = desk.work(session, clock, unit, view="all", search=desk.Search(name="alice"))
+        assert (narrow.total, narrow.capped) == (1, False)
+        plain = desk.work(session, clock, unit, view="all")  # unsearched: the exact tab count, never capped
+        assert (plain.total, plain.capped) == (3, False)
