@@ -12,14 +12,14 @@ import json
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from engine.accounts.models import User
-from engine.accounts.tiers import committees_by_series, review_chain
+from engine.accounts.tiers import acting_orgs, committees_by_series, review_chain
 from engine.audit.facts import FACTS_CHANGED, genesis_data
 from engine.campaign import Problem as CampaignProblem
 from engine.campaign_lint import lint_campaign
@@ -47,6 +47,7 @@ from .queries import ApplicationView, build_view, check_scope
 from .tables import (
     ENDED_STATUSES,
     ONE_OPEN_INDEX,
+    ApplicationOrg,
     ApplicationRow,
     Attachment,
     AttachmentName,
@@ -304,6 +305,8 @@ def start_application(
         if existing is not None:
             raise _duplicate(existing)
         chain = review_chain(session, unit_id)
+        model = deployment.model  # lanes naming an org type add their tiers (README "Policy staff")
+        chain.update(acting_orgs(session, unit_id, model.org_types, model.lane_names()))
         committees = committees_by_series(session)
         app = Application.start(
             deployment, clock, applicant_id=applicant_id, chain=chain, committees=committees
@@ -329,6 +332,11 @@ def start_application(
                 raise
             session.rollback()
             raise _duplicate(_open_application(session, applicant_id, campaign.id)) from None
+        if model.org_types:
+            session.execute(
+                insert(ApplicationOrg),
+                [{"application_id": row.id, "tier": t, "org_id": chain[t]} for t in model.org_types],
+            )
         started = history.chain_event(
             row.id,
             0,
