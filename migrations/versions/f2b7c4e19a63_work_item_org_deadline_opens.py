@@ -2,16 +2,16 @@
 counts (one GROUP BY) read the index only, at any size; application (applicant_name) and (series): the desk's
 sorts by name and series for an org holding many items walk an index instead of sorting every item
 
-Revision ID: e4c1a9b7d352
-Revises: d3b8e2a61c47
+Revision ID: f2b7c4e19a63
+Revises: e4c1a9b7d302
 Create Date: 2026-11-28 04:10:00.000000
 """
 
 from alembic import op
 
 # revision identifiers, used by Alembic.
-revision = "e4c1a9b7d352"
-down_revision = "d3b8e2a61c47"
+revision = "f2b7c4e19a63"
+down_revision = "e4c1a9b7d302"
 branch_labels = None
 depends_on = None
 
