@@ -88,6 +88,10 @@ class ApplicationView:
     declaration: dict = field(default_factory=dict)  # the latest submitted declaration
     timeline: list[history.EventView] = field(default_factory=list)
     events: list[tuple[datetime, str]] = field(default_factory=list)  # the timeline in words, for pages
+    # from the stage model, so pages name no stage id: the applicant's correction stages, and the stages
+    # whose approval starts a public notice (the unit may then print the notice form)
+    corrections: tuple = ()
+    notice_after: tuple = ()
 
 
 def actor_for(session: Session, user_id: int) -> Actor:
@@ -244,6 +248,8 @@ def build_view(session: Session, app_id: int) -> ApplicationView:
         declaration,
         timeline,
         [(ev.at, labels.event_text(deployment, ev.event_type, ev.stage, ev.data)) for ev in timeline],
+        model.corrections,
+        tuple(w.after_stage for w in model.waits.values() if w.status == "public_notice" and w.after_stage),
     )
 
 
