@@ -241,3 +241,22 @@ def handled(
             )
         )
     return DeskPage(rows, total or 0, page, per_page, sort if sort in HANDLED_SORTS else "at", descending)
+
+
+def counts(session: Session, clock: Clock, org_id: int, due_within_working_days: int = 3) -> dict[str, int]:
+    """How many items each desk view holds for one org: the one count source of the desk and the menu."""
+    return queries.inbox_counts(session, clock, org_id, due_within_working_days)
+
+
+def applicant_todo(session: Session, user_id: int) -> int:
+    """How many of a person's own applications wait on them (a draft to submit or a return to correct)."""
+    return (
+        session.scalar(
+            select(func.count(ApplicationRow.id)).where(
+                ApplicationRow.applicant_id == user_id,
+                ApplicationRow.waiting_org_id.is_(None),
+                ApplicationRow.status.in_(("draft", "returned")),
+            )
+        )
+        or 0
+    )

@@ -9,11 +9,12 @@ from flask_login import current_user, login_required, logout_user
 
 from engine.accounts import services as acc
 from engine.accounts.errors import LoginThrottled
-from engine.errors import ActionRefused, FormInvalid
+from engine.errors import ActionRefused, FormInvalid, OutsideWindow
 
 from ..clock import get_clock
 from ..errors import apply_form_errors
 from ..extensions import db
+from ..portal.routes import registration_state, require_registration_open
 from . import bp
 from .forms import ChangePasswordForm, EmailForm, LoginForm, RegisterForm
 from .session_user import SESSION_VERSION_KEY, start_session
@@ -24,6 +25,7 @@ def register():
     form = RegisterForm()
     if form.is_submitted():
         try:
+            require_registration_open()
             profile = acc.register_person(
                 db.session,
                 get_clock(),
@@ -34,14 +36,18 @@ def register():
                 password2=form.password2.data,
             )
             db.session.commit()
+        except OutsideWindow as exc:
+            db.session.rollback()
+            flash(exc.message, "error")
+            return render_template("auth/register.html", form=form, registration=registration_state()), 409
         except FormInvalid as exc:
             db.session.rollback()
             apply_form_errors(form, exc)
-            return render_template("auth/register.html", form=form), 422
+            return render_template("auth/register.html", form=form, registration=registration_state()), 422
         start_session(profile)
         flash(f"注册成功，{profile.real_name}，您的登录用户名是身份证号码 {profile.username}", "success")
         return redirect(url_for("portal.index"))
-    return render_template("auth/register.html", form=form)
+    return render_template("auth/register.html", form=form, registration=registration_state())
 
 
 def _safe_next(target: str | None) -> str:
