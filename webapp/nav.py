@@ -66,6 +66,7 @@ def _my_orgs(user) -> Group:
                 Entry(f"人事代理机构（{m.org_name}）", url_for("orgs.agencies", org_id=m.org_id))
             )
         group.entries.append(Entry(f"人员管理（{m.org_name}）", url_for("orgs.members", org_id=m.org_id)))
+        group.entries.append(Entry(f"密码重置（{m.org_name}）", url_for("orgs.passwords", org_id=m.org_id)))
     return group
 
 
@@ -110,6 +111,8 @@ def menu(sandbox: bool = False) -> list[Group]:
                 ],
             )
         ]
+    elif current_user.must_change_password:  # nothing else is reachable until a new password is set
+        groups = [Group("个人中心", [Entry("修改密码", url_for("auth.change_password"))])]
     else:
         groups = [
             g

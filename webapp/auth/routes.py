@@ -99,6 +99,37 @@ def logout():
     return redirect(url_for("portal.index"))
 
 
+# While a reset password waits to be changed these are all the person may reach (and static files, health).
+OPEN_WHILE_MUST_CHANGE = {
+    "auth.change_password",
+    "auth.logout",
+    "auth.forgot",
+    "static",
+    "ops.healthz",
+    "ops.metrics_endpoint",
+}
+
+
+@bp.before_app_request
+def _must_change_password_first():
+    """After an admin's reset, nothing but 修改密码 (and 退出) is reachable until a new password is set."""
+    if (
+        current_user.is_authenticated
+        and current_user.must_change_password
+        and request.endpoint not in OPEN_WHILE_MUST_CHANGE
+    ):
+        if request.method == "GET":
+            flash("您的密码已由管理员重置，请先设置新密码", "info")
+        return redirect(url_for("auth.change_password"))
+    return None
+
+
+@bp.route("/forgot")
+def forgot():
+    """找回密码: how recovery works here (no SMS or e-mail; an admin above you issues a one-time password)."""
+    return render_template("auth/forgot.html")
+
+
 @bp.route("/password", methods=["GET", "POST"])
 @login_required
 def change_password():
@@ -118,15 +149,19 @@ def change_password():
         except FormInvalid as exc:
             db.session.commit()  # a wrong old password counts against the login throttle
             apply_form_errors(form, exc)
-            return render_template("auth/password.html", form=form), 422
+            return render_template(
+                "auth/password.html", form=form, forced=current_user.must_change_password
+            ), 422
         except LoginThrottled as exc:
             db.session.rollback()
             flash(exc.message, "error")
-            return render_template("auth/password.html", form=form), 429
+            return render_template(
+                "auth/password.html", form=form, forced=current_user.must_change_password
+            ), 429
         session[SESSION_VERSION_KEY] = version  # this browser stays in; every other session ends
         flash("密码已修改，其他设备上的登录已失效", "success")
         return redirect(url_for("portal.index"))
-    return render_template("auth/password.html", form=form)
+    return render_template("auth/password.html", form=form, forced=current_user.must_change_password)
 
 
 @bp.route("/email", methods=["GET", "POST"])
