@@ -34,6 +34,16 @@ class Group:
     label: str
     entries: list[Entry] = field(default_factory=list)
 
+    @property
+    def todo(self) -> int:
+        """The group's to-do total, shown on its heading so a closed group still says there is work."""
+        return sum(e.badge or 0 for e in self.entries)
+
+    @property
+    def open(self) -> bool:
+        """Unfolded when it holds this page or has work waiting; the others fold to their headings."""
+        return self.todo > 0 or any(e.current for e in self.entries)
+
 
 def _personal(user) -> Group:
     return Group(

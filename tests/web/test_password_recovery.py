@@ -57,7 +57,9 @@ def world(wf):
 
 def _reset(wf, actor, org_key, target_id):
     org_id = wf.orgs[org_key]
-    return wf.post_page(actor, f"/orgs/{org_id}/passwords/{target_id}", {}, form_from=f"/orgs/{org_id}/passwords")
+    return wf.post_page(
+        actor, f"/orgs/{org_id}/passwords/{target_id}", {}, form_from=f"/orgs/{org_id}/passwords"
+    )
 
 
 def _one_time(html: str) -> str:
@@ -98,7 +100,12 @@ def test_org_admin_resets_a_reviewer_who_must_change_it_before_anything_else(wor
     page = c.get("/auth/password").get_data(as_text=True)
     assert "您的密码已由管理员重置" in page and "申请书审核" not in page  # the menu offers nothing else
     token = page_token(page)
-    same = {"old_password": password, "new_password": password, "new_password2": password, "csrf_token": token}
+    same = {
+        "old_password": password,
+        "new_password": password,
+        "new_password2": password,
+        "csrf_token": token,
+    }
     assert c.post("/auth/password", data=same).status_code == 422
     fresh = {**same, "new_password": "newpass2021", "new_password2": "newpass2021"}
     assert c.post("/auth/password", data=fresh).status_code == 302
