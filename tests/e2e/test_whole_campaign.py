@@ -21,6 +21,7 @@ from campaign_kit import (
     Cast,
     assert_pdf_has,
     credit_code,
+    norm,
     pdf_text,
     resident_id,
     submit,
@@ -150,11 +151,12 @@ def review(
     decision: str = "approve",
     reason: str | None = None,
     shot: str | None = None,
+    opinion: str = OPINION,
 ) -> Page:
     page = open_task(cast, who, org_name, stage_label)
     if shot:
         cast.shot(who, shot)
-    decide(page, decision, reason=reason)
+    decide(page, decision, opinion=opinion, reason=reason)
     flash_ok(page, f"「{stage_label}」已办理")
     return page
 
@@ -298,7 +300,16 @@ def test_whole_campaign_through_the_ui(cast: Cast, demo_tree):
     expect(page.locator("h1")).to_have_text("2020年度职称申报公示表")
     cast.shot("unit", "07-unit-notice-form")
     text = print_pdf(page, "notice-form-unit")
-    assert_pdf_has(text, APPLICANT["name"], "2020年度职称申报公示表", "本表共需15份", UNIT["name"])
+    assert_pdf_has(
+        text,
+        APPLICANT["name"],
+        "2020年度职称申报公示表",
+        "本表共需15份",
+        UNIT["name"],
+        APPLICANT["id"],
+        "1978年5月12日",
+        "公示时间：2020年11月26日至2020年12月3日",  # from the approval to the notice's last day
+    )
     cast.step("unit approval + 公示表 PDF")
 
     # Past the notice: 12-04, the first day reporting is allowed; the public_notice timer fires on the move.
@@ -323,6 +334,7 @@ def test_whole_campaign_through_the_ui(cast: Cast, demo_tree):
         "区县职改部门/市级主管部门审核",
         decision="return",
         reason=RETURN_REASON,
+        opinion="",  # a return needs its reason, not a 10-character 推荐意见
         shot="09-tier3-return",
     )
     cast.step("tier 3 return")
@@ -381,13 +393,27 @@ def test_whole_campaign_through_the_ui(cast: Cast, demo_tree):
         "本表一式2份",
         "验收证明已补充上传",
         OPINION,
+        APPLICANT["id"],
+        "男",
+        "1978年5月12日",
+        "负责人签字",
+        "（盖章）",
     )
+    # opinions by round, the latest first: round 2 (after the correction) before round 1 and its return
+    assert text.index(norm("第2轮审核")) < text.index(norm("第1轮审核")) < text.index(norm(RETURN_REASON))
+    assert text.count(norm("负责人签字")) == 5  # unit review, unit report, tier 2, tier 3, committee
     page = progress(cast, app_id)
     with page.expect_navigation():
         page.get_by_role("link", name="打印公示表（15份）").click()
     cast.shot("applicant", "15-notice-form")
     text = print_pdf(page, "notice-form")
-    assert_pdf_has(text, APPLICANT["name"], "2020年度职称申报公示表", "本表共需15份")
+    assert_pdf_has(
+        text,
+        APPLICANT["name"],
+        "2020年度职称申报公示表",
+        "本表共需15份",
+        "公示时间：2020年11月26日至2020年12月3日",
+    )
     cast.step("applicant prints 评审表 + 公示表 (PDF)")
 
     # 12-23: the committee desk records the paper forms and the fee.

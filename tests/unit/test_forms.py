@@ -171,7 +171,7 @@ def test_all_errors_are_collected_at_once():
         ("committee_review", "return"),
     ],
 )
-def test_reason_is_required_only_on_return(name, negative):
+def test_reason_on_return_opinion_on_approval(name, negative):
     schema = load_form(name)
     validate_form(schema, VALID_REVIEWS[name])
     errors = errors_of(schema, {"decision": negative, "opinion": "材料不全，需要补正后再报。"})
@@ -180,6 +180,14 @@ def test_reason_is_required_only_on_return(name, negative):
     validate_form(
         schema, {"decision": negative, "opinion": "材料不全，需要补正后再报。", "reason": "缺学历证书"}
     )
+    # an approval needs a 10-character opinion; a return (or 不予上报) needs only its reason (issue 11)
+    validate_form(schema, {"decision": negative, "reason": "缺学历证书"})
+    validate_form(schema, {"decision": negative, "opinion": "短", "reason": "缺学历证书"})
+    missing = errors_of(schema, {"decision": "approve"})
+    assert list(missing) == ["opinion"] and missing["opinion"].endswith("：必须填写")
+    short = errors_of(schema, {"decision": "approve", "opinion": "同意"})
+    assert list(short) == ["opinion"] and short["opinion"].endswith("至少填写10个字")
+    assert list(errors_of(schema, {})) == ["decision"]
 
 
 def test_opinion_needs_ten_characters():

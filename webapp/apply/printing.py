@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from engine.accounts import services as acc
+from engine.accounts.validation import id_particulars
+from engine.audit.prints import review_sheet
 from engine.store import services
 
 from ..audit.printcode import print_verification
@@ -21,6 +23,8 @@ def print_context(view, kind: str) -> dict:
     fields = fields_for(deployment.form_schema(first), deployment.ui_schema(first))
     copies = campaign.review_form_copies if kind == "review_form" else campaign.notice_form_copies
     orgs = {tier: acc.get_org(db.session, org_id).name for tier, org_id in view.chain.items() if org_id}
+    id_number = acc.user_profile(db.session, view.applicant_id).id_number or ""
+    sex, born = id_particulars(id_number)
     return {
         "view": view,
         "kind": kind,
@@ -34,6 +38,8 @@ def print_context(view, kind: str) -> dict:
         "series_name": _series(campaign, view.declaration.get("series")),
         "file_url": file_links(None, view.applicant_id, view.declaration),
         "verification": print_verification(view.id),  # templates/print/_verification.html
+        "person": {"id_number": id_number, "sex": sex, "born": born},
+        "sheet": review_sheet(db.session, view.id),
     }
 
 
