@@ -11,7 +11,8 @@ from dataclasses import dataclass, field
 from flask import Flask, request, url_for
 from flask_login import current_user
 
-from engine.store import desk
+from engine.accounts.tiers import chain_key
+from engine.store import desk, services
 
 from .clock import get_clock
 from .extensions import db
@@ -27,6 +28,7 @@ class Entry:
     badge: int | None = None  # a to-do count; None for entries that are not to-do lists
     prefix: bool = False  # also current on pages below `href` (an org's desk and its task pages)
     current: bool = False
+    children: list[Entry] = field(default_factory=list)  # an org's stages under its 申请书审核
 
 
 @dataclass
@@ -42,7 +44,7 @@ class Group:
     @property
     def open(self) -> bool:
         """Unfolded when it holds this page or has work waiting; the others fold to their headings."""
-        return self.todo > 0 or any(e.current for e in self.entries)
+        return self.todo > 0 or any(e.current or any(c.current for c in e.children) for e in self.entries)
 
 
 def _personal(user) -> Group:
@@ -81,17 +83,35 @@ def _my_orgs(user) -> Group:
 
 
 def _org_centre(user) -> Group | None:
-    """单位中心: 申请书审核 for each active org the person belongs to, its badge the desk's 可办理 count."""
+    """单位中心: 申请书审核 for each active org the person belongs to, its badge what the desk lists as 可办理
+    at the stages this person may act on (the whole 可办理 count for a reviewer or admin)."""
     group = Group("单位中心")
     seen = set()
     for m in user.memberships:
         if m.org_status != "active" or m.org_id in seen:
             continue
         seen.add(m.org_id)
-        todo = desk.counts(db.session, get_clock(), m.org_id).get("actionable", 0)
-        group.entries.append(
-            Entry(f"申请书审核（{m.org_name}）", url_for("review.inbox", org_id=m.org_id), todo, prefix=True)
+        # the stages this org acts on with this person's roles, as the deployed BPMN's lanes and task roles
+        # say (never a list here); the badge counts only those, so a desk clerk is not shown the reviews' work
+        stages = services.org_stages(db.session, chain_key(m.org_type), user.roles_in(m.org_id))
+        if stages:
+            per_stage = desk.stage_counts(db.session, get_clock(), m.org_id)
+            todo = sum(per_stage.get(stage_id, 0) for stage_id, _ in stages)
+        else:  # an org outside the chains of the current processes: the desk's own total
+            todo = desk.counts(db.session, get_clock(), m.org_id).get("actionable", 0)
+        entry = Entry(
+            f"申请书审核（{m.org_name}）", url_for("review.inbox", org_id=m.org_id), todo, prefix=True
         )
+        if len(stages) > 1:
+            entry.children = [
+                Entry(
+                    label,
+                    url_for("review.inbox", org_id=m.org_id, stage=stage_id),
+                    per_stage.get(stage_id, 0),
+                )
+                for stage_id, label in stages
+            ]
+        group.entries.append(entry)
     if any(m.org_type in DASHBOARD_TYPES for m in user.memberships):
         group.entries.append(Entry("统计分析", url_for("dashboard.index"), prefix=True))
     return group if group.entries else None
@@ -134,14 +154,19 @@ def menu(sandbox: bool = False) -> list[Group]:
             )
             if g is not None
         ]
-    _mark_current(groups, request.path)
+    _mark_current(groups, request.path, request.args.get("stage", ""))
     return groups
 
 
-def _mark_current(groups: list[Group], path: str) -> None:
-    """aria-current on one entry: the exact page, else the longest entry whose pages contain this one."""
+def _mark_current(groups: list[Group], path: str, stage: str) -> None:
+    """aria-current on one entry: the exact page (a stage entry when the desk shows one stage), else the
+    longest entry whose pages contain this one."""
     best, best_len = None, -1
     for entry in (e for g in groups for e in g.entries):
+        for child in entry.children:
+            if stage and child.href == f"{path}?stage={stage}":
+                child.current = True
+                return
         if entry.href == path or (entry.prefix and path.startswith(entry.href) and entry.href != "/"):
             if len(entry.href) > best_len:
                 best, best_len = entry, len(entry.href)

@@ -35,6 +35,8 @@ TYPE_LABELS = {
     "committee": "评委会",
     "city_hr_office": "市职称改革办公室",
 }
+# The review-chain key (a BPMN lane's `tier` property) each tier of the tree stands for.
+CHAIN_KEYS = {1: "unit", 2: "tier2", 3: "tier3", 4: "committee"}
 # Parent and child must be in the same district for these child types.
 SAME_DISTRICT = ("district_dept", "hr_agency")
 # Types a person may register under 我的单位 → 单位注册; the others are created by the operator or HR offices.
@@ -44,6 +46,11 @@ SELF_REGISTERED_TYPES = ("unit", "district_dept", "municipal_dept")
 def tier(org_type: str) -> int:
     """Tier 1 (unit) .. 4 (committee) of an org type."""
     return TIER[org_type]
+
+
+def chain_key(org_type: str) -> str | None:
+    """The review-chain key an org of this type fills (None outside any chain, e.g. the city office)."""
+    return CHAIN_KEYS.get(TIER.get(org_type, 0))
 
 
 def review_chain(session: Session, unit_id: int) -> dict[str, int | None]:
@@ -72,7 +79,7 @@ def review_chain(session: Session, unit_id: int) -> dict[str, int | None]:
                 f"{TYPE_LABELS[parent.type]}，不符合层级要求",
                 org_id=node.id,
             )
-        key = {2: "tier2", 3: "tier3", 4: "committee"}[TIER[parent.type]]
+        key = CHAIN_KEYS[TIER[parent.type]]
         chain[key] = parent.id
         node = parent
     if node.status != "active":

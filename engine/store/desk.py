@@ -43,6 +43,7 @@ class Search:
     unit: str = ""
     series: str = ""
     campaign: str = ""
+    stage: str = ""  # one stage of the org's work (the menu's stage entries link here)
 
     applicant_id: int | None = None  # the person `id_number` names (resolved by `resolve`), -1 when nobody
 
@@ -54,7 +55,7 @@ class Search:
         return replace(self, applicant_id=user_id if user_id is not None else -1)
 
     def active(self) -> bool:
-        return any((self.name, self.id_number, self.unit, self.series, self.campaign))
+        return any((self.name, self.id_number, self.unit, self.series, self.campaign, self.stage))
 
 
 @dataclass(frozen=True)
@@ -152,6 +153,8 @@ def work(
         items = [queries._item(r, r.stage, org_id, None, None) for r in rows]
     else:
         filters = queries._filters(view, now, due_within_working_days)
+        if search.stage:
+            filters = [*filters, WorkItem.stage == search.stage]
         base = (
             select(WorkItem, ApplicationRow)
             .join(ApplicationRow, ApplicationRow.id == WorkItem.application_id)
@@ -246,6 +249,17 @@ def handled(
 def counts(session: Session, clock: Clock, org_id: int, due_within_working_days: int = 3) -> dict[str, int]:
     """How many items each desk view holds for one org: the one count source of the desk and the menu."""
     return queries.inbox_counts(session, clock, org_id, due_within_working_days)
+
+
+def stage_counts(session: Session, clock: Clock, org_id: int) -> dict[str, int]:
+    """How many items an org can act on now, per stage (the menu's stage entries)."""
+    filters = queries._filters("actionable", clock.now(), 0)
+    rows = session.execute(
+        select(WorkItem.stage, func.count(WorkItem.id))
+        .where(WorkItem.org_id == org_id, *filters)
+        .group_by(WorkItem.stage)
+    )
+    return {stage: n for stage, n in rows}
 
 
 def applicant_todo(session: Session, user_id: int) -> int:

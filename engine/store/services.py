@@ -192,6 +192,19 @@ def stage_labels(session: Session) -> dict[str, str]:
     return labels
 
 
+def org_stages(session: Session, chain_key: str | None, roles: set[str]) -> list[tuple[str, str]]:
+    """(stage id, label) of the stages an org filling `chain_key` acts on with these roles, in process order,
+    over every current deployment: read from the BPMN's lanes and task roles, never listed here."""
+    out: dict[str, str] = {}
+    for deployment in reversed(current_deployments(session)):
+        model = deployment.model
+        for stage_id in model.order:
+            stage = model.stages[stage_id]
+            if not stage.by_applicant and stage.tier == chain_key and roles & stage.roles:
+                out.setdefault(stage_id, stage.label)
+    return list(out.items())
+
+
 def batch_stages(session: Session) -> frozenset:
     """Stages reviewers may complete in a batch: org stages their reviewers act on, in any current campaign."""
     return frozenset(

@@ -130,13 +130,14 @@ def submitted(live_server, tree):
     return tree
 
 
-def test_review_badge_equals_the_desks_count(page, live_server, submitted):
+def test_review_badge_equals_the_desks_count(page, live_server, submitted, artifact):
     log_in(page, live_server.url, "nav_reviewer")
     entry = menu(page).get_by_role("link", name=re.compile(r"^申请书审核（江津建设公司）"))
     expect(entry).to_be_visible()  # 单位中心 is unfolded: it has work waiting
     # what a screen reader says: the entry, then its count in words
     expect(entry).to_have_accessible_name(re.compile(r"^申请书审核（江津建设公司）\s*（2件待办）$"))
     badge = entry.locator(".badge").get_attribute("data-count")
+    page.screenshot(path=artifact(".png"), full_page=True)
     with page.expect_navigation():
         entry.click()
     expect(page.locator('a[aria-current="page"]').filter(has_text="可办理")).to_contain_text(
@@ -145,7 +146,7 @@ def test_review_badge_equals_the_desks_count(page, live_server, submitted):
     expect(page.locator("main")).to_contain_text(f"共 {badge} 份")
 
 
-def test_menu_folds_behind_a_toggle_at_390px_without_sideways_scroll(page, live_server, submitted):
+def test_menu_folds_behind_a_toggle_at_390px_without_sideways_scroll(page, live_server, submitted, artifact):
     page.set_viewport_size({"width": 390, "height": 844})
     log_in(page, live_server.url, "nav_unit")
     for path in (
@@ -161,6 +162,9 @@ def test_menu_folds_behind_a_toggle_at_390px_without_sideways_scroll(page, live_
     expect(nav.locator(".nav-groups")).to_be_hidden()
     nav.get_by_text(re.compile("^菜单")).click()
     expect(nav.get_by_role("link", name=re.compile("^申请书审核"))).to_be_visible()
+    result = page.evaluate(OVERFLOW_JS)
+    assert result["scrollWidth"] <= result["clientWidth"], f"the open menu scrolls sideways: {result}"
+    page.screenshot(path=artifact(".png"), full_page=True)
 
 
 def test_reset_password_must_be_changed_before_anything_else(browser, page, live_server, submitted):

@@ -102,3 +102,21 @@ def test_operator_menu_and_no_inline_script_or_style(wf):
     entries = _entries(_menu(html))
     assert {"部署流程", "登录安全", "审计"} <= set(entries)
     assert "<script>" not in html and " style=" not in html and "<style" not in html
+
+
+def test_stage_entries_come_from_the_bpmn_lanes_with_their_own_counts(wf):
+    for who in ("applicant", "applicant2"):
+        app_id = wf.start(who)
+        assert wf.submit(app_id, who).status_code == 302
+    unit_a = wf.orgs["unit_a"]
+    c = wf.client("unit_a")
+    menu = _menu(c.get("/").get_data(as_text=True))
+    stages = re.search(r'<ul class="nav-stages">(.*?)</ul>', menu, re.S).group(1)
+    assert _entries(stages) == ["单位审核", "上报主管部门"]  # the unit lane's tasks, in process order
+    assert _badge(stages, "单位审核") == 2 and _badge(stages, "上报主管部门") == 0
+    page = c.get(f"/review/{unit_a}/?stage=unit_report").get_data(as_text=True)
+    assert "没有符合查找条件的申请书" in page and "仅显示「上报主管部门」环节" in page
+    assert re.search(rf'href="/review/{unit_a}/\?stage=unit_report" aria-current="page"', _menu(page))
+    assert "共 2 份" in c.get(f"/review/{unit_a}/?stage=unit_review").get_data(as_text=True)
+    # a committee reviewer acts on one stage only: no sub-entries; the desk staff sees none of the reviews'
+    assert "nav-stages" not in _menu(wf.client("committee").get("/").get_data(as_text=True))

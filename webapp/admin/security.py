@@ -11,6 +11,7 @@ from engine.errors import FormInvalid
 from ..clock import get_clock
 from ..errors import apply_form_errors
 from ..extensions import db
+from ..orgs.passwords import issue_one_time
 from . import bp
 from .forms import OneTimePasswordForm, ResetPasswordForm
 
@@ -81,13 +82,5 @@ def one_time_password():
     if user_id is None:
         form.username.errors = ["用户名或身份证号码：没有这个用户"]
         return _page(ResetPasswordForm(), 422, one_time=form)
-    try:
-        issued = acc.issue_one_time_password(
-            db.session, get_clock(), actor_id=current_user.id, user_id=user_id
-        )
-    except acc.ResetThrottled as exc:
-        db.session.rollback()
-        flash(exc.message, "error")
-        return _page(ResetPasswordForm(), 429, one_time=form)
-    db.session.commit()
-    return _page(ResetPasswordForm(), issued=issued)
+    issued, status = issue_one_time(user_id)
+    return _page(ResetPasswordForm(), status, one_time=form, issued=issued)

@@ -113,11 +113,9 @@ OPEN_WHILE_MUST_CHANGE = {
 @bp.before_app_request
 def _must_change_password_first():
     """After an admin's reset, nothing but 修改密码 (and 退出) is reachable until a new password is set."""
-    if (
-        current_user.is_authenticated
-        and current_user.must_change_password
-        and request.endpoint not in OPEN_WHILE_MUST_CHANGE
-    ):
+    if request.endpoint in OPEN_WHILE_MUST_CHANGE:
+        return None  # checked first: static files never load the user
+    if current_user.is_authenticated and current_user.must_change_password:
         if request.method == "GET":
             flash("您的密码已由管理员重置，请先设置新密码", "info")
         return redirect(url_for("auth.change_password"))

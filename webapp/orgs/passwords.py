@@ -46,6 +46,12 @@ def reset_member_password(org_id: int, user_id: int):
         p.user_id for p in acc.resettable(db.session, actor_id=current_user.id, org_id=org_id)
     }:
         abort(403)  # the same rule as the engine's, through this org: no reset of a person of another org
+    issued, status = issue_one_time(user_id)
+    return _page(org_id, issued=issued, status=status)
+
+
+def issue_one_time(user_id: int):
+    """(the one-time password, issued and committed, 200), or (None, 429) with the reason flashed."""
     try:
         issued = acc.issue_one_time_password(
             db.session, get_clock(), actor_id=current_user.id, user_id=user_id
@@ -53,6 +59,6 @@ def reset_member_password(org_id: int, user_id: int):
     except acc.ResetThrottled as exc:
         db.session.rollback()
         flash(exc.message, "error")
-        return _page(org_id, status=429)
+        return None, 429
     db.session.commit()
-    return _page(org_id, issued=issued)
+    return issued, 200
