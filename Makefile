@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test test-fast bench lint clean browser fuzz
+.PHONY: demo test test-fast bench lint clean browser fuzz vendor-bpmnjs
 
 # The installer's chatter goes to .venv/install.log (shown only if it fails), so `make demo` opens on its banner.
 $(STAMP): pyproject.toml setup.py
@@ -26,6 +26,12 @@ browser:
 	  if command -v npm >/dev/null; then (cd $(BPMNJS) && npm ci --no-audit --no-fund --loglevel=error) \
 	    || echo "npm ci failed in $(BPMNJS): the bpmn-js check will try again, then skip" >&2; \
 	  else echo "the bpmn-js check needs Node.js and npm (apt-get install nodejs npm)" >&2; fi; fi
+
+# The pages' diagram viewer is committed under webapp/static/vendor/bpmn-js/<version>/ (so `make demo` needs no
+# npm); this regenerates it from the version pinned in tools/bpmn-js/package-lock.json (bump it there, then run).
+vendor-bpmnjs:
+	cd tools/bpmn-js && npm ci --no-audit --no-fund --loglevel=error
+	$(PY) tools/bpmn-js/vendor.py
 
 demo: $(STAMP)
 	$(BIN)/zhicheng demo
@@ -56,4 +62,4 @@ lint: $(STAMP)
 	$(BIN)/ruff check -q .
 
 clean:
-	rm -rf $(VENV) instance .pytest_cache test-artifacts $(BPMNJS)/node_modules
+	rm -rf $(VENV) instance .pytest_cache test-artifacts $(BPMNJS)/node_modules tools/bpmn-js/node_modules

@@ -23,7 +23,9 @@ DEFAULT_CAMPAIGN = "campaigns/cq-2020-senior.toml"
 # The version of the Python that interprets a deployment, recorded with it when it is deployed. Bump it when
 # a change would read an existing BPMN differently, and keep the old reading for deployments recorded earlier
 # (engine/interpretations/). Version 1: before the stage model (a BPMN without lane `tier` properties).
-ENGINE_VERSION = 2
+# Version 3: lanes may name the org type that acts (`orgType`); a BPMN using it needs version 3 to be read,
+# one that does not reads the same as under version 2 and is recorded as 2.
+ENGINE_VERSION = 3
 
 
 def content_hash(sources: dict[str, str]) -> str:
@@ -52,7 +54,11 @@ class Deployment:
     @property
     def engine_version(self) -> int:
         """The engine version whose reading of the BPMN this deployment gets (1: pre-stage-model BPMN)."""
-        return 1 if self.model is not None and self.model.legacy else ENGINE_VERSION
+        if self.model is None:
+            return ENGINE_VERSION
+        if self.model.legacy:
+            return 1
+        return 3 if self.model.org_types else 2
 
     @property
     def spec_json(self) -> dict:

@@ -272,12 +272,12 @@ class Application:
             due = [t for t in before if t.due_at <= now]
             if not due:
                 break  # the common case: nothing to do, nothing to serialize
-            before_json = self.to_json()
+            before_json = self.to_json() if self.reset_on_error else None
             try:
                 self.workflow.refresh_timers()
                 self._run_engine()
             except Exception as exc:
-                self._reset(before_json)
+                self._discard(before_json)
                 raise EngineError(f"定时器执行出错：{exc}") from exc
             after = {t.name for t in self.due_timers()}
             newly = [t for t in due if t.name not in after]

@@ -15,6 +15,7 @@ import yaml
 from calendars import default_calendar
 
 from . import timefmt
+from .accounts.tiers import choose_acting_org
 from .clock import SimulatedClock
 from .deployment import Deployment, build_deployment, read_sources
 from .errors import ConfigError, FormInvalid, ZhichengError
@@ -113,6 +114,18 @@ class ScenarioRunner:
             tier = TIER_OF_TYPE.get(org["type"])
             if tier:
                 chain[tier] = org["id"]
+        model = self.deployment.model
+        if model.org_types:  # lanes naming the org type that acts: resolved as the store does
+            ancestors, org = [], self.orgs[unit_key]
+            while True:
+                ancestors.append((org["id"], org["type"], "active", org.get("name") or org["key"]))
+                if not org.get("parent"):
+                    break
+                org = self.orgs[org["parent"]]
+            lanes = model.lane_names()
+            for tier, org_type in model.org_types.items():
+                actives = [o["id"] for o in self.orgs.values() if o["type"] == org_type]
+                chain[tier] = choose_acting_org(org_type, lanes.get(tier, tier), ancestors, actives)
         return chain
 
     def committees_by_series(self) -> dict[str, int]:

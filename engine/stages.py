@@ -8,7 +8,11 @@ deadline timer and lapse end event of each task, and what each end event means.
 Where the BPMN says it (README "Policy staff" documents every property):
 
 - lane `tier` property: the key of the review chain the lane stands for (`applicant` for the applicant
-  lane); `optional="true"` when a chain may lack it (the engine then sets `has_<tier>` for gateways).
+  lane; `unit`, `tier2`, `tier3`, `committee` for the org tree's walk up from the applicant's unit);
+  `optional="true"` when a chain may lack it (the engine then sets `has_<tier>` for gateways).
+- lane `orgType` property: a lane for a tier outside that walk names the org type that acts (e.g.
+  `city_hr_office`); `tier` then defaults to the org type. When an application starts, the acting org is
+  the unit's ancestor of that type, else the one active org of that type (engine.accounts.tiers.acting_org).
 - user task `roles` (comma separated, default `admin,reviewer`), `waitingStatus` (default `in_review`),
   `lapseResponsible="applicant"` (a lapse there is the applicant's, as for paper forms and fee).
 - timer catch event between stages (the public notice) `waitingStatus`; end event `outcome`.
@@ -26,11 +30,15 @@ version 1 applied, from `engine/interpretations/v1.toml`, so its applications ke
 
 from __future__ import annotations
 
+import re
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from lxml import etree
+
+from .accounts.models import ORG_TYPES
+from .accounts.tiers import CHAIN_TIERS, TYPE_LABELS
 
 BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
 SPIFF_NS = "http://spiffworkflow.org/bpmn/schema/1.0/core"
@@ -44,6 +52,7 @@ WAITING_STATUSES = ("draft", "returned", "submitted", "in_review", "public_notic
 END_STATUSES = ("expired", "confirmed", "not_recommended", "ended")
 KNOWN_ROLES = ("admin", "reviewer", "desk")
 
+_TIER_NAME = re.compile(r"[a-z][a-z0-9_]{0,19}")  # work_item.tier and application_org.tier hold 20
 _V1 = Path(__file__).with_name("interpretations") / "v1.toml"
 
 
@@ -109,6 +118,8 @@ class ProcessModel:
     outcomes: dict[str, Outcome]
     tiers: tuple[str, ...]  # review-chain keys, in order of first use
     optional_tiers: frozenset
+    # tiers outside the org tree's walk -> the org type that acts there (lane `orgType`)
+    org_types: dict = field(default_factory=dict)
     # approval-path stage -> the stages it can come from, each with the waits passed on the way
     predecessors: dict = field(default_factory=dict)
     legacy: bool = False  # read with engine version 1's defaults
@@ -131,6 +142,13 @@ class ProcessModel:
     @property
     def required_tiers(self) -> tuple[str, ...]:
         return tuple(t for t in self.tiers if t not in self.optional_tiers)
+
+    def lane_names(self) -> dict[str, str]:
+        """Each tier's lane name (the lane of its first stage), for messages."""
+        out: dict[str, str] = {}
+        for st in self.stages.values():
+            out.setdefault(st.tier, st.lane)
+        return out
 
     def label(self, stage: str | None) -> str:
         if stage in self.stages:
@@ -242,9 +260,11 @@ class _Builder:
         self.nodes = {el.get("id"): el for el in proc if isinstance(el.tag, str) and el.get("id")}
         self.flows = [el for el in proc.iterfind("bpmn:sequenceFlow", NS)]
         lanes = list(proc.iterfind(".//bpmn:lane", NS))
-        self.legacy = bool(lanes) and not any("tier" in properties(lane) for lane in lanes)
+        self.legacy = bool(lanes) and not any({"tier", "orgType"} & set(properties(lane)) for lane in lanes)
         self.v1 = _v1_defaults() if self.legacy else {}
         self.lane_of: dict[str, object] = {}
+        self.org_types: dict[str, str] = {}
+        self.judged_lanes: set[str] = set()
         for lane in lanes:
             for ref in lane.iterfind("bpmn:flowNodeRef", NS):
                 if ref.text:
@@ -361,14 +381,50 @@ class _Builder:
         if lane is None:
             self.problem(el, "不在任何泳道中：把它拖进负责办理的泳道")
             return "", ""
-        tier = self.props(lane).get("tier", "").strip()
+        name = lane.get("name") or lane.get("id")
+        props = self.props(lane)
+        org_type = props.get("orgType", "").strip()
+        tier = props.get("tier", "").strip() or org_type
+        first = lane.get("id") not in self.judged_lanes
+        self.judged_lanes.add(lane.get("id"))
+        if first:
+            self.judge_lane(lane, name, tier, org_type)
+        if org_type in ORG_TYPES and tier not in CHAIN_TIERS and tier != APPLICANT_TIER:
+            self.org_types[tier] = org_type
+        return name, tier
+
+    def judge_lane(self, lane, name: str, tier: str, org_type: str) -> None:
+        """A lane's tier must be one the engine can resolve to an org when an application starts."""
+        types = "、".join(f"{t}（{TYPE_LABELS[t]}）" for t in ORG_TYPES)
         if not tier:
             self.problem(
                 lane,
-                f"泳道“{lane.get('name') or lane.get('id')}”没有 tier 属性：在泳道的扩展属性中加 "
-                f"tier（申报人泳道写 applicant，其余写审核链层级，如 unit、tier2、tier3、committee）",
+                f"泳道“{name}”没有 tier 属性：在泳道的扩展属性中加 tier（申报人泳道写 applicant，"
+                f"其余写审核链层级 {'、'.join(CHAIN_TIERS)}），或加 orgType 写办理机构的类型（{types}）",
             )
-        return lane.get("name") or lane.get("id"), tier
+        elif not _TIER_NAME.fullmatch(tier):
+            self.problem(
+                lane,
+                f"泳道“{name}”的层级名称 {tier!r} 不合规：只用小写英文字母、数字和下划线，以字母开头，"
+                f"不超过 20 个字符（如 city_review）",
+            )
+        elif org_type and org_type not in ORG_TYPES:
+            self.problem(
+                lane,
+                f"泳道“{name}”的 orgType {org_type!r} 不是已知的机构类型：改为 {types} 之一",
+            )
+        elif org_type and tier in (*CHAIN_TIERS, APPLICANT_TIER):
+            self.problem(
+                lane,
+                f"泳道“{name}”同时写了 tier {tier!r} 和 orgType {org_type!r}：审核链层级 {tier} 由机构树"
+                f"确定，不能再指定机构类型；删去 orgType，或把 tier 改为新层级的名称（如 {org_type}）",
+            )
+        elif not org_type and tier not in (*CHAIN_TIERS, APPLICANT_TIER):
+            self.problem(
+                lane,
+                f"泳道“{name}”的 tier {tier!r} 不是审核链层级（{'、'.join(CHAIN_TIERS)}）：新层级的泳道"
+                f"请在扩展属性中加 orgType，写由哪类机构办理（{types}）",
+            )
 
     # -- the model --
     def build(self) -> ProcessModel:
@@ -480,6 +536,7 @@ class _Builder:
             outcomes=outcomes,
             tiers=tuple(tiers),
             optional_tiers=frozenset(optional),
+            org_types=dict(self.org_types),
             predecessors={s: self.predecessors(s, set(corrections), set(waits)) for s in order},
             legacy=self.legacy,
             problems=self.problems,

@@ -44,8 +44,13 @@ class Config:
         self.INSTANCE_DIR = str(instance)
         # None: create_app generates one only for the sandbox, tests and the CLI, and refuses otherwise.
         self.SECRET_KEY = os.environ.get("ZHICHENG_SECRET_KEY") or None
-        self.SQLALCHEMY_DATABASE_URI = os.environ.get(
-            "DATABASE_URL", f"sqlite:///{instance / 'zhicheng.sqlite'}"
+        # DATABASE_URL, or ZHICHENG_DATABASE_URL like every other setting here (a name that was silently
+        # ignored sent `db upgrade` and `deploy` to the default file while `simulate --database-url` opened
+        # the intended one). DATABASE_URL wins when both are set.
+        self.SQLALCHEMY_DATABASE_URI = (
+            os.environ.get("DATABASE_URL")
+            or os.environ.get("ZHICHENG_DATABASE_URL")
+            or f"sqlite:///{instance / 'zhicheng.sqlite'}"
         )
         self.ZHICHENG_SANDBOX = os.environ.get("ZHICHENG_SANDBOX", "0") == "1"
         # A Clock object; None means SystemClock (create_app fills it in).

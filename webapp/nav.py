@@ -11,7 +11,6 @@ from dataclasses import dataclass, field
 from flask import Flask, request, url_for
 from flask_login import current_user
 
-from engine.accounts.tiers import chain_key
 from engine.store import desk, services
 
 from .clock import get_clock
@@ -93,7 +92,7 @@ def _org_centre(user) -> Group | None:
         seen.add(m.org_id)
         # the stages this org acts on with this person's roles, as the deployed BPMN's lanes and task roles
         # say (never a list here); the badge counts only those, so a desk clerk is not shown the reviews' work
-        stages = services.org_stages(db.session, chain_key(m.org_type), user.roles_in(m.org_id))
+        stages = services.org_stages(db.session, m.org_type, user.roles_in(m.org_id))
         if stages:
             per_stage = desk.stage_counts(db.session, get_clock(), m.org_id)
             todo = sum(per_stage.get(stage_id, 0) for stage_id, _ in stages)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from .errors import ChainIncomplete
@@ -35,8 +35,9 @@ TYPE_LABELS = {
     "committee": "评委会",
     "city_hr_office": "市职称改革办公室",
 }
-# The review-chain key (a BPMN lane's `tier` property) each tier of the tree stands for.
-CHAIN_KEYS = {1: "unit", 2: "tier2", 3: "tier3", 4: "committee"}
+# The review-chain keys the walk up the org tree yields (review_chain), tier 1..4. A BPMN lane names one of
+# these as its `tier`, or names the org type that acts (`orgType`) for a tier outside the walk (acting_org).
+CHAIN_TIERS = ("unit", "tier2", "tier3", "committee")
 # Parent and child must be in the same district for these child types.
 SAME_DISTRICT = ("district_dept", "hr_agency")
 # Types a person may register under 我的单位 → 单位注册; the others are created by the operator or HR offices.
@@ -49,8 +50,9 @@ def tier(org_type: str) -> int:
 
 
 def chain_key(org_type: str) -> str | None:
-    """The review-chain key an org of this type fills (None outside any chain, e.g. the city office)."""
-    return CHAIN_KEYS.get(TIER.get(org_type, 0))
+    """The review-chain key an org of this type fills in the walk up the tree (None outside it)."""
+    number = TIER.get(org_type, 0)
+    return CHAIN_TIERS[number - 1] if 1 <= number <= len(CHAIN_TIERS) else None
 
 
 def review_chain(session: Session, unit_id: int) -> dict[str, int | None]:
@@ -58,17 +60,18 @@ def review_chain(session: Session, unit_id: int) -> dict[str, int | None]:
 
     Raises ChainIncomplete when an org is missing, not active, or of a type the tree does not allow.
     """
-    unit = session.get(Org, unit_id)
+    unit = _node(session, unit_id)
     if unit is None or unit.type != "unit":
         raise ChainIncomplete(f"单位（编号 {unit_id}）不存在或不是基层单位", org_id=unit_id)
-    chain: dict[str, int | None] = {"unit": unit.id, "tier2": None, "tier3": None, "committee": None}
+    chain: dict[str, int | None] = dict.fromkeys(CHAIN_TIERS)
+    chain["unit"] = unit.id
     node = unit
     while node.type != "committee":
         if node.status != "active":
             raise ChainIncomplete(
                 f"“{node.name}”尚未确认绑定（状态：{node.status}），审核链不完整", org_id=node.id
             )
-        parent = session.get(Org, node.parent_id) if node.parent_id else None
+        parent = _node(session, node.parent_id) if node.parent_id else None
         if parent is None:
             raise ChainIncomplete(
                 f"“{node.name}”没有上级单位，审核链不完整；请联系上级单位确认绑定", org_id=node.id
@@ -79,12 +82,23 @@ def review_chain(session: Session, unit_id: int) -> dict[str, int | None]:
                 f"{TYPE_LABELS[parent.type]}，不符合层级要求",
                 org_id=node.id,
             )
-        key = CHAIN_KEYS[TIER[parent.type]]
+        key = CHAIN_TIERS[TIER[parent.type] - 1]
         chain[key] = parent.id
         node = parent
     if node.status != "active":
         raise ChainIncomplete(f"评委会“{node.name}”未启用，审核链不完整", org_id=node.id)
     return chain
+
+
+_ORG = Org.__table__
+_NODE = select(_ORG.c.id, _ORG.c.type, _ORG.c.status, _ORG.c.name, _ORG.c.parent_id).where(
+    _ORG.c.id == bindparam("org_id")
+)
+
+
+def _node(session: Session, org_id: int):
+    """The columns a chain walk reads, one prepared Core statement (every start walks four orgs)."""
+    return session.connection().execute(_NODE, {"org_id": org_id}).first()
 
 
 def committees_by_series(session: Session) -> dict[str, int]:
@@ -102,4 +116,50 @@ def committees_by_series(session: Session) -> dict[str, int]:
         for code in (c.strip() for c in (codes or "").split(",")):
             if code:
                 out.setdefault(code, org_id)
+    return out
+
+
+def choose_acting_org(org_type: str, lane: str, ancestors: list[tuple], actives: list[int]) -> int:
+    """The org of `org_type` that acts in `lane` for a unit: its ancestor of that type (nearest first,
+    `ancestors` as (id, type, status, name) from the unit up), else the only active org of the type.
+
+    Raises ChainIncomplete naming the lane when there is none, or several and none is an ancestor."""
+    label = TYPE_LABELS.get(org_type, org_type)
+    for org_id, kind, status, name in ancestors:
+        if kind == org_type:
+            if status != "active":
+                raise ChainIncomplete(f"“{lane}”环节的办理机构“{name}”未启用，审核链不完整", org_id=org_id)
+            return org_id
+    if len(actives) == 1:
+        return actives[0]
+    if not actives:
+        raise ChainIncomplete(
+            f"流程的“{lane}”环节由{label}办理，但系统中没有已启用的{label}：请先建立并启用该机构",
+            org_type=org_type,
+        )
+    raise ChainIncomplete(
+        f"流程的“{lane}”环节由{label}办理，系统中有多个{label}且都不是所在单位的上级，"
+        f"无法确定由谁办理：请把所在单位绑定到其中一个之下，或只保留一个启用的{label}",
+        org_type=org_type,
+    )
+
+
+def acting_orgs(session: Session, unit_id: int, org_types: dict[str, str], lanes: dict[str, str]) -> dict:
+    """{tier: org id} for the tiers a BPMN's lanes name by org type (stages.ProcessModel.org_types);
+    `lanes` gives each tier's lane name for the messages. Raises ChainIncomplete."""
+    if not org_types:
+        return {}
+    ancestors, node, seen = [], session.get(Org, unit_id), set()
+    while node is not None and node.id not in seen:
+        seen.add(node.id)
+        ancestors.append((node.id, node.type, node.status, node.name))
+        node = session.get(Org, node.parent_id) if node.parent_id else None
+    out = {}
+    for tier, org_type in org_types.items():
+        actives = list(
+            session.scalars(
+                select(Org.id).where(Org.type == org_type, Org.status == "active").order_by(Org.id).limit(2)
+            )
+        )
+        out[tier] = choose_acting_org(org_type, lanes.get(tier, tier), ancestors, actives)
     return out

@@ -34,8 +34,7 @@ from engine.store.tables import ApplicationRow, DeploymentRow, HistoryEvent, Wor
 
 from . import merkle
 from .checkpoints import entry_leaf
-from .facts import LABELS as FACT_LABELS
-from .facts import compare_facts
+from .facts import compare_facts, row_facts
 from .logcheck import Coverage, check_against, checkpoint_signed, load_log
 from .problems import Problem
 from .replay import canonical_state, compare_canonical, replay
@@ -90,7 +89,7 @@ def export_bundle(session: Session, app_id: int) -> dict:
             {"leaf_index": i, "seq": seq, "hash": h, "path": [p.hex() for p in log.tree.inclusion_proof(i)]}
             for i, seq, h in cov.entries
         ]
-    facts = {k: _iso(getattr(row, k)) for k in FACT_LABELS}
+    facts = {k: _iso(v) for k, v in row_facts(session, row).items()}
     derived = {k: _iso(getattr(row, k)) for k, _ in ROW_DERIVED}
     return {
         "format": FORMAT,

@@ -1,6 +1,7 @@
 """Render a BPMN file's DI as SVG on the server (lxml only), marking where an application is and has been.
 
-Shown on the applicant's progress page, the reviewer's task page and the auditor's views; no JavaScript.
+The browser draws the same BPMN with bpmn-js (webapp/static/diagram.js) and marks it from `path_of`; this
+SVG is what shows without JavaScript, in prints and in audit bundles.
 """
 
 from __future__ import annotations
@@ -31,6 +32,32 @@ TASKS = {
 }
 EVENTS = {"startEvent", "endEvent", "intermediateCatchEvent", "intermediateThrowEvent", "boundaryEvent"}
 GATEWAYS = {"exclusiveGateway", "parallelGateway", "inclusiveGateway", "eventBasedGateway"}
+
+
+@dataclass(frozen=True)
+class TravelledPath:
+    """Where an application is (`current`), which elements it passed (`done`) and the flows it took."""
+
+    current: frozenset[str] = frozenset()
+    done: frozenset[str] = frozenset()
+    flows: frozenset[str] = frozenset()
+
+    def as_json(self) -> dict[str, list[str]]:
+        return {"current": sorted(self.current), "done": sorted(self.done), "flows": sorted(self.flows)}
+
+
+def bpmn_source(deployment) -> str:
+    """The BPMN XML of a deployment (the one file its process is drawn from)."""
+    return next(text for name, text in deployment.sources.items() if name.endswith(".bpmn"))
+
+
+def path_of(app) -> TravelledPath:
+    """The application's position and path, read from its workflow (which replaying its history rebuilds)."""
+    from engine.coverage import taken_flows
+
+    current, done = app.positions()
+    flows = taken_flows(bpmn_source(app.deployment), app.workflow) if app.workflow is not None else set()
+    return TravelledPath(frozenset(current), frozenset(done), frozenset(flows))
 
 
 @dataclass(frozen=True)
@@ -92,11 +119,13 @@ def render_svg(
     done: set[str] = frozenset(),
     title: str = "流程图",
     flows: set[str] | None = None,
+    taken: set[str] | None = None,
 ) -> str:
-    """SVG of the diagram; `current` ids are highlighted, `done` ids (and flows between them) marked.
+    """SVG of the diagram; `current` ids are highlighted, `done` ids and the flows in `taken` marked.
 
-    With `flows` (scenario coverage), exactly those sequence flows are marked and every other one is drawn
-    dashed red, so a flow between two reached nodes that was never taken still shows as a gap.
+    Without `taken`, a flow between two reached nodes counts as travelled. With `flows` (scenario coverage),
+    exactly those sequence flows are marked and every other one is drawn dashed red, so a flow between two
+    reached nodes that was never taken still shows as a gap.
     """
     shapes, edges = parse_diagram(bpmn_text)
     if not shapes:
@@ -138,7 +167,10 @@ def render_svg(
         if flows is not None:
             _edge(svg, edge, edge.id in flows, missed=edge.id not in flows)
             continue
-        travelled = edge.source in done and (edge.target in done or edge.target in current)
+        if taken is not None:
+            travelled = edge.id in taken
+        else:
+            travelled = edge.source in done and (edge.target in done or edge.target in current)
         _edge(svg, edge, travelled)
     for shape in shapes:
         if shape.kind in ("participant", "lane"):
@@ -303,9 +335,8 @@ def _node(svg, s: Shape, state: str, by_id):
             attrib={"stroke-dasharray": "4 2"},
         )
     title = etree.SubElement(g, "title")
-    title.text = f"{s.name or s.id}（{s.id}）" + {"current": " · 当前位置", "done": " · 已经过"}.get(
-        state, ""
-    )
+    # the name people know it by; a BPMN id is never shown (an unnamed element gets its state only)
+    title.text = (s.name or "") + {"current": " · 当前位置", "done": " · 已经过"}.get(state, "")
 
 
 def _wrapped(g, text: str, cx: float, cy: float, max_chars: int):

@@ -1,7 +1,8 @@
 """The facts of an application row that no workflow replay re-derives, as the chained history records them.
 
 Who owns the application (and may see it), the applicant's name, the campaign, the pinned deployment and the
-review chain (unit, tier 2, tier 3, committee) are written into the genesis (`started`) event's data when the
+review chain (unit, tier 2, tier 3, committee, and any tier a BPMN lane names by org type, kept in
+`application_org` and compared here as `extra_chain`) are written into the genesis (`started`) event's data when the
 application is created. A later change to any of them must be its own event of type `facts_changed` whose
 data holds `{"facts": {column: new value}}`; verify folds those over the genesis and compares the result with
 the row, so editing a column behind the history's back is named as such.
@@ -9,6 +10,7 @@ the row, so editing a column behind the history's back is named as such.
 
 from __future__ import annotations
 
+from engine.accounts.tiers import CHAIN_TIERS
 from engine.events import RecordedEvent
 
 from .problems import Problem
@@ -23,6 +25,7 @@ LABELS = {
     "tier2_id": "二级审核机构",
     "tier3_id": "三级审核机构",
     "committee_id": "评委会",
+    "extra_chain": "其他层级办理机构",
     "created_at": "创建时间",
 }
 
@@ -34,6 +37,16 @@ def genesis_data(deployment_id: str, campaign_id: str, chain: dict, applicant_na
         "deployment_id": deployment_id,
         "campaign_id": campaign_id,
         "applicant_name": applicant_name,
+    }
+
+
+def row_facts(session, row) -> dict:
+    """The facts as the application row (and its `application_org` rows) state them, keyed as LABELS."""
+    from engine.store.queries import extra_chain  # the store imports this module: import at call time
+
+    return {
+        **{k: getattr(row, k) for k in LABELS if k != "extra_chain"},
+        "extra_chain": extra_chain(session, row.id),
     }
 
 
@@ -50,6 +63,7 @@ def recorded_facts(events: list[RecordedEvent]) -> dict:
         "tier2_id": chain.get("tier2"),
         "tier3_id": chain.get("tier3"),
         "committee_id": chain.get("committee"),
+        "extra_chain": {k: v for k, v in chain.items() if k not in CHAIN_TIERS},
         "created_at": first.at,
     }
     for event in events[1:]:
@@ -66,6 +80,8 @@ def compare_facts(row_facts: dict, events: list[RecordedEvent]) -> list[Problem]
     problems = []
     for key, label in LABELS.items():
         want, got = recorded[key], row_facts.get(key)
+        if key == "extra_chain" and key not in row_facts:
+            continue  # a bundle exported before extra tiers existed: its chain has none to compare
         if want is None and key in ("applicant_name", "campaign_id"):
             problems.append(Problem("facts", f"创建记录中没有{label}（旧格式的历史），无法核对", 1))
         elif want != got:

@@ -15,10 +15,10 @@ from engine.accounts.models import Org, User
 from engine.errors import NotFound, NotPermitted
 from engine.store.queries import STATUS_LABELS, check_scope, file_names, stage_label
 from engine.store.services import deployment_for
-from engine.store.tables import ApplicationRow
+from engine.store.tables import ApplicationOrg, ApplicationRow
 
 from . import readable
-from .diagram import render_svg
+from .diagram import TravelledPath, bpmn_source, path_of, render_svg
 from .replay import replay
 from .verify import recorded_events
 
@@ -73,6 +73,7 @@ class ReplayStep:
     stage: str | None
     data: list[tuple[str, str]]  # (field name, value) in words
     svg: str
+    path: TravelledPath = TravelledPath()  # what the bpmn-js viewer marks on the same step
 
 
 def _require_auditor(session: Session, viewer_id: int) -> User:
@@ -113,6 +114,9 @@ def search(
                 ApplicationRow.unit_id.in_(scope),
                 ApplicationRow.tier2_id.in_(scope),
                 ApplicationRow.tier3_id.in_(scope),
+                ApplicationRow.id.in_(
+                    select(ApplicationOrg.application_id).where(ApplicationOrg.org_id.in_(scope))
+                ),
             )
         )
     if applicant:
@@ -124,6 +128,9 @@ def search(
                 ApplicationRow.tier2_id == org_id,
                 ApplicationRow.tier3_id == org_id,
                 ApplicationRow.committee_id == org_id,
+                ApplicationRow.id.in_(
+                    select(ApplicationOrg.application_id).where(ApplicationOrg.org_id == org_id)
+                ),
             )
         )
     if status:
@@ -205,7 +212,7 @@ def _replayed(session: Session, app_id: int, viewer_id: int):
     snapshots = []
 
     def keep(event, app):
-        snapshots.append((event, app.status(), copy.deepcopy(app.data), app.positions()))
+        snapshots.append((event, app.status(), copy.deepcopy(app.data), path_of(app)))
 
     replay(deployment, events, on_step=keep)
     users, orgs = _names(session, {e.actor_id for e in events} | {e.org_id for e in events})
@@ -251,9 +258,14 @@ def replay_step(session: Session, app_id: int, viewer_id: int, step: int) -> Rep
         session, row.applicant_id, {ref[7:] for _, _, data, _ in snapshots for ref in _attachments(data)}
     )
     step = max(1, min(step, len(snapshots)))
-    event, status, data, (current, done) = snapshots[step - 1]
-    bpmn = next(text for name, text in deployment.sources.items() if name.endswith(".bpmn"))
-    svg = render_svg(bpmn, current=current, done=done, title=f"第 {step} 步后的流程位置")
+    event, status, data, path = snapshots[step - 1]
+    svg = render_svg(
+        bpmn_source(deployment),
+        current=path.current,
+        done=path.done,
+        taken=path.flows,
+        title=f"第 {step} 步后的流程位置",
+    )
     return ReplayStep(
         step,
         len(snapshots),
@@ -266,19 +278,44 @@ def replay_step(session: Session, app_id: int, viewer_id: int, step: int) -> Rep
             if k not in _NOISE
         ],
         svg,
+        path,
     )
+
+
+def _visible_row(session: Session, app_id: int, viewer_id: int) -> ApplicationRow:
+    row = session.get(ApplicationRow, app_id)
+    if row is None:
+        raise NotFound(f"申请书（编号 {app_id}）不存在")
+    check_scope(session, row, viewer_id)
+    return row
 
 
 def diagram_for(session: Session, clock, app_id: int, viewer_id: int) -> str:
     """The process diagram of one application, with where it is and where it has been (scope-checked)."""
     from engine.store.services import load
 
-    row = session.get(ApplicationRow, app_id)
-    if row is None:
-        raise NotFound(f"申请书（编号 {app_id}）不存在")
-    check_scope(session, row, viewer_id)
+    row = _visible_row(session, app_id, viewer_id)
     _, app = load(session, app_id, clock)
-    current, done = app.positions()
-    bpmn = next(text for name, text in app.deployment.sources.items() if name.endswith(".bpmn"))
-    label = app.model.label(row.stage)
-    return render_svg(bpmn, current=current, done=done, title=f"申请书 {app_id} 的流程位置：{label}")
+    path = path_of(app)
+    return render_svg(
+        bpmn_source(app.deployment),
+        current=path.current,
+        done=path.done,
+        taken=path.flows,
+        title=f"申请书 {app_id} 的流程位置：{app.model.label(row.stage)}",
+    )
+
+
+def diagram_path(session: Session, clock, app_id: int, viewer_id: int) -> TravelledPath:
+    """Where one application is and the path it took, for the bpmn-js viewer (scope-checked)."""
+    from engine.store.services import load
+
+    _visible_row(session, app_id, viewer_id)
+    _, app = load(session, app_id, clock)
+    return path_of(app)
+
+
+def diagram_bpmn(session: Session, app_id: int, viewer_id: int) -> str:
+    """The BPMN XML of the deployment the application is pinned to (scope-checked), for the viewer."""
+    row = _visible_row(session, app_id, viewer_id)
+    return bpmn_source(deployment_for(session, row.deployment_id))

@@ -77,7 +77,11 @@ def value_text(deployment, key: str, value, names: dict[str, str] | None = None)
                 return value
         return value
     if key == "chain" and isinstance(value, dict):
-        return "；".join(f"{TIER_NAMES.get(t, '审核单位')}：{'有' if v else '无'}" for t, v in value.items())
+        lanes = deployment.model.lane_names() if deployment is not None and deployment.model else {}
+        return "；".join(
+            f"{TIER_NAMES.get(t) or lanes.get(t, '审核单位')}：{'有' if v else '无'}"
+            for t, v in value.items()
+        )
     if key == "reviews" and isinstance(value, list):
         return f"{len(value)} 条"
     if isinstance(value, dict):

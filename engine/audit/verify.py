@@ -22,8 +22,7 @@ from engine.store import history
 from engine.store.indexes import summary_fields
 from engine.store.tables import ApplicationRow, DeploymentRow, WorkflowState, WorkItem
 
-from .facts import LABELS as FACT_LABELS
-from .facts import compare_facts
+from .facts import compare_facts, row_facts
 from .logcheck import LogView, load_log
 from .problems import Problem
 from .replay import canonical_state, compare_canonical, replay
@@ -126,7 +125,7 @@ class Verifier:
                 Problem("chain", f"第 {chain.broken_seq} 条记录：{chain.reason}", chain.broken_seq)
             )
             return result
-        result.problems.extend(compare_facts({k: getattr(row, k) for k in FACT_LABELS}, events))
+        result.problems.extend(compare_facts(row_facts(self.session, row), events))
         head = (events[-1].seq, events[-1].hash) if events else (0, history.GENESIS)
         if row.head_seq is not None and (row.head_seq, row.head_hash) != head:
             result.problems.append(

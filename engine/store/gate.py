@@ -10,10 +10,11 @@ import json
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import and_, bindparam, select
 from sqlalchemy.orm import Session
 
 from engine import labels
+from engine.accounts.models import User
 from engine.errors import (
     ActionRefused,
     ClaimedByColleague,
@@ -24,10 +25,9 @@ from engine.errors import (
     WindowClosed,
 )
 
-from . import claims
 from .duties import own_application_refusal
 from .history import HistoryEvent
-from .tables import ApplicationRow, WorkItem
+from .tables import ApplicationRow, TaskClaim, WorkItem
 
 
 @dataclass(frozen=True)
@@ -54,34 +54,68 @@ def check(
     org_ids: set[int],
     user_id: int,
     deployment=None,
+    applicant_id: int | None = None,
 ) -> OpenTask:
     """The open task at `stage` for one of `org_ids`, or the typed refusal that explains why not.
 
     Raises NoticeRunning, NotYetOpen, WindowClosed, Lapsed, HandledByOther, ClaimedByColleague, or
-    ActionRefused when the task is simply not this org's now.
+    ActionRefused when the task is simply not this org's now. An action that has read the application row
+    passes its `deployment` and `applicant_id`, so the row is not read again.
     """
-    row = session.get(ApplicationRow, app_id)
-    if deployment is None:
-        from .services import deployment_for  # services -> gate: import at call time
+    if applicant_id is None or deployment is None:
+        row = session.get(ApplicationRow, app_id)
+        applicant_id = row.applicant_id
+        if deployment is None:
+            from .services import deployment_for  # services -> gate: import at call time
 
-        deployment = deployment_for(session, row.deployment_id)
-    own = own_application_refusal(deployment, stage, user_id, row.applicant_id, app_id)
+            deployment = deployment_for(session, row.deployment_id)
+    own = own_application_refusal(deployment, stage, user_id, applicant_id, app_id)
     if own is not None:  # segregation of duties comes first: no role makes one's own review possible
         raise own
-    items = session.scalars(
-        select(WorkItem).where(WorkItem.application_id == app_id, WorkItem.stage == stage)
-    ).all()
+    # the work items of this stage and a valid claim on it, in one statement (every action passes here)
+    items = session.connection().execute(_ITEMS_WITH_CLAIM, {"app_id": app_id, "stage": stage}).all()
     item = next((w for w in items if w.org_id in org_ids), None)
     if item is None:
-        _explain_missing(session, row, stage, org_ids, deployment)
+        _explain_missing(session, session.get(ApplicationRow, app_id), stage, org_ids, deployment)
     if item.actionable_from and now < item.actionable_from:
         raise NotYetOpen(stage_label(deployment, stage), item.actionable_from, stage=stage)
     if item.deadline and now >= item.deadline:
         raise WindowClosed(stage_label(deployment, stage), item.deadline, stage=stage)
-    claim = claims.holder(session, app_id, stage)
-    if claim is not None and claim.user_id != user_id:
-        raise ClaimedByColleague(claim.user_name, claim.claimed_at, stage=stage)
+    if item.claim_user_id is not None and item.claim_user_id != user_id:
+        raise ClaimedByColleague(item.claim_user_name, item.claimed_at, stage=stage)
     return OpenTask(app_id, stage, item.org_id, item.actionable_from, item.deadline)
+
+
+def _items_with_claim():
+    """Work items of (:app_id, :stage) with the claim on that task when it is still valid (claims.holder's
+    rule: made at the application's current version)."""
+    wi, app, claim, user = WorkItem.__table__, ApplicationRow.__table__, TaskClaim.__table__, User.__table__
+    return (
+        select(
+            wi.c.org_id,
+            wi.c.actionable_from,
+            wi.c.deadline,
+            claim.c.user_id.label("claim_user_id"),
+            user.c.real_name.label("claim_user_name"),
+            claim.c.claimed_at,
+        )
+        .select_from(
+            wi.join(app, app.c.id == wi.c.application_id)
+            .outerjoin(
+                claim,
+                and_(
+                    claim.c.application_id == wi.c.application_id,
+                    claim.c.stage == wi.c.stage,
+                    claim.c.app_version == app.c.version,
+                ),
+            )
+            .outerjoin(user, user.c.id == claim.c.user_id)
+        )
+        .where(wi.c.application_id == bindparam("app_id"), wi.c.stage == bindparam("stage"))
+    )
+
+
+_ITEMS_WITH_CLAIM = _items_with_claim()
 
 
 def _explain_missing(session: Session, row: ApplicationRow, stage: str, org_ids: set[int], deployment):

@@ -95,8 +95,11 @@ def chain_event(
 
 def insert_events(session: Session, rows: list[dict]) -> None:
     """Write chained event rows in one statement (the caller moves the application's head with them)."""
-    if rows:
-        session.connection().execute(insert(HistoryEvent.__table__), rows)
+    if rows:  # one row as a plain INSERT: the many-rows path costs more than the statement
+        session.connection().execute(_INSERT_EVENT, rows[0] if len(rows) == 1 else rows)
+
+
+_INSERT_EVENT = insert(HistoryEvent.__table__)
 
 
 def append(

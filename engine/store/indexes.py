@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import bindparam, delete, insert, select, update
 from sqlalchemy.orm import Session
 
 from engine.errors import AlreadyHandled
@@ -58,10 +58,18 @@ def save_action(session: Session, app_id: int, live: Live, events: list[dict], n
         rows.append(row)
         seq, head = row["seq"], row["hash"]
     version = live.version
+    summary = summary_fields(live.app)
     result = session.connection().execute(
-        update(APPLICATION)
-        .where(APPLICATION.c.id == app_id, APPLICATION.c.version == version)
-        .values(version=version + 1, updated_at=now, head_seq=seq, head_hash=head, **summary_fields(live.app))
+        _row_update(tuple(summary)),
+        {
+            "b_id": app_id,
+            "b_version": version,
+            "version": version + 1,
+            "updated_at": now,
+            "head_seq": seq,
+            "head_hash": head,
+            **summary,
+        },
     )
     if result.rowcount != 1:
         raise AlreadyHandled(CONFLICT_MESSAGE, application_id=app_id)
@@ -73,6 +81,42 @@ def save_action(session: Session, app_id: int, live: Live, events: list[dict], n
     return live.version
 
 
+_ROW_UPDATES: dict[tuple, object] = {}
+
+
+def _row_update(summary_keys: tuple):
+    """`UPDATE application SET version, updated_at, head, <summary> WHERE id=:b_id AND version=:b_version`,
+    built once per set of summary columns (statement building cost more than running it)."""
+    stmt = _ROW_UPDATES.get(summary_keys)
+    if stmt is None:
+        columns = ("version", "updated_at", "head_seq", "head_hash", *summary_keys)
+        stmt = _ROW_UPDATES[summary_keys] = (
+            update(APPLICATION)
+            .where(APPLICATION.c.id == bindparam("b_id"), APPLICATION.c.version == bindparam("b_version"))
+            .values({c: bindparam(c) for c in columns})
+        )
+    return stmt
+
+
+# One work item or due timer that changed in place: an UPDATE instead of a DELETE and an INSERT.
+_MOVE_ITEM = (
+    update(WORK_ITEM)
+    .where(WORK_ITEM.c.application_id == bindparam("b_app"))
+    .values({c: bindparam(c) for c in ("stage", "tier", "org_id", "actionable_from", "deadline")})
+)
+_MOVE_TIMER = (
+    update(DUE_TIMER)
+    .where(DUE_TIMER.c.application_id == bindparam("b_app"))
+    .values(
+        name=bindparam("name"), due_at=bindparam("due_at"), attempts=0, next_attempt_at=bindparam("due_at")
+    )
+)
+_DELETE_ITEMS = delete(WORK_ITEM).where(WORK_ITEM.c.application_id == bindparam("b_app"))
+_DELETE_TIMERS = delete(DUE_TIMER).where(DUE_TIMER.c.application_id == bindparam("b_app"))
+_INSERT_ITEMS, _INSERT_TIMERS = insert(WORK_ITEM), insert(DUE_TIMER)
+_ITEM_FIELDS = ("stage", "tier", "org_id", "actionable_from", "deadline")
+
+
 def write_indexes(session: Session, app_id: int, app: Application, before: tuple | None = None) -> tuple:
     """Make the application's work items and due timers say what the workflow says now; rows that have not
     changed are left alone. `before` is what the tables hold (None: unknown). Returns the new signature."""
@@ -81,40 +125,39 @@ def write_indexes(session: Session, app_id: int, app: Application, before: tuple
     items_before, timers_before = before if before is not None else (None, None)
     items, timers = after
     if items != items_before:
-        if before is None or items_before:
-            conn.execute(delete(WORK_ITEM).where(WORK_ITEM.c.application_id == app_id))
-        if items:
-            conn.execute(
-                insert(WORK_ITEM),
-                [
-                    {
-                        "application_id": app_id,
-                        "stage": stage,
-                        "tier": tier,
-                        "org_id": org_id,
-                        "actionable_from": actionable_from,
-                        "deadline": deadline,
-                    }
-                    for stage, tier, org_id, actionable_from, deadline in items
-                ],
-            )
+        if items_before is not None and len(items_before) == len(items) == 1:
+            conn.execute(_MOVE_ITEM, {"b_app": app_id, **dict(zip(_ITEM_FIELDS, items[0], strict=True))})
+        else:
+            if before is None or items_before:
+                conn.execute(_DELETE_ITEMS, {"b_app": app_id})
+            if items:
+                conn.execute(
+                    _INSERT_ITEMS,
+                    [
+                        {"application_id": app_id, **dict(zip(_ITEM_FIELDS, item, strict=True))}
+                        for item in items
+                    ],
+                )
     if timers != timers_before:
-        if before is None or timers_before:
-            conn.execute(delete(DUE_TIMER).where(DUE_TIMER.c.application_id == app_id))
-        if timers:
-            conn.execute(
-                insert(DUE_TIMER),
-                [
-                    {
-                        "application_id": app_id,
-                        "name": name,
-                        "due_at": due_at,
-                        "attempts": 0,
-                        "next_attempt_at": due_at,
-                    }
-                    for name, due_at in timers
-                ],
-            )
+        if timers_before is not None and len(timers_before) == len(timers) == 1:
+            conn.execute(_MOVE_TIMER, {"b_app": app_id, "name": timers[0][0], "due_at": timers[0][1]})
+        else:
+            if before is None or timers_before:
+                conn.execute(_DELETE_TIMERS, {"b_app": app_id})
+            if timers:
+                conn.execute(
+                    _INSERT_TIMERS,
+                    [
+                        {
+                            "application_id": app_id,
+                            "name": name,
+                            "due_at": due_at,
+                            "attempts": 0,
+                            "next_attempt_at": due_at,
+                        }
+                        for name, due_at in timers
+                    ],
+                )
     return after
 
 

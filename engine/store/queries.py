@@ -20,7 +20,7 @@ from engine.errors import FormInvalid, NotFound
 from engine.runtime import Actor
 
 from . import history
-from .tables import ApplicationRow, Attachment, AttachmentName, DeploymentRow, WorkItem
+from .tables import ApplicationOrg, ApplicationRow, Attachment, AttachmentName, DeploymentRow, WorkItem
 
 INBOX_VIEWS = ("all", "actionable", "not_open", "due_soon", "lapsed")
 STATUS_LABELS = {
@@ -110,6 +110,10 @@ def check_scope(
     if memberships is None:
         memberships = set(session.scalars(select(Membership.org_id).where(Membership.user_id == user_id)))
     mine = memberships & chain
+    if mine and row.waiting_org_id in mine:
+        return
+    chain |= set(extra_chain(session, row.id).values())  # tiers a lane names by org type
+    mine = memberships & chain
     if mine:
         if row.waiting_org_id in mine:
             return
@@ -131,6 +135,25 @@ def check_scope(
     ):
         return
     raise NotFound(f"申请书（编号 {row.id}）不存在", application_id=row.id)
+
+
+def extra_chain(session: Session, app_id: int) -> dict[str, int]:
+    """{tier: org id} of the chain tiers outside the fixed columns (lanes naming an org type)."""
+    rows = session.execute(
+        select(ApplicationOrg.tier, ApplicationOrg.org_id).where(ApplicationOrg.application_id == app_id)
+    )
+    return {tier: org_id for tier, org_id in rows}
+
+
+def full_chain(session: Session, row) -> dict:
+    """The application's whole review chain, {tier: org id}: the fixed columns and the extra tiers."""
+    return {
+        "unit": row.unit_id,
+        "tier2": row.tier2_id,
+        "tier3": row.tier3_id,
+        "committee": row.committee_id,
+        **extra_chain(session, row.id),
+    }
 
 
 def stage_model(session: Session, deployment_id: str):
@@ -212,7 +235,7 @@ def build_view(session: Session, app_id: int) -> ApplicationView:
         row.deadline,
         row.actionable_from,
         row.version,
-        {"unit": row.unit_id, "tier2": row.tier2_id, "tier3": row.tier3_id, "committee": row.committee_id},
+        full_chain(session, row),
         ready,
         reviews,
         declaration,

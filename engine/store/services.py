@@ -12,14 +12,14 @@ import json
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import bindparam, delete, exists, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from engine.accounts.models import User
-from engine.accounts.tiers import committees_by_series, review_chain
+from engine.accounts.tiers import acting_orgs, chain_key, committees_by_series, review_chain
 from engine.audit.facts import FACTS_CHANGED, genesis_data
 from engine.campaign import Problem as CampaignProblem
 from engine.campaign_lint import lint_campaign
@@ -47,11 +47,13 @@ from .queries import ApplicationView, build_view, check_scope
 from .tables import (
     ENDED_STATUSES,
     ONE_OPEN_INDEX,
+    ApplicationOrg,
     ApplicationRow,
     Attachment,
     AttachmentName,
     DeploymentRow,
     Draft,
+    DueTimer,
     WorkItem,
 )
 from .uow import UnitOfWork
@@ -176,12 +178,14 @@ def deployment_for(session: Session, deployment_id: str) -> Deployment:
 
 def current_deployments(session: Session) -> list[Deployment]:
     """The current deployment of every campaign, newest first."""
-    ids = session.scalars(
-        select(DeploymentRow.id)
-        .where(DeploymentRow.is_current.is_(True))
-        .order_by(DeploymentRow.created_at.desc(), DeploymentRow.campaign_id)
-    )
-    return [deployment_for(session, i) for i in ids]
+    return [deployment_for(session, i) for i in session.connection().execute(_CURRENT_IDS).scalars()]
+
+
+_CURRENT_IDS = (
+    select(DeploymentRow.__table__.c.id)
+    .where(DeploymentRow.__table__.c.is_current.is_(True))
+    .order_by(DeploymentRow.__table__.c.created_at.desc(), DeploymentRow.__table__.c.campaign_id)
+)
 
 
 def stage_labels(session: Session) -> dict[str, str]:
@@ -192,15 +196,18 @@ def stage_labels(session: Session) -> dict[str, str]:
     return labels
 
 
-def org_stages(session: Session, chain_key: str | None, roles: set[str]) -> list[tuple[str, str]]:
-    """(stage id, label) of the stages an org filling `chain_key` acts on with these roles, in process order,
-    over every current deployment: read from the BPMN's lanes and task roles, never listed here."""
+def org_stages(session: Session, org_type: str, roles: set[str]) -> list[tuple[str, str]]:
+    """(stage id, label) of the stages an org of this type acts on with these roles, in process order, over
+    every current deployment: read from the BPMN's lanes (`tier`, or `orgType` for a tier outside the walk up
+    the org tree) and task roles, never listed here."""
+    key = chain_key(org_type)
     out: dict[str, str] = {}
     for deployment in reversed(current_deployments(session)):
         model = deployment.model
         for stage_id in model.order:
             stage = model.stages[stage_id]
-            if not stage.by_applicant and stage.tier == chain_key and roles & stage.roles:
+            acts = stage.tier == key or model.org_types.get(stage.tier) == org_type
+            if not stage.by_applicant and acts and roles & stage.roles:
                 out.setdefault(stage_id, stage.label)
     return list(out.items())
 
@@ -310,68 +317,84 @@ def start_application(
     with UnitOfWork(session) as uow:
         deployment = campaign_for_start(session, clock, campaign_id)
         campaign, now = deployment.campaign, clock.now()
-        user = session.get(User, applicant_id)
-        if user is None:
+        real_name = session.connection().execute(_USER_NAME, {"user_id": applicant_id}).scalar()
+        if real_name is None:
             raise NotFound(f"用户（编号 {applicant_id}）不存在", user_id=applicant_id)
         existing = _open_application(session, applicant_id, campaign.id)
         if existing is not None:
             raise _duplicate(existing)
         chain = review_chain(session, unit_id)
+        model = deployment.model  # lanes naming an org type add their tiers (README "Policy staff")
+        chain.update(acting_orgs(session, unit_id, model.org_types, model.lane_names()))
         committees = committees_by_series(session)
         app = Application.start(
             deployment, clock, applicant_id=applicant_id, chain=chain, committees=committees
         )
-        row = ApplicationRow(
-            applicant_id=applicant_id,
-            campaign_id=campaign.id,
-            deployment_id=deployment.id,
-            unit_id=chain["unit"],
-            tier2_id=chain["tier2"],
-            tier3_id=chain["tier3"],
-            version=1,
-            applicant_name=user.real_name,
-            created_at=now,
-            updated_at=now,
-            **summary_fields(app),
-        )
-        session.add(row)
+        summary = summary_fields(app)
         try:
-            session.flush()
+            app_id = (
+                session.connection()
+                .execute(
+                    _INSERT_APPLICATION,
+                    {
+                        "applicant_id": applicant_id,
+                        "campaign_id": campaign.id,
+                        "deployment_id": deployment.id,
+                        "unit_id": chain["unit"],
+                        "tier2_id": chain["tier2"],
+                        "tier3_id": chain["tier3"],
+                        "version": 1,
+                        "applicant_name": real_name,
+                        "created_at": now,
+                        "updated_at": now,
+                        **summary,
+                    },
+                )
+                .scalar_one()
+            )
         except IntegrityError as exc:
             if not _is_one_open_violation(exc):
                 raise
             session.rollback()
             raise _duplicate(_open_application(session, applicant_id, campaign.id)) from None
+        if model.org_types:
+            session.execute(
+                insert(ApplicationOrg),
+                [{"application_id": app_id, "tier": t, "org_id": chain[t]} for t in model.org_types],
+            )
         started = history.chain_event(
-            row.id,
+            app_id,
             0,
             history.GENESIS,
             at=now,
             event_type="started",
             actor_id=applicant_id,
             org_id=chain["unit"],
-            stage=row.stage,
+            stage=summary["stage"],
             # facts verify checks; `committees` is what routes the declaration to its series' committee
             data={
-                **genesis_data(deployment.id, campaign.id, chain, user.real_name),
+                **genesis_data(deployment.id, campaign.id, chain, real_name),
                 "committees": committees,
             },
         )
-        session.execute(
-            update(ApplicationRow)
-            .where(ApplicationRow.id == row.id)
-            .values(head_seq=1, head_hash=started["hash"])
-            .execution_options(synchronize_session=False)
-        )
+        session.connection().execute(_SET_HEAD, {"app_id": app_id, "head_hash": started["hash"]})
         history.insert_events(session, [started])
         app.reset_on_error = False
         live = Live(app, 1, 1, started["hash"], 0, None)
-        live.index = write_indexes(session, row.id, app, ((), ()))
-        write_snapshot(session, row.id, live, new=True)  # the base every rebuild starts from
-        app_id = row.id
+        live.index = write_indexes(session, app_id, app, ((), ()))
+        write_snapshot(session, app_id, live, new=True)  # the base every rebuild starts from
         uow.commit()
     CACHE.put(app_id, live)
     return app_id
+
+
+_USER_NAME = select(User.__table__.c.real_name).where(User.__table__.c.id == bindparam("user_id"))
+_INSERT_APPLICATION = insert(ApplicationRow.__table__).returning(ApplicationRow.__table__.c.id)
+_SET_HEAD = (
+    update(ApplicationRow.__table__)
+    .where(ApplicationRow.__table__.c.id == bindparam("app_id"))
+    .values(head_seq=1, head_hash=bindparam("head_hash"))
+)
 
 
 def _is_one_open_violation(exc: IntegrityError) -> bool:
@@ -403,12 +426,24 @@ ACTION_COLUMNS = tuple(
 )
 
 
-def action_row(session: Session, app_id: int, *, lock: bool = False):
-    """The application's action columns (None if absent); `lock` claims the row where the database can."""
-    query = select(*ACTION_COLUMNS).where(_APPLICATION.c.id == app_id)
+_ACTION_ROW = select(*ACTION_COLUMNS).where(_APPLICATION.c.id == bindparam("app_id"))
+_DUE = DueTimer.__table__
+# The timer sweep's claim: the row locked where the database can, and whether a timer is still due.
+_TIMER_ROW = select(
+    *ACTION_COLUMNS,
+    exists()
+    .where(_DUE.c.application_id == _APPLICATION.c.id, _DUE.c.next_attempt_at <= bindparam("now"))
+    .label("timer_due"),
+).where(_APPLICATION.c.id == bindparam("app_id"))
+
+
+def action_row(session: Session, app_id: int, *, lock: bool = False, due_at: datetime | None = None):
+    """The application's action columns (None if absent), prepared once. `lock` claims the row where the
+    database can; `due_at` adds `timer_due`: whether a timer of it is due then (the sweep's claim)."""
+    query = _ACTION_ROW if due_at is None else _TIMER_ROW
     if lock and session.get_bind().dialect.name == "postgresql":
         query = query.with_for_update(skip_locked=True)
-    return session.connection().execute(query).first()
+    return session.connection().execute(query, {"app_id": app_id, "now": due_at}).first()
 
 
 def load(session: Session, app_id: int, clock: Clock) -> tuple:
@@ -500,6 +535,7 @@ def perform_task(
                 {org for org, _ in actor.memberships},
                 actor.user_id,
                 deployment_for(session, row.deployment_id),
+                row.applicant_id,
             )
         committee_before = row.committee_id
         if expected_version is not None and expected_version != row.version:

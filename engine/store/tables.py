@@ -116,6 +116,20 @@ class ApplicationRow(Base):
     head_hash: Mapped[str | None] = mapped_column(String(64))
 
 
+class ApplicationOrg(Base):
+    """The acting org of each chain tier outside the fixed columns above: tiers a BPMN lane names by org
+    type (lane `orgType`, engine.accounts.tiers.acting_orgs), resolved when the application starts and
+    recorded in its genesis event like the rest of the chain. Scope checks read it (an org sees only the
+    applications it acts on)."""
+
+    __tablename__ = "application_org"
+    __table_args__ = (Index("ix_application_org_org", "org_id", "application_id"),)
+
+    application_id: Mapped[int] = mapped_column(ForeignKey("application.id"), primary_key=True)
+    tier: Mapped[str] = mapped_column(String(20), primary_key=True)
+    org_id: Mapped[int] = mapped_column(ForeignKey("org.id"))
+
+
 class WorkflowState(Base):
     """A snapshot of the serialized SpiffWorkflow instance state (no spec: that lives once in `deployment`).
 

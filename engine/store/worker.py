@@ -12,7 +12,7 @@ import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 
 from engine.clock import Clock
@@ -40,30 +40,34 @@ class TickReport:
 def due_applications(session: Session, now: datetime, batch: int, only=None) -> list[int]:
     """Applications with a timer due at `now`, oldest due first (reads the index only); `only` restricts
     the sweep to some applications (a simulation cohort that runs on its own clock)."""
-    query = select(DueTimer.application_id, DueTimer.next_attempt_at).where(DueTimer.next_attempt_at <= now)
-    if only is not None:
-        query = query.where(DueTimer.application_id.in_(only))
-    rows = session.execute(query.order_by(DueTimer.next_attempt_at).limit(batch * 3))
+    query = _DUE_ONLY if only is not None else _DUE_ALL
+    params = {"now": now, "limit": batch * 3, "only": list(only) if only is not None else None}
+    rows = session.connection().execute(query, params)
     seen: dict[int, None] = {}
     for app_id, _ in rows:
         seen.setdefault(app_id)
     return list(seen)[:batch]
 
 
+_DUE_TABLE = DueTimer.__table__
+_DUE_ALL = (
+    select(_DUE_TABLE.c.application_id, _DUE_TABLE.c.next_attempt_at)
+    .where(_DUE_TABLE.c.next_attempt_at <= bindparam("now"))
+    .order_by(_DUE_TABLE.c.next_attempt_at)
+    .limit(bindparam("limit"))
+)
+_DUE_ONLY = _DUE_ALL.where(_DUE_TABLE.c.application_id.in_(bindparam("only", expanding=True)))
+
+
 def fire_one(session: Session, clock: Clock, app_id: int, report: TickReport) -> None:
     """Fire the due timers of one application in one unit of work (skips it if another worker holds it)."""
     now = clock.now()
     with UnitOfWork(session) as uow:
-        row = action_row(session, app_id, lock=True)  # PostgreSQL: FOR UPDATE SKIP LOCKED
+        row = action_row(session, app_id, lock=True, due_at=now)  # PostgreSQL: FOR UPDATE SKIP LOCKED
         if row is None:
             report.skipped += 1
             return
-        due = session.scalar(
-            select(DueTimer.id)
-            .where(DueTimer.application_id == app_id, DueTimer.next_attempt_at <= now)
-            .limit(1)
-        )
-        if due is None:  # another worker fired it between our read and our claim
+        if not row.timer_due:  # another worker fired it between our read and our claim
             report.skipped += 1
             return
         live = acquire_live(session, clock, row, now)

@@ -11,6 +11,9 @@ import pytest
 import yaml
 
 from calendars import TZ
+from engine.accounts.errors import ChainIncomplete
+from engine.accounts.models import Membership, Org, User
+from engine.audit.verify import Verifier
 from engine.deployment import read_sources
 from engine.errors import ActionRefused, CampaignError, NotFound, OutsideWindow
 from engine.paths import bpmn_dir
@@ -29,11 +32,28 @@ def at(month: int, day: int, hour: int = 10) -> datetime:
     return datetime(2020, month, day, hour, tzinfo=TZ)
 
 
+def _city_office(session, clock, world, key="city_office", status="active") -> None:
+    """A 市职改办 (outside every unit's chain) with a reviewer: the example's new tier acts through it."""
+    org = Org(type="city_hr_office", name=f"测试{key}", status=status, created_at=clock.now())
+    session.add(org)
+    session.flush()
+    user = User(
+        username=f"{key}_reviewer", real_name=f"{key}审核人", password_hash="!", created_at=clock.now()
+    )
+    session.add(user)
+    session.flush()
+    session.add(Membership(user_id=user.id, org_id=org.id, role="reviewer"))
+    session.commit()
+    world.orgs[key], world.users[f"{key}_reviewer"] = org.id, user.id
+
+
 @pytest.fixture
 def both(session_factory, clock, world):
-    """The world (2020 campaign deployed) plus the example campaign deployed beside it."""
+    """The world (2020 campaign deployed) plus the example campaign deployed beside it, and the city office
+    its new tier's lane (orgType = city_hr_office) resolves to."""
     with session_factory() as session:
         info = services.deploy(session, clock, read_sources(EXAMPLE, EXAMPLE_CAMPAIGN))
+        _city_office(session, clock, world)
     assert info.campaign_id == "cq-2020-expert-pilot" and info.is_current
     return world
 
@@ -108,6 +128,13 @@ def test_the_added_stage_climbs_and_lapses_on_the_committee(session_factory, clo
         _act(session, clock, world, app_id, "tier2_review", "dept_reviewer", APPROVE)
         view = _act(session, clock, world, app_id, "tier3_review", "hr_reviewer", APPROVE)
         assert (view.stage, view.stage_label, view.waiting_org.id) == (
+            "city_recheck",
+            "市职改办复核",
+            world.orgs["city_office"],
+        )
+        assert view.chain["city_hr_office"] == world.orgs["city_office"]
+        view = _act(session, clock, world, app_id, "city_recheck", "city_office_reviewer", APPROVE)
+        assert (view.stage, view.stage_label, view.waiting_org.id) == (
             "committee_precheck",
             "评委会资格初审",
             world.orgs["committee"],
@@ -128,4 +155,61 @@ def test_the_added_stage_climbs_and_lapses_on_the_committee(session_factory, clo
             "expired",
             "committee_review",
             world.orgs["committee"],
+        )
+
+
+def test_the_new_tier_acts_through_the_city_office_and_sees_only_its_applications(
+    session_factory, clock, both
+):
+    world = both
+    clock.set(at(11, 18))
+    with session_factory() as session:
+        pilot = services.start_application(
+            session, clock, world.users["bob"], world.orgs["unit_b"], "cq-2020-expert-pilot"
+        )
+        senior = services.start_application(
+            session, clock, world.users["alice"], world.orgs["unit_a"], "cq-2020-senior"
+        )
+        city = world.users["city_office_reviewer"]
+        for app_id in (pilot, senior):  # nothing waits on the city office yet: neither is visible
+            with pytest.raises(NotFound):
+                queries.application_view(session, app_id, city)
+        _act(session, clock, world, pilot, "applicant_submit", "bob", DECLARATION)
+        clock.set(at(11, 19))
+        _act(session, clock, world, pilot, "unit_review", "unit_b_admin", APPROVE)
+    clock.set(at(11, 27, 9))
+    worker.tick(session_factory, clock)
+    with session_factory() as session:
+        _act(session, clock, world, pilot, "unit_report", "unit_b_admin", APPROVE)
+        _act(session, clock, world, pilot, "tier2_review", "dept_reviewer", APPROVE)
+        _act(session, clock, world, pilot, "tier3_review", "hr_reviewer", APPROVE)
+        items = queries.inbox(session, clock, world.orgs["city_office"])
+        assert [(i.application_id, i.stage) for i in items] == [(pilot, "city_recheck")]
+        assert queries.application_view(session, pilot, city).stage == "city_recheck"
+        with pytest.raises(NotFound):  # the 2020 application has no city tier: never the office's
+            queries.application_view(session, senior, city)
+        with pytest.raises(NotFound):  # a reviewer of the chain below may not act for the city office
+            _act(session, clock, world, pilot, "city_recheck", "committee_staff", APPROVE)
+        view = _act(session, clock, world, pilot, "city_recheck", "city_office_reviewer", APPROVE)
+        assert view.stage == "committee_precheck"
+        # once acted on, the office still sees it (its 已办); the facts recorded at start still match
+        assert queries.application_view(session, pilot, city).stage == "committee_precheck"
+        result = Verifier(session).application(pilot)
+        assert result.problems == []
+
+
+def test_a_new_tier_without_its_org_refuses_to_start_naming_the_lane(session_factory, clock, world):
+    with session_factory() as session:
+        services.deploy(session, clock, read_sources(EXAMPLE, EXAMPLE_CAMPAIGN))
+    clock.set(at(11, 18))
+    with session_factory() as session, pytest.raises(ChainIncomplete, match="“市职称改革办公室”环节.*没有"):
+        services.start_application(
+            session, clock, world.users["bob"], world.orgs["unit_b"], "cq-2020-expert-pilot"
+        )
+    with session_factory() as session:
+        _city_office(session, clock, world, "office_2")
+        _city_office(session, clock, world, "office_3")
+    with session_factory() as session, pytest.raises(ChainIncomplete, match="有多个"):
+        services.start_application(
+            session, clock, world.users["bob"], world.orgs["unit_b"], "cq-2020-expert-pilot"
         )

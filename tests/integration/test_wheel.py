@@ -110,6 +110,19 @@ def test_installed_zhicheng_runs_from_an_empty_directory(installed, tmp_path):
     webapp_file, shipped = where.stdout.split()
     assert str(REPO) not in webapp_file and str(REPO) not in shipped  # the wheel's copy, not this checkout
     assert shipped.endswith("engine/_shipped/bpmn")
+    # the vendored bpmn-js viewer the diagram pages load (no npm, no CDN on the server)
+    assets = _run(
+        [
+            python,
+            "-c",
+            "from webapp.diagram import VENDOR, bpmnjs_assets as a; print(VENDOR.parents[1], *a().values())",
+        ],
+        work,
+        env,
+    ).stdout.split()
+    assert str(REPO) not in assets[0]
+    for name in assets[1:]:
+        assert Path(assets[0], name).is_file(), name
 
     _run([zhicheng, "db", "upgrade"], work, env)
     assert (work / "instance" / "zhicheng.sqlite").is_file()

@@ -10,7 +10,7 @@ import yaml
 from lxml import etree
 
 from calendars import TZ
-from engine.audit.diagram import parse_diagram, render_svg
+from engine.audit.diagram import parse_diagram, path_of, render_svg
 from engine.clock import SimulatedClock
 from engine.deployment import load_deployment
 from engine.runtime import Actor, Application
@@ -87,3 +87,54 @@ def test_public_notice_timer_is_the_current_position_during_the_notice(bpmn_text
         {"decision": "approve", "opinion": "材料真实完备，同意推荐。"},
     )
     assert app.positions()[0] == {"public_notice"}
+
+
+def test_path_travelled_is_the_flows_taken_not_every_flow_between_reached_nodes(bpmn_text):
+    """A tier-2 return reaches the shared return task: the unit's return flow was never taken and stays grey."""
+    clock = SimulatedClock(datetime(2020, 11, 18, 10, tzinfo=TZ))
+    app = Application.start(
+        load_deployment(),
+        clock,
+        applicant_id=1,
+        chain={"unit": 10, "tier2": 20, "tier3": 30, "committee": 40},
+    )
+    unit, dept = Actor(2, frozenset({(10, "admin")})), Actor(3, frozenset({(20, "reviewer")}))
+    opinion = {"decision": "approve", "opinion": "材料真实完备，同意推荐上报。"}
+    app.complete("applicant_submit", Actor(1), dict(DECLARATION))
+    clock.set(datetime(2020, 11, 19, 10, tzinfo=TZ))
+    app.complete("unit_review", unit, dict(opinion))
+    clock.set(datetime(2020, 11, 27, 9, tzinfo=TZ))  # the public notice has run
+    app.complete("unit_report", unit, dict(opinion))
+    clock.set(datetime(2020, 11, 30, 10, tzinfo=TZ))
+    app.complete(
+        "tier2_review",
+        dept,
+        {"decision": "return", "opinion": "业绩佐证材料不完整，请补正。", "reason": "缺少获奖证书"},
+    )
+
+    path = path_of(app)
+    assert path.current == {"applicant_correct"}
+    assert {"unit_review", "gw_unit_review", "record_return", "tier2_review"} <= path.done
+    assert {
+        "flow_applicant_submit_to_unit_review",
+        "flow_gw_unit_review_to_gw_notice",
+        "flow_gw_tier2_to_record_return",
+        "flow_record_return_to_applicant_correct",  # into the current task
+    } <= path.flows
+    assert "flow_gw_unit_review_to_record_return" not in path.flows  # both ends reached, never taken
+    assert "flow_applicant_correct_to_gw_after_correct" not in path.flows
+    assert path.as_json()["current"] == ["applicant_correct"]
+
+    svg = etree.fromstring(
+        render_svg(bpmn_text, current=path.current, done=path.done, taken=path.flows).encode()
+    )
+    flow = ".//s:g[@data-element-id='{}']".format
+    assert "done" in svg.find(flow("flow_gw_tier2_to_record_return"), SVG_NS).get("class")
+    assert "done" not in svg.find(flow("flow_gw_unit_review_to_record_return"), SVG_NS).get("class")
+
+
+def test_svg_tooltips_name_elements_without_their_bpmn_ids(bpmn_text):
+    svg = etree.fromstring(render_svg(bpmn_text, current={"unit_review"}).encode())
+    titles = [t.text or "" for t in svg.iterfind(".//s:g/s:title", SVG_NS)]
+    assert any(t.startswith("单位审核") and "当前位置" in t for t in titles)
+    assert not any("unit_review" in t or "gw_" in t or "flow_" in t for t in titles)

@@ -74,7 +74,8 @@ def test_a_bpmn_without_tier_properties_is_read_as_engine_version_1():
     deployment = build_deployment(sources)
     assert deployment.engine_version == 1 and deployment.model.legacy
     assert deployment.model.roles("onsite_confirm") == {"desk", "admin"}
-    assert load_deployment().engine_version == ENGINE_VERSION
+    assert load_deployment().engine_version == 2  # no lane names an org type: read as engine version 2 did
+    assert ENGINE_VERSION == 3
 
 
 def _sources_with(old: str, new: str) -> dict:
@@ -105,9 +106,54 @@ def test_the_example_with_an_added_stage_checks_clean_and_orders_it():
     campaign = EXAMPLE / "campaigns" / "cq-2020-expert-pilot.toml"
     assert [str(p) for p in check_bpmn(EXAMPLE, campaign)] == []
     model = load_deployment(EXAMPLE, campaign).model
-    assert model.order[5:7] == ("committee_precheck", "committee_review")
+    assert model.order[4:8] == ("tier3_review", "city_recheck", "committee_precheck", "committee_review")
     assert model.after("committee_precheck") == "committee_review"
     assert model.stages["committee_precheck"].tier == "committee"
+    # the new tier's lane names the org type that acts; the deployment needs engine version 3 to be read
+    city = model.stages["city_recheck"]
+    assert (city.lane, city.tier, city.label) == ("市职称改革办公室", "city_hr_office", "市职改办复核")
+    assert model.org_types == {"city_hr_office": "city_hr_office"}
+    assert load_deployment(EXAMPLE, campaign).engine_version == 3
+
+
+@pytest.mark.parametrize(
+    "prop, fragment",
+    [
+        ('name="tier" value="nonsense"', "tier 'nonsense' 不是审核链层级"),
+        ('name="orgType" value="nonsense"', "orgType 'nonsense' 不是已知的机构类型"),
+        (
+            'name="tier" value="tier3" /><spiffworkflow:property name="orgType" value="city_hr_office"',
+            "同时写了",
+        ),
+        ('name="tier" value="Tier-3"', "不合规"),
+    ],
+)
+def test_a_lane_whose_tier_cannot_be_resolved_is_refused_naming_the_lane(prop, fragment):
+    sources = _sources_with('name="tier" value="tier3"', prop)
+    model = model_from_sources(sources, "zhicheng_declaration")
+    assert [p.element_id for p in model.problems] == ["lane_tier3"]
+    assert fragment in model.problems[0].message and "三级审核" in model.problems[0].message
+    with pytest.raises(ConfigError, match="lane_tier3"):
+        build_deployment(sources)
+
+
+def test_choosing_the_acting_org_of_a_new_tier():
+    from engine.accounts.errors import ChainIncomplete
+    from engine.accounts.tiers import choose_acting_org
+
+    tree = [
+        (1, "unit", "active", "单位"),
+        (2, "district_dept", "active", "主管"),
+        (3, "committee", "active", "评委会"),
+    ]
+    assert choose_acting_org("district_dept", "复核", tree, [2, 9]) == 2  # the ancestor, though others exist
+    assert choose_acting_org("city_hr_office", "复核", tree, [7]) == 7  # else the only active one
+    with pytest.raises(ChainIncomplete, match="“复核”环节由市职称改革办公室办理，但系统中没有"):
+        choose_acting_org("city_hr_office", "复核", tree, [])
+    with pytest.raises(ChainIncomplete, match="有多个"):
+        choose_acting_org("city_hr_office", "复核", tree, [7, 8])
+    with pytest.raises(ChainIncomplete, match="未启用"):
+        choose_acting_org("district_dept", "复核", [(2, "district_dept", "pending", "主管")], [])
 
 
 @pytest.mark.parametrize("path", sorted((EXAMPLE / "scenarios").glob("*.yaml")), ids=lambda p: p.stem)

@@ -186,7 +186,9 @@ def simulate_command(applicants, seed, workers, database_url):
     from engine.store.simulate import simulate
 
     url = database_url or current_app.config["SQLALCHEMY_DATABASE_URI"]
-    factory = sessionmaker(make_engine(url), expire_on_commit=False)
+    engine = make_engine(url)
+    _require_schema(engine)
+    factory = sessionmaker(engine, expire_on_commit=False)
     with click.progressbar(length=1, label="模拟 2020 年评审批次") as bar:
 
         def step(done, total):
@@ -207,6 +209,25 @@ def simulate_command(applicants, seed, workers, database_url):
     )
     click.echo("计划：" + "，".join(f"{k} {v}" for k, v in sorted(report.plans.items())))
     click.echo("结果：" + "，".join(f"{k} {v}" for k, v in sorted(report.outcomes.items())))
+
+
+def _require_schema(engine) -> None:
+    """Exit 1 naming the database when its tables were never created (`db upgrade` ran on another one)."""
+    from sqlalchemy import inspect
+
+    from engine.store.tables import ApplicationRow, DeploymentRow, HistoryEvent
+
+    missing = {t.__tablename__ for t in (ApplicationRow, DeploymentRow, HistoryEvent)} - set(
+        inspect(engine).get_table_names()
+    )
+    if missing:
+        shown = engine.url.render_as_string(hide_password=True)
+        click.echo(
+            f"错误：数据库 {shown} 尚未建表（缺少 {', '.join(sorted(missing))}）：请先对同一个数据库运行 "
+            f"DATABASE_URL={shown} zhicheng db upgrade",
+            err=True,
+        )
+        sys.exit(1)
 
 
 @click.command("deploy")
