@@ -1,7 +1,7 @@
 """password_reset log and user_account.must_change_password (issue 11 item 9: recovery through an admin)
 
 Revision ID: e5a1c9d7b3f2
-Revises: e4c1a9b7d302
+Revises: f2b7c4e19a63
 Create Date: 2026-11-28 04:00:00.000000
 """
 
@@ -10,7 +10,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = "e5a1c9d7b3f2"
-down_revision = "e4c1a9b7d302"
+down_revision = "f2b7c4e19a63"
 branch_labels = None
 depends_on = None
 

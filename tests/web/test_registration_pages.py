@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from conftest import ID_A, PW, post_form
+from workflow_fixtures import PW, page_token
 
 from calendars import TZ
 from engine.accounts.models import Org, User
@@ -14,7 +14,13 @@ from engine.paths import bpmn_dir
 from engine.store import services
 from webapp.extensions import db
 
+ID_A = "50011619800101123X"
 CLOSED = "用户注册已于2020年11月16日（24:00）截止"
+
+
+def post_form(client, path: str, data: dict, *, token_from: str):
+    token = page_token(client.get(token_from).get_data(as_text=True))
+    return client.post(path, data={**data, "csrf_token": token})
 
 
 def _state(html: str) -> str:

@@ -129,7 +129,6 @@ def inbox(org_id: int):
     membership, roles = _membership(org_id)
     view, days, page = _inbox_args()
     result, search = _desk_page(org_id, view, days, page)
-    counts = desk.counts(db.session, get_clock(), org_id, due_within_working_days=days)
     notices = queries.in_notice(db.session, get_clock(), org_id) if membership.org_type == "unit" else []
     series, campaigns = _choices()
     return render_template(
@@ -140,7 +139,7 @@ def inbox(org_id: int):
         search=search,
         series_choices=series,
         campaign_choices=campaigns,
-        counts=counts,
+        counts=result.counts,
         view=view,
         days=days,
         page=page,
