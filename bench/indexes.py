@@ -19,7 +19,7 @@ waits at one stage, i mod 20: unit_review 10 %, unit_report 15 %, tier2_review 3
 municipal unit), tier3_review 25 %, committee_review 15 %, onsite_confirm 5 % (not open yet: its window opens
 in 22 days). Its work item sits at that stage's org of its chain, with the stage's deadline plus 0–2 days
 (return cycles); one deadline timer per application waits at that deadline, so nothing is due: the sweep is
-idle. At 1,000,000 applications a typical tier-2 org holds ≈ 850 items, a district HR office ≈ 10,000, the
+idle. At 1,000,000 applications a typical tier-2 org holds ≈ 600 items, a district HR office ≈ 5,000, the
 larger committee ≈ 140,000.
 """
 
@@ -115,7 +115,7 @@ def _sql(dialect: str, n: int, base: int) -> list[str]:
         def at(hours: str) -> str:
             return f"(TIMESTAMP '{day}' + ({hours}) * INTERVAL '1 hour')"
 
-        numbers = f"generate_series(0, {int(n) - 1}) AS n(i)"
+        numbers = f"generate_series(0::bigint, {int(n) - 1}) AS n(i)"  # i × 7919 needs 64 bits
 
     b = int(base)
     muni = "(u % 5 = 4)"
