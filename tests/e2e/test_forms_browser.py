@@ -8,7 +8,7 @@ from datetime import datetime
 
 import pytest
 from playwright.sync_api import expect
-from sqlalchemy import select, update
+from sqlalchemy import update
 from sqlalchemy.orm import sessionmaker
 from test_pages import OVERFLOW_JS
 from werkzeug.security import generate_password_hash
@@ -31,25 +31,35 @@ NARROW_INPUTS_JS = """() => [...document.querySelectorAll('main input, main sele
 
 
 @pytest.fixture(scope="module")
-def forms(live_server):
-    """An applicant `forms-applicant` with a started declaration, and a fresh person `forms-new`."""
+def world(live_server):
+    """On 2020-11-10 (单位注册 open): the campaign deployed, an org tree, and two people who log in with PW:
+    `forms-applicant` and `forms-new`."""
     from webapp.extensions import db
 
     clock = live_server.clock
-    clock.set(datetime(2020, 11, 18, 9, tzinfo=TZ))
+    clock.set(datetime(2020, 11, 10, 9, tzinfo=TZ))
     with live_server.app.app_context():
         with sessionmaker(db.engine, expire_on_commit=False)() as s:
             services.deploy(s, clock, read_sources())
             tree = ensure_tree(s, clock, 2, prefix="forms")
             (applicant, unit), (newcomer, _) = tree.applicants[:2]
             pw = generate_password_hash(PW, method="pbkdf2:sha256:1000")
-            s.execute(
-                update(User).where(User.id == applicant).values(username="forms-applicant", password_hash=pw)
-            )
-            s.execute(update(User).where(User.id == newcomer).values(username="forms-new", password_hash=pw))
+            for uid, name in ((applicant, "forms-applicant"), (newcomer, "forms-new")):
+                s.execute(update(User).where(User.id == uid).values(username=name, password_hash=pw))
             s.commit()
-            app_id = services.start_application(s, clock, applicant, unit)
-            assert s.scalar(select(User.username).where(User.id == applicant)) == "forms-applicant"
+    return {"applicant": applicant, "unit": unit}
+
+
+@pytest.fixture(scope="module")
+def forms(live_server, world):
+    """2020-11-18 (申报人填报 open): `forms-applicant` has started a declaration. Tests using it run after
+    the registration test (the simulated clock only moves forward)."""
+    from webapp.extensions import db
+
+    live_server.clock.set(datetime(2020, 11, 18, 9, tzinfo=TZ))
+    with live_server.app.app_context():
+        with sessionmaker(db.engine, expire_on_commit=False)() as s:
+            app_id = services.start_application(s, live_server.clock, world["applicant"], world["unit"])
     return {"app_id": app_id}
 
 
@@ -59,6 +69,19 @@ def _login(page, live_server, username):
     page.fill("#password", PW)
     with page.expect_navigation():
         page.get_by_role("button", name="登录").click()
+
+
+def test_parent_list_follows_the_chosen_org_type(page, live_server, world):
+    _login(page, live_server, "forms-new")
+    page.goto(live_server("/orgs/register"))
+    committee = page.locator("#parent_id option", has_text="forms评委会")
+    office = page.locator("#parent_id option", has_text="forms区0职改办")
+    dept = page.locator("#parent_id option", has_text="forms市级主管部门0")
+    assert committee.is_disabled() and office.is_disabled() and not dept.is_disabled()  # 单位 first
+    page.select_option("#org_type", "municipal_dept")
+    assert not committee.is_disabled() and office.is_disabled() and dept.is_disabled()
+    page.select_option("#org_type", "district_dept")
+    assert committee.is_disabled() and not office.is_disabled()
 
 
 def test_declaration_is_usable_at_390px(page, live_server, forms, artifact):
@@ -86,16 +109,3 @@ def test_error_summary_takes_focus_and_its_links_reach_the_field(page, live_serv
     expect(link).to_have_text("申报职称名称：必须填写")
     link.click()
     expect(page.locator("#f-title_sought")).to_be_focused()
-
-
-def test_parent_list_follows_the_chosen_org_type(page, live_server, forms):
-    _login(page, live_server, "forms-new")
-    page.goto(live_server("/orgs/register"))
-    committee = page.locator("#parent_id option", has_text="forms评委会")
-    office = page.locator("#parent_id option", has_text="forms区0职改办")
-    dept = page.locator("#parent_id option", has_text="forms市级主管部门0")
-    assert committee.is_disabled() and office.is_disabled() and not dept.is_disabled()  # 单位 first
-    page.select_option("#org_type", "municipal_dept")
-    assert not committee.is_disabled() and office.is_disabled() and dept.is_disabled()
-    page.select_option("#org_type", "district_dept")
-    assert committee.is_disabled() and not office.is_disabled()

@@ -8,12 +8,13 @@ from wtforms import SelectChoice
 
 from engine.accounts import services as acc
 from engine.accounts.tiers import PARENT_TYPES, SELF_REGISTERED_TYPES, TYPE_LABELS
-from engine.errors import FormInvalid
+from engine.errors import FormInvalid, OutsideWindow
 from engine.store.attachments import own_upload_name
 
 from ..clock import get_clock
 from ..errors import apply_form_errors
 from ..extensions import db
+from ..portal.routes import registration_state, require_registration_open
 from ..uploads import save_upload, send_stored
 from . import bp
 from .forms import DecisionForm, HrAgencyForm, OrgRegisterForm, ReviewerForm
@@ -77,7 +78,12 @@ def register():
     form = OrgRegisterForm()
     form.parent_id.choices = _parent_choices(form.org_type.data)
     if not form.is_submitted():
-        return render_template("orgs/register.html", form=form)
+        return render_template("orgs/register.html", form=form, registration=registration_state())
+    try:
+        require_registration_open()  # 单位注册 shares the notice's 系统用户注册 window
+    except OutsideWindow as exc:
+        flash(exc.message, "error")
+        return render_template("orgs/register.html", form=form, registration=registration_state()), 409
     errors: dict[str, str] = {}
     sha = (
         form.certificate_ref.data
@@ -115,7 +121,7 @@ def register():
     if sha:
         name = own_upload_name(db.session, current_user.id, sha)
         form.certificate.description = f"已上传：{name}（无需重新选择；选择新文件将替换它）"
-    return render_template("orgs/register.html", form=form), 422
+    return render_template("orgs/register.html", form=form, registration=registration_state()), 422
 
 
 @bp.route("/<int:org_id>/pending")
