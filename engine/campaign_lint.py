@@ -42,7 +42,9 @@ def lint_campaign(campaign: Campaign, calendar=None, model=None) -> list[Finding
     cal = calendar if calendar is not None else default_calendar()
     if model is None:
         model = default_model(campaign.process_id, campaign.source_path)
-    out: list[Finding] = [_err(p.key, p.reason) for p in check_windows(campaign, model)]
+    # a BPMN the engine cannot read (a lane whose tier cannot be resolved, …): say so, naming the element
+    out: list[Finding] = [_err(p.element_id, f"{p.file}:{p.line}: {p.message}") for p in model.problems]
+    out += [_err(p.key, p.reason) for p in check_windows(campaign, model)]
     if out:
         return out  # the windows do not match the BPMN: the date rules below would only repeat it
     out += _timezone(campaign)

@@ -145,11 +145,11 @@ def acting_orgs(session: Session, unit_id: int, org_types: dict[str, str], lanes
     `lanes` gives each tier's lane name for the messages. Raises ChainIncomplete."""
     if not org_types:
         return {}
-    ancestors, node, seen = [], session.get(Org, unit_id), set()
+    ancestors, node, seen = [], _node(session, unit_id), set()
     while node is not None and node.id not in seen:
         seen.add(node.id)
         ancestors.append((node.id, node.type, node.status, node.name))
-        node = session.get(Org, node.parent_id) if node.parent_id else None
+        node = _node(session, node.parent_id) if node.parent_id else None
     out = {}
     for tier, org_type in org_types.items():
         actives = list(

@@ -105,6 +105,8 @@ def test_applicant_reads_zooms_and_pans_the_diagram(page, live_server, submitted
     expect(_element(figure, "tier2_review")).not_to_have_class(_has("zc-current"))
     expect(_element(figure, "flow_unit_review_to_gw_unit_review")).not_to_have_class(_has("zc-taken"))
     expect(figure.locator(".bpmn-canvas")).to_contain_text("单位审核")  # labels are the Chinese names
+    drawn = figure.locator(".bpmn-canvas").inner_text()
+    assert not re.search(r"[A-Za-z]+_[A-Za-z_]+", drawn), drawn  # and no BPMN id is written on it
     expect(figure.locator(".bpmn-legend")).to_contain_text("当前所在环节")
 
     fitted = page.evaluate(VIEWBOX)
@@ -136,10 +138,23 @@ def test_applicant_reads_zooms_and_pans_the_diagram(page, live_server, submitted
     page.mouse.up()
     after = page.evaluate(VIEWBOX)
     assert after["x"] > before["x"] + 10 and after["width"] == pytest.approx(before["width"])
+    # keyboard panning: Tab from the toolbar into the drawing, then Ctrl+arrow keys move it
+    figure.get_by_role("button", name="适应窗口").focus()
+    page.keyboard.press("Tab")
+    assert page.evaluate("() => document.activeElement.closest('.bpmn-canvas') !== null")
+    before = page.evaluate(VIEWBOX)
+    page.keyboard.press("Control+ArrowLeft")
+    assert page.evaluate(VIEWBOX)["x"] != before["x"]
     figure.get_by_role("button", name="适应窗口").click()
     assert page.evaluate(VIEWBOX)["width"] == pytest.approx(fitted["width"], rel=0.01)
 
     page.screenshot(path=artifact(".png"), full_page=True)
+    # printed, the page carries the server's drawing, not the interactive one
+    page.emulate_media(media="print")
+    expect(figure.locator(".bpmn-fallback img")).to_be_visible()
+    expect(figure.locator(".bpmn-canvas")).to_be_hidden()
+    expect(figure.locator(".bpmn-toolbar")).to_be_hidden()
+    page.emulate_media(media="screen")
     assert problems == [] and page.evaluate("() => window.__csp || []") == []
 
 

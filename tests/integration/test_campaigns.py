@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from sqlalchemy import update
 
 from calendars import TZ
 from engine.accounts.errors import ChainIncomplete
@@ -18,7 +19,7 @@ from engine.deployment import read_sources
 from engine.errors import ActionRefused, CampaignError, NotFound, OutsideWindow
 from engine.paths import bpmn_dir
 from engine.store import queries, services, worker
-from engine.store.tables import ApplicationRow
+from engine.store.tables import ApplicationOrg, ApplicationRow
 
 EXAMPLE = bpmn_dir() / "scenarios" / "expert_precheck"
 EXAMPLE_CAMPAIGN = EXAMPLE / "campaigns" / "cq-2020-expert-pilot.toml"
@@ -196,6 +197,14 @@ def test_the_new_tier_acts_through_the_city_office_and_sees_only_its_application
         assert queries.application_view(session, pilot, city).stage == "committee_precheck"
         result = Verifier(session).application(pilot)
         assert result.problems == []
+        # the office recorded for the new tier cannot be changed behind the history's back
+        session.execute(
+            update(ApplicationOrg)
+            .where(ApplicationOrg.application_id == pilot)
+            .values(org_id=world.orgs["committee"])
+        )
+        problems = Verifier(session).application(pilot).problems
+        assert [p.kind for p in problems] == ["facts"] and "其他层级办理机构" in problems[0].message
 
 
 def test_a_new_tier_without_its_org_refuses_to_start_naming_the_lane(session_factory, clock, world):

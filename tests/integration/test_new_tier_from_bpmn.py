@@ -17,6 +17,8 @@ from click.testing import CliRunner
 from calendars import TZ
 from engine.accounts.models import Membership, Org, User
 from engine.bpmn_check import check_bpmn
+from engine.campaign import load_campaign
+from engine.campaign_lint import default_model, lint_campaign
 from engine.deployment import build_deployment, read_sources
 from engine.errors import ConfigError
 from engine.paths import bpmn_dir
@@ -171,6 +173,9 @@ def test_bpmn_check_and_deploy_refuse_a_lane_whose_org_type_is_unknown(tmp_path,
     assert "city_hr_office" in problems[0]  # the fix: the known types
     result = CliRunner().invoke(bpmn_cli, ["check", str(root), "--campaign", str(root / CAMPAIGN)])
     assert result.exit_code == 1 and "lane_city" in result.output + (result.stderr or "")
+    findings = lint_campaign(load_campaign(root / CAMPAIGN), model=default_model(None, root / CAMPAIGN))
+    assert [(f.level, f.key) for f in findings] == [("error", "lane_city")]
+    assert "industry_assoc" in findings[0].message
     with session_factory() as session, pytest.raises(ConfigError, match="lane_city"):
         services.deploy(session, clock, read_sources(root, root / CAMPAIGN))
 

@@ -21,6 +21,19 @@ DECLARATION = yaml.safe_load(
 )
 
 
+def _submitted(at: datetime) -> tuple[Application, SimulatedClock]:
+    """An application of the 2020 process (unit 10, tier 2 20, …) submitted by its applicant at `at`."""
+    clock = SimulatedClock(at)
+    app = Application.start(
+        load_deployment(),
+        clock,
+        applicant_id=1,
+        chain={"unit": 10, "tier2": 20, "tier3": 30, "committee": 40},
+    )
+    app.complete("applicant_submit", Actor(1), dict(DECLARATION))
+    return app, clock
+
+
 @pytest.fixture(scope="module")
 def bpmn_text():
     return load_deployment().sources["declaration.bpmn"]
@@ -52,14 +65,7 @@ def test_every_element_type_is_drawn(bpmn_text):
 
 
 def test_current_position_and_path_travelled_are_marked(bpmn_text):
-    clock = SimulatedClock(datetime(2020, 11, 17, 9, tzinfo=TZ))
-    app = Application.start(
-        load_deployment(),
-        clock,
-        applicant_id=1,
-        chain={"unit": 10, "tier2": 20, "tier3": 30, "committee": 40},
-    )
-    app.complete("applicant_submit", Actor(1), dict(DECLARATION))
+    app, _clock = _submitted(datetime(2020, 11, 17, 9, tzinfo=TZ))
     current, done = app.positions()
     assert current == {"unit_review"}
     assert {"start", "applicant_submit"} <= done
@@ -73,14 +79,7 @@ def test_current_position_and_path_travelled_are_marked(bpmn_text):
 
 
 def test_public_notice_timer_is_the_current_position_during_the_notice(bpmn_text):
-    clock = SimulatedClock(datetime(2020, 11, 17, 9, tzinfo=TZ))
-    app = Application.start(
-        load_deployment(),
-        clock,
-        applicant_id=1,
-        chain={"unit": 10, "tier2": 20, "tier3": 30, "committee": 40},
-    )
-    app.complete("applicant_submit", Actor(1), dict(DECLARATION))
+    app, _clock = _submitted(datetime(2020, 11, 17, 9, tzinfo=TZ))
     app.complete(
         "unit_review",
         Actor(2, frozenset({(10, "admin")})),
@@ -91,16 +90,9 @@ def test_public_notice_timer_is_the_current_position_during_the_notice(bpmn_text
 
 def test_path_travelled_is_the_flows_taken_not_every_flow_between_reached_nodes(bpmn_text):
     """A tier-2 return reaches the shared return task: the unit's return flow was never taken and stays grey."""
-    clock = SimulatedClock(datetime(2020, 11, 18, 10, tzinfo=TZ))
-    app = Application.start(
-        load_deployment(),
-        clock,
-        applicant_id=1,
-        chain={"unit": 10, "tier2": 20, "tier3": 30, "committee": 40},
-    )
+    app, clock = _submitted(datetime(2020, 11, 18, 10, tzinfo=TZ))
     unit, dept = Actor(2, frozenset({(10, "admin")})), Actor(3, frozenset({(20, "reviewer")}))
     opinion = {"decision": "approve", "opinion": "材料真实完备，同意推荐上报。"}
-    app.complete("applicant_submit", Actor(1), dict(DECLARATION))
     clock.set(datetime(2020, 11, 19, 10, tzinfo=TZ))
     app.complete("unit_review", unit, dict(opinion))
     clock.set(datetime(2020, 11, 27, 9, tzinfo=TZ))  # the public notice has run

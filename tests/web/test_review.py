@@ -86,8 +86,10 @@ def test_return_shows_reason_and_resubmission_goes_back_to_the_unit(wf):
     assert r.status_code == 302
     progress = wf.client("applicant").get(f"/apply/{app_id}").get_data(as_text=True)
     assert "退回补正" in progress and "身份证复印件不清晰" in progress
+    assert "补正后重新提交</a>" in progress  # the correction stage, as the stage model names it
     form = wf.client("applicant").get(f"/apply/{app_id}/declaration").get_data(as_text=True)
     assert "身份证复印件不清晰" in form and "江津建设公司" in form  # earlier data prefilled
+    assert "补正申请书（编号" in form
     assert wf.submit(app_id).status_code == 302
     assert wf.view(app_id).stage == "unit_review"
 
@@ -161,6 +163,8 @@ def test_unit_inbox_lists_applications_in_notice_with_the_countdown(wf):
     html = wf.client("unit_a").get(f"/review/{unit}/").get_data(as_text=True)
     assert "公示中（1）" in html and "2020-11-25（24:00 截止）" in html and "还剩 5 个工作日" in html
     assert "2020-11-26 起" in html and f"/review/{unit}/app/{app_id}/print/notice_form" in html
+    page = wf.client("unit_a").get(f"/review/{unit}/app/{app_id}").get_data(as_text=True)
+    assert "打印公示表（15份）" in page  # after the stage whose approval starts the notice
     wf.move_to(beijing(2020, 11, 25, 9))
     assert "今日期满" in wf.client("unit_a").get(f"/review/{unit}/").get_data(as_text=True)
     assert "公示中" not in wf.client("dept").get(f"/review/{wf.orgs['dept']}/").get_data(as_text=True)

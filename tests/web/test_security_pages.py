@@ -174,6 +174,8 @@ def test_ids_beyond_the_database_range_are_404(wf):
         ("unit_a", f"/review/{unit}/app/{HUGE}"),
         ("unit_a", f"/review/{HUGE}/"),
         ("applicant", f"/diagram/applications/{HUGE}.svg"),
+        ("applicant", f"/diagram/applications/{HUGE}.bpmn"),
+        ("applicant", f"/diagram/applications/{HUGE}/path.json"),
         ("office", f"/orgs/{HUGE}/pending"),
         ("office", f"/orgs/{HUGE}/certificate"),
         ("operator", f"/audit/applications/{HUGE}"),

@@ -69,7 +69,7 @@ def index():
     orgs = []
     for m in current_user.memberships:
         if m.org_status == "active" and m.org_id not in {o[0].org_id for o in orgs}:
-            orgs.append((m, queries.inbox_counts(db.session, get_clock(), m.org_id)))
+            orgs.append((m, desk.counts(db.session, get_clock(), m.org_id)))
     return render_template("review/index.html", orgs=orgs)
 
 
@@ -128,7 +128,6 @@ def inbox(org_id: int):
     membership, roles = _membership(org_id)
     view, days, page = _inbox_args()
     result, search = _desk_page(org_id, view, days, page)
-    counts = queries.inbox_counts(db.session, get_clock(), org_id, due_within_working_days=days)
     notices = queries.in_notice(db.session, get_clock(), org_id) if membership.org_type == "unit" else []
     series, campaigns = _choices()
     return render_template(
@@ -139,7 +138,7 @@ def inbox(org_id: int):
         search=search,
         series_choices=series,
         campaign_choices=campaigns,
-        counts=counts,
+        counts=result.counts,
         view=view,
         days=days,
         page=page,

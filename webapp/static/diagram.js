@@ -58,7 +58,8 @@
     var fallback = figure.querySelector(".bpmn-fallback");
     if (typeof window.BpmnJS !== "function" || !container) { return; }
     container.hidden = false; // the viewer measures its container: it must be laid out before importing
-    var viewer = new window.BpmnJS({ container: container });
+    // keyboard.bind: with the drawing focused (Tab), Ctrl+arrow keys pan it and Ctrl +/- zoom
+    var viewer = new window.BpmnJS({ container: container, keyboard: { bind: true } });
     Promise.all([fetchText(figure.dataset.xmlUrl), pathOf(figure)])
       .then(function (loaded) {
         return viewer.importXML(loaded[0]).then(function () { return loaded[1]; });
