@@ -66,6 +66,9 @@ class ApplicationRow(Base):
             sqlite_where=OPEN_APPLICATION,
         ),
         Index("ix_application_status_unit", "status", "unit_id"),  # the units' 公示中 lists
+        # The desk's sorts by name and series for an org holding many items (engine/store/desk.py walks them).
+        Index("ix_application_name", "applicant_name"),
+        Index("ix_application_series", "series"),
         # Covering indexes of the dashboards' counts (engine/dashboard.py): district HR offices and municipal
         # departments, committees, the city; each GROUP BY reads one index, never the table.
         Index(
@@ -149,7 +152,8 @@ class WorkItem(Base):
 
     __tablename__ = "work_item"
     __table_args__ = (
-        Index("ix_work_item_org_deadline", "org_id", "deadline"),
+        # An org's inbox in deadline order and its tab counts (one grouped read), without touching the table.
+        Index("ix_work_item_org_deadline_opens", "org_id", "deadline", "actionable_from"),
         Index("ix_work_item_deadline", "deadline"),  # the dashboards' at-risk lists and the reminder bands
     )
 

@@ -117,3 +117,16 @@ def test_csv_of_the_current_view_neutralises_formulas(wf):
         and safe_cell("-1") == "'-1"
         and safe_cell("张三") == "张三"
     )
+
+
+def test_a_capped_total_is_shown_as_more_than(wf, monkeypatch):
+    """A broad search on a large org counts only up to desk.COUNT_CAP: the page says so instead of a total."""
+    from engine.store import desk
+
+    _two_submitted(wf)
+    monkeypatch.setattr(desk, "RESOLVE_LIMIT", 0)
+    monkeypatch.setattr(desk, "COUNT_CAP", 1)
+    unit = wf.orgs["unit_a"]
+    page = wf.client("unit_a").get(f"/review/{unit}/?unit=江津建设").get_data(as_text=True)
+    assert "超过 1 份" in page and "请缩小查找条件" in page and "孙八" in page and "张三" in page
+    assert "共 1 份" not in page

@@ -69,7 +69,7 @@ def index():
     orgs = []
     for m in current_user.memberships:
         if m.org_status == "active" and m.org_id not in {o[0].org_id for o in orgs}:
-            orgs.append((m, queries.inbox_counts(db.session, get_clock(), m.org_id)))
+            orgs.append((m, desk.counts(db.session, get_clock(), m.org_id)))
     return render_template("review/index.html", orgs=orgs)
 
 
@@ -91,6 +91,7 @@ def _search_args() -> tuple[desk.Search, str, bool]:
         unit=a.get("unit", "")[:100],
         series=a.get("series", "")[:100],
         campaign=a.get("campaign", "")[:100],
+        stage=a.get("stage", "")[:50],
     )
     return search, a.get("sort", ""), a.get("desc") == "1"
 
@@ -128,7 +129,6 @@ def inbox(org_id: int):
     membership, roles = _membership(org_id)
     view, days, page = _inbox_args()
     result, search = _desk_page(org_id, view, days, page)
-    counts = queries.inbox_counts(db.session, get_clock(), org_id, due_within_working_days=days)
     notices = queries.in_notice(db.session, get_clock(), org_id) if membership.org_type == "unit" else []
     series, campaigns = _choices()
     return render_template(
@@ -139,7 +139,7 @@ def inbox(org_id: int):
         search=search,
         series_choices=series,
         campaign_choices=campaigns,
-        counts=counts,
+        counts=result.counts,
         view=view,
         days=days,
         page=page,
