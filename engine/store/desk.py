@@ -40,6 +40,7 @@ WALK_STEPS = 200_000  # … unless the page lies deeper than this many applicati
 # A search matching more applications than RESOLVE_LIMIT is counted through the join only up to this: the page
 # then says "more than 10000" (DeskPage.capped) instead of joining every item of a city-wide org per request.
 COUNT_CAP = 10_000
+MAX_PER_PAGE = 10_000  # the most rows one call returns: a CSV export holds at most this many
 # Columns a page may sort by (a URL parameter never reaches SQL except through this table).
 SORTS = {
     "deadline": queries.INBOX_ORDER,
@@ -94,6 +95,15 @@ class DeskPage:
     descending: bool
     counts: dict[str, int] = field(default_factory=dict)
     capped: bool = False  # `total` is COUNT_CAP and there are more (a broad search on a large org)
+
+    @property
+    def exports_all(self) -> bool:
+        """Whether a CSV of this view holds every matching row (else its first MAX_PER_PAGE)."""
+        return not self.capped and self.total <= MAX_PER_PAGE
+
+    @property
+    def export_rows(self) -> int:
+        return min(self.total, MAX_PER_PAGE)
 
     @property
     def pages(self) -> int:
@@ -241,7 +251,7 @@ def work(
     """
     now = clock.now()
     search = search.resolve(session)
-    per_page = max(1, min(per_page, 10_000))
+    per_page = max(1, min(per_page, MAX_PER_PAGE))
     page = max(1, page)
     tally = counts(session, clock, org_id, due_within_working_days)
     if view == "lapsed":
@@ -301,7 +311,7 @@ def handled(
     """What this org handled (已办): every task it completed, newest first, with its outcome and where the
     application stands now."""
     search = search.resolve(session)
-    per_page = max(1, min(per_page, 10_000))
+    per_page = max(1, min(per_page, MAX_PER_PAGE))
     page = max(1, page)
     base = (
         select(HistoryEvent, ApplicationRow)
