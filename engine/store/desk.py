@@ -34,7 +34,8 @@ from .history import HistoryEvent
 from .tables import ApplicationRow, WorkItem
 
 PER_PAGE = 50
-RESOLVE_LIMIT = 10_000  # a search matching at most this many applications is resolved to their ids first
+RESOLVE_LIMIT = 10_000  # a search matching at most this many applications is resolved to their ids first …
+JOIN_BELOW = 5_000  # … on an org holding more items than this (a smaller org joins its own items)
 WALK_FROM = 2_000  # an org holding more items than this pages an application-column sort by walking its index
 WALK_STEPS = 200_000  # … unless the page lies deeper than this many applications along that index
 # A search matching more applications than RESOLVE_LIMIT is counted through the join only up to this: the page
@@ -144,13 +145,14 @@ def _search(query: Select, s: Search) -> Select:
     return query.where(*_conditions(s))
 
 
-def _resolved(session: Session, s: Search) -> tuple[list, list]:
-    """(conditions on work_item, conditions left on application) for a search: a search that matches at most
-    RESOLVE_LIMIT applications becomes `work_item.application_id IN (…)` (index lookups per application, then
-    the org); a broader one stays a join condition."""
+def _resolved(session: Session, s: Search, org_items: int) -> tuple[list, list]:
+    """(conditions on work_item, conditions left on application) for a search: on an org holding more than
+    JOIN_BELOW items, a search that matches at most RESOLVE_LIMIT applications becomes `work_item.application_id
+    IN (…)` (index lookups per application, then the org); otherwise — a small org, whose few items are cheaper
+    to join than all applications are to scan for a name, or a broad search — it stays a join condition."""
     conditions = _conditions(s)
-    if not conditions:
-        return [], []
+    if not conditions or (org_items <= JOIN_BELOW and not s.id_number):  # an ID number is an index lookup
+        return [], conditions
     ids = session.scalars(select(ApplicationRow.id).where(*conditions).limit(RESOLVE_LIMIT + 1)).all()
     if len(ids) > RESOLVE_LIMIT:
         return [], conditions
@@ -182,10 +184,10 @@ def _walkable(session: Session, total: int, reach: int) -> bool:
     return reach * applications / total <= WALK_STEPS
 
 
-def _items(session, org_id, filters, search, sort, descending, offset, limit, total):
+def _items(session, org_id, filters, search, sort, descending, offset, limit, total, org_items):
     """(one page of work items as views, the total, whether the total was capped); `total` is known already
     for an unsearched page."""
-    on_items, on_apps = _resolved(session, search)
+    on_items, on_apps = _resolved(session, search, org_items)
     # `+ 0` keeps SQLite (which has no statistics) from walking the org's whole index range where the items
     # are to be looked up by application instead.
     by_app = [(WorkItem.org_id + 0) == org_id, *filters, *on_items]
@@ -276,6 +278,7 @@ def work(
             (page - 1) * per_page,
             per_page,
             None if search.active() else tally[view],
+            tally["all"],
         )
     units = _unit_names(session, {i.unit_id for i in items if i.unit_id})
     held = claims.holders(session, [i.application_id for i in items])
