@@ -49,6 +49,12 @@ def tier(org_type: str) -> int:
     return TIER[org_type]
 
 
+def chain_key(org_type: str) -> str | None:
+    """The review-chain key an org of this type fills in the walk up the tree (None outside it)."""
+    number = TIER.get(org_type, 0)
+    return CHAIN_TIERS[number - 1] if 1 <= number <= len(CHAIN_TIERS) else None
+
+
 def review_chain(session: Session, unit_id: int) -> dict[str, int | None]:
     """The unit's review chain {"unit", "tier2", "tier3", "committee"} by walking active parents.
 

@@ -65,6 +65,7 @@ class Search:
     unit: str = ""
     series: str = ""
     campaign: str = ""
+    stage: str = ""  # one stage of the org's work (the menu's stage entries link here)
 
     applicant_id: int | None = None  # the person `id_number` names (resolved by `resolve`), -1 when nobody
 
@@ -76,7 +77,7 @@ class Search:
         return replace(self, applicant_id=user_id if user_id is not None else -1)
 
     def active(self) -> bool:
-        return any((self.name, self.id_number, self.unit, self.series, self.campaign))
+        return any((self.name, self.id_number, self.unit, self.series, self.campaign, self.stage))
 
 
 @dataclass(frozen=True)
@@ -157,6 +158,11 @@ def _resolved(session: Session, s: Search, org_items: int) -> tuple[list, list]:
     if len(ids) > RESOLVE_LIMIT:
         return [], conditions
     return [WorkItem.application_id.in_(ids)], []
+
+
+def _stage(s: Search) -> list:
+    """The search's stage as a condition on work_item (the menu's stage entries open the desk so)."""
+    return [WorkItem.stage == s.stage] if s.stage else []
 
 
 def _order(sorts: dict, sort: str, descending: bool):
@@ -271,7 +277,7 @@ def work(
         items, total, capped = _items(
             session,
             org_id,
-            queries._filters(view, now, due_within_working_days),
+            [*queries._filters(view, now, due_within_working_days), *_stage(search)],
             search,
             sort,
             descending,
@@ -359,3 +365,28 @@ def handled(
             )
         )
     return DeskPage(rows, total or 0, page, per_page, sort if sort in HANDLED_SORTS else "at", descending)
+
+
+def stage_counts(session: Session, clock: Clock, org_id: int) -> dict[str, int]:
+    """How many items an org can act on now, per stage (the menu's stage entries)."""
+    filters = queries._filters("actionable", clock.now(), 0)
+    rows = session.execute(
+        select(WorkItem.stage, func.count(WorkItem.id))
+        .where(WorkItem.org_id == org_id, *filters)
+        .group_by(WorkItem.stage)
+    )
+    return {stage: n for stage, n in rows}
+
+
+def applicant_todo(session: Session, user_id: int) -> int:
+    """How many of a person's own applications wait on them (a draft to submit or a return to correct)."""
+    return (
+        session.scalar(
+            select(func.count(ApplicationRow.id)).where(
+                ApplicationRow.applicant_id == user_id,
+                ApplicationRow.waiting_org_id.is_(None),
+                ApplicationRow.status.in_(("draft", "returned")),
+            )
+        )
+        or 0
+    )

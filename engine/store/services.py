@@ -19,7 +19,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from engine.accounts.models import User
-from engine.accounts.tiers import acting_orgs, committees_by_series, review_chain
+from engine.accounts.tiers import acting_orgs, chain_key, committees_by_series, review_chain
 from engine.audit.facts import FACTS_CHANGED, genesis_data
 from engine.campaign import Problem as CampaignProblem
 from engine.campaign_lint import lint_campaign
@@ -194,6 +194,22 @@ def stage_labels(session: Session) -> dict[str, str]:
     for deployment in reversed(current_deployments(session)):
         labels.update(deployment.model.labels())
     return labels
+
+
+def org_stages(session: Session, org_type: str, roles: set[str]) -> list[tuple[str, str]]:
+    """(stage id, label) of the stages an org of this type acts on with these roles, in process order, over
+    every current deployment: read from the BPMN's lanes (`tier`, or `orgType` for a tier outside the walk up
+    the org tree) and task roles, never listed here."""
+    key = chain_key(org_type)
+    out: dict[str, str] = {}
+    for deployment in reversed(current_deployments(session)):
+        model = deployment.model
+        for stage_id in model.order:
+            stage = model.stages[stage_id]
+            acts = stage.tier == key or model.org_types.get(stage.tier) == org_type
+            if not stage.by_applicant and acts and roles & stage.roles:
+                out.setdefault(stage_id, stage.label)
+    return list(out.items())
 
 
 def batch_stages(session: Session) -> frozenset:

@@ -91,6 +91,7 @@ def _search_args() -> tuple[desk.Search, str, bool]:
         unit=a.get("unit", "")[:100],
         series=a.get("series", "")[:100],
         campaign=a.get("campaign", "")[:100],
+        stage=a.get("stage", "")[:50],
     )
     return search, a.get("sort", ""), a.get("desc") == "1"
 
