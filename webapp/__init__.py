@@ -70,6 +70,9 @@ def create_app(config: dict | None = None) -> Flask:
     ops.init_app(app)  # /healthz, /metrics, request ids, logs
     _bind_sandbox_clock(app)
     _register_template_helpers(app)
+    from . import nav
+
+    nav.init_app(app)  # the left menu and its to-do badges
     return app
 
 

@@ -15,6 +15,7 @@ from sqlalchemy import (
     TypeDecorator,
     UniqueConstraint,
 )
+from sqlalchemy import false as sa_false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from engine.db import Base
@@ -101,6 +102,8 @@ class User(Base):
     auditor_scope_org_id: Mapped[int | None] = mapped_column(ForeignKey("org.id"))
     # Bumped by logout, password change and reset: a session signed with an older value is no longer valid.
     session_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # Set by an admin's reset (a one-time password): nothing but 修改密码 is reachable until it is changed.
+    must_change_password: Mapped[bool] = mapped_column(Boolean, default=False, server_default=sa_false())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
@@ -145,3 +148,15 @@ class LoginThrottle(Base):
     failures: Mapped[int] = mapped_column(Integer, default=0)
     last_failure_at: Mapped[datetime] = mapped_column(UTCDateTime())
     blocked_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class PasswordReset(Base):
+    """Who reset whose password, when, and through which org's authority (None: the system operator)."""
+
+    __tablename__ = "password_reset"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"), index=True)
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"), index=True)
+    org_id: Mapped[int | None] = mapped_column(ForeignKey("org.id"), index=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime())

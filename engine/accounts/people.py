@@ -19,7 +19,7 @@ from engine.errors import FormInvalid, NotFound, NotPermitted
 from . import throttle
 from . import validation as v
 from .errors import LoginFailed
-from .models import Membership, Org, User
+from .models import Membership, Org, PasswordReset, User
 
 # werkzeug's method string; tests lower the cost (e.g. "pbkdf2:sha256:1000") so suites stay fast.
 PASSWORD_HASH_METHOD = os.environ.get("ZHICHENG_PASSWORD_HASH", "scrypt")
@@ -46,6 +46,7 @@ class UserProfile:
     auditor_scope_org_id: int | None
     memberships: tuple[MembershipInfo, ...] = ()
     session_version: int = 0
+    must_change_password: bool = False  # after an admin's reset: only 修改密码 until a new one is chosen
 
     def roles_in(self, org_id: int) -> set[str]:
         """The roles this user holds in one org."""
@@ -79,6 +80,7 @@ def user_profile(session: Session, user_id: int) -> UserProfile:
         user.auditor_scope_org_id,
         members,
         user.session_version or 0,
+        bool(user.must_change_password),
     )
 
 
@@ -96,9 +98,17 @@ def _new_user(
     if session.scalar(select(User.id).where(User.username == username)) is not None:
         field = "id_number" if id_number else "username"
         label = "身份证号码" if id_number else "用户名"
-        raise FormInvalid({field: f"{label}：该{label}已注册，请直接登录或找回密码"})
+        raise FormInvalid(
+            {
+                field: f"{label}：该{label}已注册，请直接登录；忘记密码请找所在单位管理员重置（见登录页“忘记密码”）"
+            }
+        )
     if id_number and session.scalar(select(User.id).where(User.id_number == id_number)) is not None:
-        raise FormInvalid({"id_number": "身份证号码：该身份证号码已注册，请直接登录"})
+        raise FormInvalid(
+            {
+                "id_number": "身份证号码：该身份证号码已注册，请直接登录；忘记密码请找所在单位管理员重置（见登录页“忘记密码”）"
+            }
+        )
     user = User(
         username=username,
         real_name=real_name,
@@ -245,7 +255,17 @@ def change_password(
     v.password(new_password, "new_password", "新密码")
     if new_password2 is not None and new_password2 != new_password:
         raise FormInvalid({"new_password2": "确认新密码：两次输入的密码不一致"})
-    user.password_hash = generate_password_hash(new_password, method=PASSWORD_HASH_METHOD)
+    if new_password == old_password:
+        raise FormInvalid({"new_password": "新密码：不能与原密码相同"})
+    return set_password(session, user, new_password, must_change=False)
+
+
+def set_password(session: Session, user: User, password: str, *, must_change: bool) -> int:
+    """Store a password's hash (never the password), end every session, clear the account's login throttle;
+    return the new session version. `must_change` makes the next login go to 修改密码 first."""
+    user.password_hash = generate_password_hash(password, method=PASSWORD_HASH_METHOD)
+    user.must_change_password = must_change
+    throttle.clear(session, throttle.account_key(user.username))
     return _bump_sessions(session, user)
 
 
@@ -283,19 +303,33 @@ def session_version(session: Session, user_id: int) -> int | None:
 
 
 def reset_password(
-    session: Session, *, actor_id: int | None, username: str, new_password: str
+    session: Session,
+    *,
+    actor_id: int | None,
+    username: str,
+    new_password: str,
+    clock: Clock | None = None,
+    must_change: bool = False,
 ) -> UserProfile:
     """An operator (or the CLI: actor_id None) sets a new password; every session of that user ends and
-    the account's login throttle is cleared. Raises NotPermitted, NotFound or FormInvalid."""
+    the account's login throttle is cleared; with a `clock` the reset is logged (`password_reset`).
+    Raises NotPermitted, NotFound or FormInvalid."""
     require_operator(session, actor_id)
     user = _find_user(session, username)
     if user is None:
         raise NotFound(f"用户 {username} 不存在", username=username)
     v.password(new_password)
-    user.password_hash = generate_password_hash(new_password, method=PASSWORD_HASH_METHOD)
-    _bump_sessions(session, user)
-    throttle.clear(session, throttle.account_key(user.username))
+    set_password(session, user, new_password, must_change=must_change)
+    if clock is not None:
+        session.add(PasswordReset(user_id=user.id, actor_id=actor_id, org_id=None, at=clock.now()))
+        session.flush()
     return user_profile(session, user.id)
+
+
+def user_id_for(session: Session, username: str) -> int | None:
+    """The id of the account a typed username (or ID number, any case of its X) names, if any."""
+    user = _find_user(session, username)
+    return user.id if user else None
 
 
 def require_operator(session: Session, actor_id: int | None) -> None:

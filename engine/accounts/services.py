@@ -35,14 +35,30 @@ from .people import (
     end_sessions,
     login_throttles,
     register_person,
+    require_operator,
     reset_password,
     session_version,
     set_email,
+    user_id_for,
     user_profile,
+)
+from .recovery import (
+    OneTimeReset,
+    Resettable,
+    ResetThrottled,
+    issue_one_time_password,
+    reset_log,
+    resettable,
 )
 from .tiers import PARENT_TYPES, SELF_REGISTERED_TYPES, TIER, TYPE_LABELS, review_chain, tier
 
 __all__ = [
+    "OneTimeReset",
+    "Resettable",
+    "ResetThrottled",
+    "issue_one_time_password",
+    "reset_log",
+    "resettable",
     "email_of",
     "set_email",
     "PARENT_TYPES",
@@ -78,9 +94,11 @@ __all__ = [
     "register_org",
     "register_person",
     "reset_password",
+    "require_operator",
     "session_version",
     "reject_org",
     "review_chain",
     "tier",
+    "user_id_for",
     "user_profile",
 ]

@@ -49,6 +49,12 @@ def tier(org_type: str) -> int:
     return TIER[org_type]
 
 
+def chain_key(org_type: str) -> str | None:
+    """The review-chain key an org of this type fills in the walk up the tree (None outside it)."""
+    number = TIER.get(org_type, 0)
+    return CHAIN_TIERS[number - 1] if 1 <= number <= len(CHAIN_TIERS) else None
+
+
 def review_chain(session: Session, unit_id: int) -> dict[str, int | None]:
     """The unit's review chain {"unit", "tier2", "tier3", "committee"} by walking active parents.
 
@@ -158,4 +164,19 @@ def acting_orgs(session: Session, unit_id: int, org_types: dict[str, str], lanes
             )
         )
         out[tier] = choose_acting_org(org_type, lanes.get(tier, tier), ancestors, actives)
+    return out
+
+
+def unresolved_lanes(session: Session, org_types: dict[str, str], lanes: dict[str, str]) -> list[str]:
+    """Why each lane naming an org type could act for no applicant: no active org of that type exists.
+    (`deploy` refuses such a BPMN; which org acts for a given unit is decided at start, acting_orgs.)"""
+    out = []
+    for tier, org_type in org_types.items():
+        found = session.scalar(select(Org.id).where(Org.type == org_type, Org.status == "active").limit(1))
+        if found is None:
+            label = TYPE_LABELS.get(org_type, org_type)
+            out.append(
+                f"泳道“{lanes.get(tier, tier)}”由{label}（orgType {org_type}）办理，但系统中没有已启用的{label}："
+                f"请先建立并启用该机构（机构管理或 zhicheng org），再部署"
+            )
     return out

@@ -19,7 +19,13 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from engine.accounts.models import User
-from engine.accounts.tiers import acting_orgs, committees_by_series, review_chain
+from engine.accounts.tiers import (
+    acting_orgs,
+    chain_key,
+    committees_by_series,
+    review_chain,
+    unresolved_lanes,
+)
 from engine.audit.facts import FACTS_CHANGED, genesis_data
 from engine.campaign import Problem as CampaignProblem
 from engine.campaign_lint import lint_campaign
@@ -86,7 +92,8 @@ def deploy(
     copied for a new year without a new `[campaign] id` would silently replace the old campaign) unless
     `replace` says the campaign's process is deliberately being replaced; its applications stay pinned.
 
-    Raises ConfigError (BPMN/forms/campaign do not parse), CampaignError (the campaign lint finds errors) or
+    Raises ConfigError (BPMN/forms/campaign do not parse; a lane naming an org type of which no org is
+    active), CampaignError (the campaign lint finds errors) or
     DryRunFailed (a path of the process errors, dead-ends or never reaches an end event: engine.dry_run).
     """
     deployment = build_deployment(sources)
@@ -94,6 +101,9 @@ def deploy(
     if errors:
         raise CampaignError(errors, file=deployment.campaign.source_path)
     require_stages(deployment)  # every stage has its form, window, deadline timer and lapse; names exist
+    unresolved = unresolved_lanes(session, deployment.model.org_types, deployment.model.lane_names())
+    if unresolved:  # a new tier's lane that no org could act in
+        raise ConfigError("流程图不能部署：\n" + "\n".join(unresolved))
     known = session.get(DeploymentRow, deployment.id) is not None  # stored before: making it current again
     if not replace and not known:
         other = session.scalar(
@@ -195,6 +205,22 @@ def stage_labels(session: Session) -> dict[str, str]:
     for deployment in reversed(current_deployments(session)):
         labels.update(deployment.model.labels())
     return labels
+
+
+def org_stages(session: Session, org_type: str, roles: set[str]) -> list[tuple[str, str]]:
+    """(stage id, label) of the stages an org of this type acts on with these roles, in process order, over
+    every current deployment: read from the BPMN's lanes (`tier`, or `orgType` for a tier outside the walk up
+    the org tree) and task roles, never listed here."""
+    key = chain_key(org_type)
+    out: dict[str, str] = {}
+    for deployment in reversed(current_deployments(session)):
+        model = deployment.model
+        for stage_id in model.order:
+            stage = model.stages[stage_id]
+            acts = stage.tier == key or model.org_types.get(stage.tier) == org_type
+            if not stage.by_applicant and acts and roles & stage.roles:
+                out.setdefault(stage_id, stage.label)
+    return list(out.items())
 
 
 def batch_stages(session: Session) -> frozenset:

@@ -139,7 +139,7 @@ def test_applicant_reads_zooms_and_pans_the_diagram(page, live_server, submitted
     after = page.evaluate(VIEWBOX)
     assert after["x"] > before["x"] + 10 and after["width"] == pytest.approx(before["width"])
     # keyboard panning: Tab from the toolbar into the drawing, then Ctrl+arrow keys move it
-    figure.get_by_role("button", name="适应窗口").focus()
+    figure.get_by_role("button", name="查看当前环节").focus()
     page.keyboard.press("Tab")
     assert page.evaluate("() => document.activeElement.closest('.bpmn-canvas') !== null")
     before = page.evaluate(VIEWBOX)
@@ -147,6 +147,16 @@ def test_applicant_reads_zooms_and_pans_the_diagram(page, live_server, submitted
     assert page.evaluate(VIEWBOX)["x"] != before["x"]
     figure.get_by_role("button", name="适应窗口").click()
     assert page.evaluate(VIEWBOX)["width"] == pytest.approx(fitted["width"], rel=0.01)
+    # the current task at full size, in the middle of the frame
+    figure.get_by_role("button", name="查看当前环节").click()
+    shown = page.evaluate(VIEWBOX)
+    task = page.evaluate(
+        "() => { const e = document.querySelector('[data-bpmn-viewer]').bpmnViewer"
+        ".get('elementRegistry').get('unit_review'); return {x: e.x, y: e.y, w: e.width, h: e.height}; }"
+    )
+    assert shown["scale"] == pytest.approx(1, rel=0.01)
+    assert shown["x"] < task["x"] and task["x"] + task["w"] < shown["x"] + shown["width"]
+    assert shown["y"] < task["y"] and task["y"] + task["h"] < shown["y"] + shown["height"]
 
     page.screenshot(path=artifact(".png"), full_page=True)
     # printed, the page carries the server's drawing, not the interactive one
@@ -191,3 +201,24 @@ def test_without_javascript_the_server_svg_shows(browser, live_server, submitted
 
 def _has(marker: str):
     return re.compile(rf"(^|\s){marker}(\s|$)")
+
+
+def test_the_viewer_fits_a_phone_screen(page, live_server, submitted):
+    page.set_viewport_size({"width": 390, "height": 844})
+    _login(page, live_server, submitted["applicant"])
+    page.goto(live_server(f"/apply/{submitted['app']}"))
+    figure = _viewer_ready(page)
+    width = page.evaluate("() => document.documentElement.clientWidth")
+    for part in (".bpmn-canvas", ".bpmn-toolbar", ".bpmn-legend"):
+        box = figure.locator(part).bounding_box()
+        assert box["x"] >= 0 and box["x"] + box["width"] <= width + 1, (part, box, width)
+    figure.get_by_role("button", name="查看当前环节").click()
+    frame, task = (
+        figure.locator(".bpmn-canvas").bounding_box(),
+        _element(figure, "unit_review").bounding_box(),
+    )
+    assert frame["x"] <= task["x"] and task["x"] + task["width"] <= frame["x"] + frame["width"], (frame, task)
+    assert frame["y"] <= task["y"] and task["y"] + task["height"] <= frame["y"] + frame["height"], (
+        frame,
+        task,
+    )

@@ -81,4 +81,4 @@ def test_register_and_log_in_with_the_keyboard_only(page, live_server):
     page.keyboard.type("keyboard123")
     with page.expect_navigation():
         page.keyboard.press("Enter")
-    assert "键盘用户" in page.locator("nav").inner_text()
+    assert "键盘用户" in page.locator(".nav-user").inner_text()

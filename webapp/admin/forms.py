@@ -32,3 +32,9 @@ class ResetPasswordForm(FlaskForm):
     new_password = StringField(
         "新密码", description="至少8位，须同时包含字母和数字；该用户所有已登录的会话将失效"
     )
+
+
+class OneTimePasswordForm(FlaskForm):
+    username = StringField(
+        "用户名或身份证号码", description="生成一次性密码，只显示一次；本人登录后须立即设置新密码"
+    )

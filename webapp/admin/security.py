@@ -11,13 +11,25 @@ from engine.errors import FormInvalid
 from ..clock import get_clock
 from ..errors import apply_form_errors
 from ..extensions import db
+from ..orgs.passwords import issue_one_time
 from . import bp
-from .forms import ResetPasswordForm
+from .forms import OneTimePasswordForm, ResetPasswordForm
 
 
-def _page(form: ResetPasswordForm, status: int = 200):
+def _page(form: ResetPasswordForm, status: int = 200, *, one_time=None, issued=None):
     throttles = acc.login_throttles(db.session, get_clock(), actor_id=current_user.id)
-    return render_template("admin/throttles.html", throttles=throttles, form=form), status
+    return (
+        render_template(
+            "admin/throttles.html",
+            throttles=throttles,
+            form=form,
+            one_time=one_time or OneTimePasswordForm(),
+            issued=issued,
+            log=acc.reset_log(db.session, actor_id=current_user.id),
+        ),
+        status,
+        {"Cache-Control": "no-store"},
+    )
 
 
 @bp.route("/throttles")
@@ -47,6 +59,8 @@ def reset_password():
             actor_id=current_user.id,
             username=form.username.data or "",
             new_password=form.new_password.data,
+            clock=get_clock(),
+            must_change=True,  # the operator chose it: its owner replaces it at the next login
         )
     except FormInvalid as exc:
         db.session.rollback()
@@ -56,3 +70,17 @@ def reset_password():
     db.session.commit()
     flash(f"已重置 {profile.real_name}（{profile.username}）的密码，其所有登录会话已失效", "success")
     return redirect(url_for("admin.throttles"))
+
+
+@bp.route("/throttles/one-time-password", methods=["POST"])
+@login_required
+def one_time_password():
+    """The operator issues a one-time password (e.g. to a district HR office's preset admin), shown once."""
+    form = OneTimePasswordForm()
+    acc.require_operator(db.session, current_user.id)
+    user_id = acc.user_id_for(db.session, form.username.data or "")
+    if user_id is None:
+        form.username.errors = ["用户名或身份证号码：没有这个用户"]
+        return _page(ResetPasswordForm(), 422, one_time=form)
+    issued, status = issue_one_time(user_id)
+    return _page(ResetPasswordForm(), status, one_time=form, issued=issued)

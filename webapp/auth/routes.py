@@ -9,11 +9,12 @@ from flask_login import current_user, login_required, logout_user
 
 from engine.accounts import services as acc
 from engine.accounts.errors import LoginThrottled
-from engine.errors import ActionRefused, FormInvalid
+from engine.errors import ActionRefused, FormInvalid, OutsideWindow
 
 from ..clock import get_clock
 from ..errors import apply_form_errors
 from ..extensions import db
+from ..portal.routes import registration_state, require_registration_open
 from . import bp
 from .forms import ChangePasswordForm, EmailForm, LoginForm, RegisterForm
 from .session_user import SESSION_VERSION_KEY, start_session
@@ -24,6 +25,7 @@ def register():
     form = RegisterForm()
     if form.is_submitted():
         try:
+            require_registration_open()
             profile = acc.register_person(
                 db.session,
                 get_clock(),
@@ -34,14 +36,18 @@ def register():
                 password2=form.password2.data,
             )
             db.session.commit()
+        except OutsideWindow as exc:
+            db.session.rollback()
+            flash(exc.message, "error")
+            return render_template("auth/register.html", form=form, registration=registration_state()), 409
         except FormInvalid as exc:
             db.session.rollback()
             apply_form_errors(form, exc)
-            return render_template("auth/register.html", form=form), 422
+            return render_template("auth/register.html", form=form, registration=registration_state()), 422
         start_session(profile)
         flash(f"注册成功，{profile.real_name}，您的登录用户名是身份证号码 {profile.username}", "success")
         return redirect(url_for("portal.index"))
-    return render_template("auth/register.html", form=form)
+    return render_template("auth/register.html", form=form, registration=registration_state())
 
 
 def _safe_next(target: str | None) -> str:
@@ -93,6 +99,35 @@ def logout():
     return redirect(url_for("portal.index"))
 
 
+# While a reset password waits to be changed these are all the person may reach (and static files, health).
+OPEN_WHILE_MUST_CHANGE = {
+    "auth.change_password",
+    "auth.logout",
+    "auth.forgot",
+    "static",
+    "ops.healthz",
+    "ops.metrics_endpoint",
+}
+
+
+@bp.before_app_request
+def _must_change_password_first():
+    """After an admin's reset, nothing but 修改密码 (and 退出) is reachable until a new password is set."""
+    if request.endpoint in OPEN_WHILE_MUST_CHANGE:
+        return None  # checked first: static files never load the user
+    if current_user.is_authenticated and current_user.must_change_password:
+        if request.method == "GET":
+            flash("您的密码已由管理员重置，请先设置新密码", "info")
+        return redirect(url_for("auth.change_password"))
+    return None
+
+
+@bp.route("/forgot")
+def forgot():
+    """找回密码: how recovery works here (no SMS or e-mail; an admin above you issues a one-time password)."""
+    return render_template("auth/forgot.html")
+
+
 @bp.route("/password", methods=["GET", "POST"])
 @login_required
 def change_password():
@@ -112,15 +147,19 @@ def change_password():
         except FormInvalid as exc:
             db.session.commit()  # a wrong old password counts against the login throttle
             apply_form_errors(form, exc)
-            return render_template("auth/password.html", form=form), 422
+            return render_template(
+                "auth/password.html", form=form, forced=current_user.must_change_password
+            ), 422
         except LoginThrottled as exc:
             db.session.rollback()
             flash(exc.message, "error")
-            return render_template("auth/password.html", form=form), 429
+            return render_template(
+                "auth/password.html", form=form, forced=current_user.must_change_password
+            ), 429
         session[SESSION_VERSION_KEY] = version  # this browser stays in; every other session ends
         flash("密码已修改，其他设备上的登录已失效", "success")
         return redirect(url_for("portal.index"))
-    return render_template("auth/password.html", form=form)
+    return render_template("auth/password.html", form=form, forced=current_user.must_change_password)
 
 
 @bp.route("/email", methods=["GET", "POST"])

@@ -6,4 +6,4 @@ from flask import Blueprint
 
 bp = Blueprint("orgs", __name__, url_prefix="/orgs")
 
-from . import routes  # noqa: E402,F401  (routes attach to bp)
+from . import passwords, routes  # noqa: E402,F401  (routes attach to bp)

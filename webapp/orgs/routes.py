@@ -8,11 +8,12 @@ from wtforms import SelectChoice
 
 from engine.accounts import services as acc
 from engine.accounts.tiers import PARENT_TYPES, TYPE_LABELS
-from engine.errors import FormInvalid
+from engine.errors import FormInvalid, OutsideWindow
 
 from ..clock import get_clock
 from ..errors import apply_form_errors
 from ..extensions import db
+from ..portal.routes import registration_state, require_registration_open
 from ..uploads import save_upload, send_stored
 from . import bp
 from .forms import DecisionForm, HrAgencyForm, OrgRegisterForm, ReviewerForm
@@ -69,6 +70,7 @@ def register():
     form.parent_id.choices = _parent_choices()
     if form.is_submitted():
         try:
+            require_registration_open()  # 单位注册 shares the notice's 系统用户注册 window
             stored = save_upload(form.certificate.data, field="certificate", label="证照扫描件")
             org = acc.register_org(
                 db.session,
@@ -84,13 +86,17 @@ def register():
                 certificate_sha256=stored.sha256,
             )
             db.session.commit()
+        except OutsideWindow as exc:
+            db.session.rollback()
+            flash(exc.message, "error")
+            return render_template("orgs/register.html", form=form, registration=registration_state()), 409
         except FormInvalid as exc:
             db.session.rollback()
             apply_form_errors(form, exc)
-            return render_template("orgs/register.html", form=form), 422
+            return render_template("orgs/register.html", form=form, registration=registration_state()), 422
         flash(f"“{org.name}”已提交注册，等待上级单位管理员确认绑定", "success")
         return redirect(url_for("orgs.mine"))
-    return render_template("orgs/register.html", form=form)
+    return render_template("orgs/register.html", form=form, registration=registration_state())
 
 
 @bp.route("/<int:org_id>/pending")

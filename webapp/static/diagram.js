@@ -42,12 +42,30 @@
     viewer.get("canvas").zoom("fit-viewport", "auto");
   }
 
-  function wire(figure, viewer) {
+  // The whole process fitted into the frame is small print: this shows the current task at full size.
+  function showCurrent(viewer, ids) {
+    var canvas = viewer.get("canvas");
+    var element = viewer.get("elementRegistry").get(ids[0]);
+    if (!element) { return; }
+    canvas.zoom(1);
+    var box = canvas.viewbox();
+    canvas.viewbox({
+      x: element.x + element.width / 2 - box.width / 2,
+      y: element.y + element.height / 2 - box.height / 2,
+      width: box.width,
+      height: box.height
+    });
+  }
+
+  function wire(figure, viewer, path) {
+    var current = (path.current || []).filter(function (id) { return viewer.get("elementRegistry").get(id); });
     figure.querySelectorAll("[data-zoom]").forEach(function (button) {
+      if (button.dataset.zoom === "current") { button.hidden = current.length === 0; }
       button.addEventListener("click", function () {
         var action = button.dataset.zoom;
         if (action === "in") { zoomBy(viewer, ZOOM_STEP); }
         else if (action === "out") { zoomBy(viewer, 1 / ZOOM_STEP); }
+        else if (action === "current") { showCurrent(viewer, current); }
         else { fit(viewer); }
       });
     });
@@ -67,7 +85,7 @@
       .then(function (path) {
         fit(viewer);
         mark(viewer, path);
-        wire(figure, viewer);
+        wire(figure, viewer, path);
         figure.querySelectorAll(".bpmn-toolbar, .bpmn-hint").forEach(function (el) { el.hidden = false; });
         if (fallback) { fallback.hidden = true; }
         figure.dataset.viewer = "ready";
