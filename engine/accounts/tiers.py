@@ -101,18 +101,20 @@ def _node(session: Session, org_id: int):
     return session.connection().execute(_NODE, {"org_id": org_id}).first()
 
 
+_COMMITTEES = (
+    select(_ORG.c.id, _ORG.c.series_codes)
+    .where(_ORG.c.type == "committee", _ORG.c.status == "active", _ORG.c.series_codes.is_not(None))
+    .order_by(_ORG.c.id)
+)
+
+
 def committees_by_series(session: Session) -> dict[str, int]:
     """Which committee receives each series: {series code: committee id} over active committees.
 
     A committee lists the series it reviews (`series_codes`, comma-separated); when two claim one series the
     earlier-created one receives it."""
     out: dict[str, int] = {}
-    rows = session.execute(
-        select(Org.id, Org.series_codes)
-        .where(Org.type == "committee", Org.status == "active", Org.series_codes.is_not(None))
-        .order_by(Org.id)
-    )
-    for org_id, codes in rows:
+    for org_id, codes in session.connection().execute(_COMMITTEES):
         for code in (c.strip() for c in (codes or "").split(",")):
             if code:
                 out.setdefault(code, org_id)
@@ -162,4 +164,19 @@ def acting_orgs(session: Session, unit_id: int, org_types: dict[str, str], lanes
             )
         )
         out[tier] = choose_acting_org(org_type, lanes.get(tier, tier), ancestors, actives)
+    return out
+
+
+def unresolved_lanes(session: Session, org_types: dict[str, str], lanes: dict[str, str]) -> list[str]:
+    """Why each lane naming an org type could act for no applicant: no active org of that type exists.
+    (`deploy` refuses such a BPMN; which org acts for a given unit is decided at start, acting_orgs.)"""
+    out = []
+    for tier, org_type in org_types.items():
+        found = session.scalar(select(Org.id).where(Org.type == org_type, Org.status == "active").limit(1))
+        if found is None:
+            label = TYPE_LABELS.get(org_type, org_type)
+            out.append(
+                f"泳道“{lanes.get(tier, tier)}”由{label}（orgType {org_type}）办理，但系统中没有已启用的{label}："
+                f"请先建立并启用该机构（机构管理或 zhicheng org），再部署"
+            )
     return out

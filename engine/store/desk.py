@@ -6,7 +6,7 @@ org (its work items, or the history events it wrote), so a search can never reac
 Counts per org — the one source for the desk's tabs and the menu's badges: `counts(session, clock, org_id,
 due_within_working_days=3)` returns {"all", "actionable", "not_open", "due_soon", "lapsed": int}, exact at the
 clock's instant (the views depend on time, so they are computed, not stored), from one grouped read of the
-covering index work_item (org_id, deadline, actionable_from) plus one index count: ≈ 9 ms of CPU for an org
+covering index work_item (org_id, deadline, actionable_from, id) plus one index count: ≈ 9 ms of CPU for an org
 holding 100,000 items on SQLite. `work()` returns the same dict in `DeskPage.counts`, so a page never counts twice.
 
 Scale (bench/desk.py, letter g): an unsearched page takes its total from those counts and reads its 50 keys from
@@ -34,12 +34,14 @@ from .history import HistoryEvent
 from .tables import ApplicationRow, WorkItem
 
 PER_PAGE = 50
-RESOLVE_LIMIT = 10_000  # a search matching at most this many applications is resolved to their ids first
+RESOLVE_LIMIT = 10_000  # a search matching at most this many applications is resolved to their ids first …
+JOIN_BELOW = 5_000  # … on an org holding more items than this (a smaller org joins its own items)
 WALK_FROM = 2_000  # an org holding more items than this pages an application-column sort by walking its index
 WALK_STEPS = 200_000  # … unless the page lies deeper than this many applications along that index
 # A search matching more applications than RESOLVE_LIMIT is counted through the join only up to this: the page
 # then says "more than 10000" (DeskPage.capped) instead of joining every item of a city-wide org per request.
 COUNT_CAP = 10_000
+MAX_PER_PAGE = 10_000  # the most rows one call returns: a CSV export holds at most this many
 # Columns a page may sort by (a URL parameter never reaches SQL except through this table).
 SORTS = {
     "deadline": queries.INBOX_ORDER,
@@ -97,6 +99,15 @@ class DeskPage:
     capped: bool = False  # `total` is COUNT_CAP and there are more (a broad search on a large org)
 
     @property
+    def exports_all(self) -> bool:
+        """Whether a CSV of this view holds every matching row (else its first MAX_PER_PAGE)."""
+        return not self.capped and self.total <= MAX_PER_PAGE
+
+    @property
+    def export_rows(self) -> int:
+        return min(self.total, MAX_PER_PAGE)
+
+    @property
     def pages(self) -> int:
         return max(1, -(-self.total // self.per_page))
 
@@ -135,13 +146,14 @@ def _search(query: Select, s: Search) -> Select:
     return query.where(*_conditions(s))
 
 
-def _resolved(session: Session, s: Search) -> tuple[list, list]:
-    """(conditions on work_item, conditions left on application) for a search: a search that matches at most
-    RESOLVE_LIMIT applications becomes `work_item.application_id IN (…)` (index lookups per application, then
-    the org); a broader one stays a join condition."""
+def _resolved(session: Session, s: Search, org_items: int) -> tuple[list, list]:
+    """(conditions on work_item, conditions left on application) for a search: on an org holding more than
+    JOIN_BELOW items, a search that matches at most RESOLVE_LIMIT applications becomes `work_item.application_id
+    IN (…)` (index lookups per application, then the org); otherwise — a small org, whose few items are cheaper
+    to join than all applications are to scan for a name, or a broad search — it stays a join condition."""
     conditions = _conditions(s)
-    if not conditions:
-        return [], []
+    if not conditions or (org_items <= JOIN_BELOW and not s.id_number):  # an ID number is an index lookup
+        return [], conditions
     ids = session.scalars(select(ApplicationRow.id).where(*conditions).limit(RESOLVE_LIMIT + 1)).all()
     if len(ids) > RESOLVE_LIMIT:
         return [], conditions
@@ -178,10 +190,10 @@ def _walkable(session: Session, total: int, reach: int) -> bool:
     return reach * applications / total <= WALK_STEPS
 
 
-def _items(session, org_id, filters, search, sort, descending, offset, limit, total):
+def _items(session, org_id, filters, search, sort, descending, offset, limit, total, org_items):
     """(one page of work items as views, the total, whether the total was capped); `total` is known already
     for an unsearched page."""
-    on_items, on_apps = _resolved(session, search)
+    on_items, on_apps = _resolved(session, search, org_items)
     # `+ 0` keeps SQLite (which has no statistics) from walking the org's whole index range where the items
     # are to be looked up by application instead.
     by_app = [(WorkItem.org_id + 0) == org_id, *filters, *on_items]
@@ -247,7 +259,7 @@ def work(
     """
     now = clock.now()
     search = search.resolve(session)
-    per_page = max(1, min(per_page, 10_000))
+    per_page = max(1, min(per_page, MAX_PER_PAGE))
     page = max(1, page)
     tally = counts(session, clock, org_id, due_within_working_days)
     if view == "lapsed":
@@ -272,6 +284,7 @@ def work(
             (page - 1) * per_page,
             per_page,
             None if search.active() else tally[view],
+            tally["all"],
         )
     units = _unit_names(session, {i.unit_id for i in items if i.unit_id})
     held = claims.holders(session, [i.application_id for i in items])
@@ -307,7 +320,7 @@ def handled(
     """What this org handled (已办): every task it completed, newest first, with its outcome and where the
     application stands now."""
     search = search.resolve(session)
-    per_page = max(1, min(per_page, 10_000))
+    per_page = max(1, min(per_page, MAX_PER_PAGE))
     page = max(1, page)
     base = (
         select(HistoryEvent, ApplicationRow)

@@ -19,7 +19,13 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from engine.accounts.models import User
-from engine.accounts.tiers import acting_orgs, chain_key, committees_by_series, review_chain
+from engine.accounts.tiers import (
+    acting_orgs,
+    chain_key,
+    committees_by_series,
+    review_chain,
+    unresolved_lanes,
+)
 from engine.audit.facts import FACTS_CHANGED, genesis_data
 from engine.campaign import Problem as CampaignProblem
 from engine.campaign_lint import lint_campaign
@@ -58,6 +64,7 @@ from .tables import (
 )
 from .uow import UnitOfWork
 
+_APPLICATION_TABLE = ApplicationRow.__table__
 _DEPLOYMENTS: dict[str, Deployment] = {}  # deployments never change once stored: cache them by id
 MAX_DRAFT_BYTES = 256 * 1024  # a declaration is a few KB; attachments are refs, not bytes
 
@@ -85,7 +92,8 @@ def deploy(
     copied for a new year without a new `[campaign] id` would silently replace the old campaign) unless
     `replace` says the campaign's process is deliberately being replaced; its applications stay pinned.
 
-    Raises ConfigError (BPMN/forms/campaign do not parse), CampaignError (the campaign lint finds errors) or
+    Raises ConfigError (BPMN/forms/campaign do not parse; a lane naming an org type of which no org is
+    active), CampaignError (the campaign lint finds errors) or
     DryRunFailed (a path of the process errors, dead-ends or never reaches an end event: engine.dry_run).
     """
     deployment = build_deployment(sources)
@@ -93,6 +101,9 @@ def deploy(
     if errors:
         raise CampaignError(errors, file=deployment.campaign.source_path)
     require_stages(deployment)  # every stage has its form, window, deadline timer and lapse; names exist
+    unresolved = unresolved_lanes(session, deployment.model.org_types, deployment.model.lane_names())
+    if unresolved:  # a new tier's lane that no org could act in
+        raise ConfigError("流程图不能部署：\n" + "\n".join(unresolved))
     known = session.get(DeploymentRow, deployment.id) is not None  # stored before: making it current again
     if not replace and not known:
         other = session.scalar(
@@ -292,16 +303,20 @@ def _duplicate(existing: int | None) -> ActionRefused:
     )
 
 
-def _open_application(session: Session, applicant_id: int, campaign_id: str) -> int | None:
-    return session.scalar(
-        select(ApplicationRow.id)
-        .where(
-            ApplicationRow.applicant_id == applicant_id,
-            ApplicationRow.campaign_id == campaign_id,
-            ApplicationRow.status.not_in(ENDED_STATUSES),
-        )
-        .limit(1)
+_OPEN_APPLICATION = (
+    select(_APPLICATION_TABLE.c.id)
+    .where(
+        _APPLICATION_TABLE.c.applicant_id == bindparam("applicant_id"),
+        _APPLICATION_TABLE.c.campaign_id == bindparam("campaign_id"),
+        _APPLICATION_TABLE.c.status.not_in(ENDED_STATUSES),
     )
+    .limit(1)
+)
+
+
+def _open_application(session: Session, applicant_id: int, campaign_id: str) -> int | None:
+    params = {"applicant_id": applicant_id, "campaign_id": campaign_id}
+    return session.connection().execute(_OPEN_APPLICATION, params).scalar()
 
 
 def start_application(

@@ -444,7 +444,10 @@ def test_whole_campaign_through_the_ui(cast: Cast, demo_tree):
     with page.expect_navigation():
         row.get_by_role("link", name=str(app_id), exact=True).click()
     expect(page.locator("h1")).to_contain_text(APPLICANT["name"])
-    expect(page.locator("figure.diagram svg")).to_be_visible()
+    diagram = page.locator("figure.bpmn-viewer")  # bpmn-js draws the process, the path taken marked
+    expect(diagram).to_have_attribute("data-viewer", "ready")
+    expect(diagram.locator(".djs-container > svg")).to_be_visible()
+    expect(diagram.locator(".djs-element.zc-done").first).to_be_visible()
     cast.shot("auditor", "17-audit-timeline")
     with page.expect_navigation():
         page.get_by_role("link", name="重放核验").click()

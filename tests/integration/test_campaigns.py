@@ -16,7 +16,7 @@ from engine.accounts.errors import ChainIncomplete
 from engine.accounts.models import Membership, Org, User
 from engine.audit.verify import Verifier
 from engine.deployment import read_sources
-from engine.errors import ActionRefused, CampaignError, NotFound, OutsideWindow
+from engine.errors import ActionRefused, CampaignError, ConfigError, NotFound, OutsideWindow
 from engine.paths import bpmn_dir
 from engine.store import queries, services, worker
 from engine.store.tables import ApplicationOrg, ApplicationRow
@@ -53,8 +53,8 @@ def both(session_factory, clock, world):
     """The world (2020 campaign deployed) plus the example campaign deployed beside it, and the city office
     its new tier's lane (orgType = city_hr_office) resolves to."""
     with session_factory() as session:
-        info = services.deploy(session, clock, read_sources(EXAMPLE, EXAMPLE_CAMPAIGN))
         _city_office(session, clock, world)
+        info = services.deploy(session, clock, read_sources(EXAMPLE, EXAMPLE_CAMPAIGN))
     assert info.campaign_id == "cq-2020-expert-pilot" and info.is_current
     return world
 
@@ -207,9 +207,17 @@ def test_the_new_tier_acts_through_the_city_office_and_sees_only_its_application
         assert [p.kind for p in problems] == ["facts"] and "其他层级办理机构" in problems[0].message
 
 
-def test_a_new_tier_without_its_org_refuses_to_start_naming_the_lane(session_factory, clock, world):
-    with session_factory() as session:
+def test_a_new_tier_without_its_org_is_refused_naming_the_lane(session_factory, clock, world):
+    with (
+        session_factory() as session,
+        pytest.raises(ConfigError, match="泳道“市职称改革办公室”由市职称改革办公室"),
+    ):
         services.deploy(session, clock, read_sources(EXAMPLE, EXAMPLE_CAMPAIGN))
+    with session_factory() as session:
+        _city_office(session, clock, world)
+        services.deploy(session, clock, read_sources(EXAMPLE, EXAMPLE_CAMPAIGN))
+        session.get(Org, world.orgs["city_office"]).status = "pending"  # later switched off
+        session.commit()
     clock.set(at(11, 18))
     with session_factory() as session, pytest.raises(ChainIncomplete, match="“市职称改革办公室”环节.*没有"):
         services.start_application(

@@ -135,10 +135,17 @@ def test_every_window_shape_is_classified_as_sql_does(session_factory, clock, wo
     assert seen >= {"all", "actionable", "not_open", "due_soon"}
 
 
-@pytest.mark.parametrize("limit", [desk.RESOLVE_LIMIT, 0])
-def test_resolved_and_joined_searches_page_alike(session_factory, clock, world, monkeypatch, limit):
-    """RESOLVE_LIMIT 0 forces every search onto the join: both paths give the same rows, totals and order."""
+@pytest.mark.parametrize(
+    "limit, join_below",
+    [(desk.RESOLVE_LIMIT, 0), (0, 0), (desk.RESOLVE_LIMIT, desk.JOIN_BELOW)],
+    ids=["resolved to ids", "broad: joined", "small org: joined"],
+)
+def test_resolved_and_joined_searches_page_alike(
+    session_factory, clock, world, monkeypatch, limit, join_below
+):
+    """Every search path (resolved to application ids, or joined) gives the same rows, totals and order."""
     monkeypatch.setattr(desk, "RESOLVE_LIMIT", limit)
+    monkeypatch.setattr(desk, "JOIN_BELOW", join_below)
     with session_factory() as session:
         ids = [
             services.start_application(session, clock, world.users[who], world.orgs["unit_a"])
@@ -176,6 +183,7 @@ def test_a_broad_search_on_a_large_org_counts_up_to_the_cap_and_says_so(
     session_factory, clock, world, monkeypatch
 ):
     monkeypatch.setattr(desk, "RESOLVE_LIMIT", 0)  # every search is "broad"
+    monkeypatch.setattr(desk, "JOIN_BELOW", 0)
     monkeypatch.setattr(desk, "COUNT_CAP", 2)
     with session_factory() as session:
         ids = [

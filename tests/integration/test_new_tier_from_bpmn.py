@@ -183,8 +183,6 @@ def test_bpmn_check_and_deploy_refuse_a_lane_whose_org_type_is_unknown(tmp_path,
 def test_an_application_climbs_through_the_new_tier(tmp_path, session_factory, clock, world):
     root = policy_copy(tmp_path)
     with session_factory() as session:
-        info = services.deploy(session, clock, read_sources(root, root / CAMPAIGN))
-        assert info.campaign_id == NEW_ID
         office = Org(type="city_hr_office", name="市职改办", status="active", created_at=clock.now())
         session.add(office)
         session.flush()
@@ -196,6 +194,8 @@ def test_an_application_climbs_through_the_new_tier(tmp_path, session_factory, c
         session.add(Membership(user_id=reviewer.id, org_id=office.id, role="reviewer"))
         session.commit()
         office_id, reviewer_id = office.id, reviewer.id
+        info = services.deploy(session, clock, read_sources(root, root / CAMPAIGN))  # the office exists
+        assert info.campaign_id == NEW_ID
 
     def act(session, app_id, stage, user_id, data):
         return services.complete_task(

@@ -18,10 +18,10 @@ def test_the_city_office_reviews_the_new_tier_in_its_inbox(wf):
 
     with wf.app.app_context():
         s = db.session
-        services.deploy(s, wf.clock, read_sources(EXAMPLE, EXAMPLE / "campaigns" / f"{PILOT}.toml"))
         city = _org(s, wf.clock, "city_hr_office", "重庆市职称改革办公室", None)
         _user(s, wf.clock, "city", "市职改办审核员", (city, "reviewer"))
         s.commit()
+        services.deploy(s, wf.clock, read_sources(EXAMPLE, EXAMPLE / "campaigns" / f"{PILOT}.toml"))
     wf.orgs["city"] = city
     r = wf.post_page(
         "applicant",

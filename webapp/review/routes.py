@@ -159,7 +159,7 @@ def export(org_id: int):
     """The desk's current view (search and sort included, every page) as CSV."""
     membership, _ = _membership(org_id)
     view, days, _ = _inbox_args()
-    result, _ = _desk_page(org_id, view, days, 1, per_page=10_000)
+    result, _ = _desk_page(org_id, view, days, 1, per_page=desk.MAX_PER_PAGE)
     series, _ = _choices()
     rows = (
         [
@@ -208,7 +208,7 @@ def handled(org_id: int):
         sort=sort or "at",
         descending=descending if request.args.get("sort") else True,
         page=1 if csv_wanted else page,
-        per_page=10_000 if csv_wanted else desk.PER_PAGE,
+        per_page=desk.MAX_PER_PAGE if csv_wanted else desk.PER_PAGE,
     )
     series, campaigns = _choices()
     if csv_wanted:
