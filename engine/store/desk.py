@@ -6,7 +6,7 @@ org (its work items, or the history events it wrote), so a search can never reac
 Counts per org — the one source for the desk's tabs and the menu's badges: `counts(session, clock, org_id,
 due_within_working_days=3)` returns {"all", "actionable", "not_open", "due_soon", "lapsed": int}, exact at the
 clock's instant (the views depend on time, so they are computed, not stored), from one grouped read of the
-covering index work_item (org_id, deadline, actionable_from) plus one index count: ≈ 9 ms of CPU for an org
+covering index work_item (org_id, deadline, actionable_from, id) plus one index count: ≈ 9 ms of CPU for an org
 holding 100,000 items on SQLite. `work()` returns the same dict in `DeskPage.counts`, so a page never counts twice.
 
 Scale (bench/desk.py, letter g): an unsearched page takes its total from those counts and reads its 50 keys from

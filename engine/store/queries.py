@@ -23,7 +23,7 @@ from . import history
 from .tables import ApplicationOrg, ApplicationRow, Attachment, AttachmentName, DeploymentRow, WorkItem
 
 INBOX_VIEWS = ("all", "actionable", "not_open", "due_soon", "lapsed")
-# Soonest deadline first: the order of the index work_item (org_id, deadline, actionable_from), so a page is a
+# Soonest deadline first: the order of the index work_item (org_id, deadline, actionable_from, id), so a page is a
 # range of it at any size.
 INBOX_ORDER = (WorkItem.deadline, WorkItem.actionable_from, WorkItem.id)
 STATUS_LABELS = {
@@ -366,7 +366,7 @@ def inbox_counts(
 ) -> dict[str, int]:
     """How many items each inbox view holds for an org (engine/store/desk.py `counts` documents the contract).
 
-    One grouped read of the covering index work_item (org_id, deadline, actionable_from): an org's items share
+    One grouped read of the covering index work_item (org_id, deadline, actionable_from, id): an org's items share
     few distinct (deadline, opening) pairs (campaign windows, notice ends by day), so every view is classified
     here from a handful of groups instead of one COUNT per view; plus one index count for `lapsed`.
     """
