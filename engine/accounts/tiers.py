@@ -101,18 +101,20 @@ def _node(session: Session, org_id: int):
     return session.connection().execute(_NODE, {"org_id": org_id}).first()
 
 
+_COMMITTEES = (
+    select(_ORG.c.id, _ORG.c.series_codes)
+    .where(_ORG.c.type == "committee", _ORG.c.status == "active", _ORG.c.series_codes.is_not(None))
+    .order_by(_ORG.c.id)
+)
+
+
 def committees_by_series(session: Session) -> dict[str, int]:
     """Which committee receives each series: {series code: committee id} over active committees.
 
     A committee lists the series it reviews (`series_codes`, comma-separated); when two claim one series the
     earlier-created one receives it."""
     out: dict[str, int] = {}
-    rows = session.execute(
-        select(Org.id, Org.series_codes)
-        .where(Org.type == "committee", Org.status == "active", Org.series_codes.is_not(None))
-        .order_by(Org.id)
-    )
-    for org_id, codes in rows:
+    for org_id, codes in session.connection().execute(_COMMITTEES):
         for code in (c.strip() for c in (codes or "").split(",")):
             if code:
                 out.setdefault(code, org_id)

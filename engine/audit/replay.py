@@ -70,6 +70,7 @@ def replay(
         )
     except (ZhichengError, KeyError) as exc:
         return None, Divergence(first.seq, f"无法重新创建申请书：{exc}")
+    app.reset_on_error = False  # replay stops at the first divergence: no undo snapshot before each event
     if on_step:
         on_step(first, app)
     for event in events[1:]:

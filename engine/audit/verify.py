@@ -10,6 +10,8 @@ A `Verifier` reads the log and checks each deployment once, so `--all` pays for 
 from __future__ import annotations
 
 import json
+import multiprocessing
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from sqlalchemy import select
@@ -64,6 +66,7 @@ class Verifier:
 
     def __init__(self, session: Session, public_key=None):
         self.session = session
+        self.public_key = public_key
         self.log: LogView = load_log(session, public_key)
         self._deployments: dict[str, tuple[Deployment | None, list[Problem]]] = {}
 
@@ -116,9 +119,8 @@ class Verifier:
             result.checkpoint_id, result.checkpoint_seq = cov.checkpoint_id, cov.seq
         deployment, dep_problems = self.deployment(row.deployment_id)
         result.problems.extend(dep_problems)
-        chain = history.verify_chain(self.session, app_id)
+        chain, events = history.load_chain(self.session, app_id)
         result.events = chain.events
-        events = recorded_events(self.session, app_id)
         result.problems.extend(self.log.check_application(app_id, {e.seq: e.hash for e in events}))
         if not chain.ok:
             result.problems.append(
@@ -222,3 +224,43 @@ def verify_application(session: Session, app_id: int, public_key=None) -> Verify
 
 def all_application_ids(session: Session) -> list[int]:
     return list(session.scalars(select(ApplicationRow.id).order_by(ApplicationRow.id)))
+
+
+_VERIFY: dict = {}
+
+
+def _verify_init(database_url: str, public_key_pem: bytes | None) -> None:
+    from sqlalchemy.orm import sessionmaker
+
+    from engine.db import make_engine
+
+    from .signing import parse_public_key
+
+    session = sessionmaker(make_engine(database_url))()
+    key = parse_public_key(public_key_pem) if public_key_pem else None
+    _VERIFY["verifier"] = Verifier(session, key)
+
+
+def _verify_chunk(ids: list[int]) -> list[tuple[int, VerifyResult | str]]:
+    verifier: Verifier = _VERIFY["verifier"]
+    out: list[tuple[int, VerifyResult | str]] = []
+    for app_id in ids:
+        try:
+            out.append((app_id, verifier.application(app_id)))
+        except ZhichengError as exc:
+            out.append((app_id, str(exc)))
+    verifier.session.rollback()  # end the read transaction and let the identity map go between chunks
+    return out
+
+
+def verify_in_processes(
+    database_url: str, ids: list[int], public_key_pem: bytes | None, workers: int, chunk: int = 50
+) -> Iterator[tuple[int, VerifyResult | str]]:
+    """Verify `ids` in `workers` processes, each with its own engine and Verifier (every application is the
+    same full check as `Verifier.application`: chain, checkpoints, facts, whole replay, snapshot, row and
+    work items). Yields (id, result or the error message) in the order of `ids`."""
+    chunks = [ids[i : i + chunk] for i in range(0, len(ids), chunk)]
+    context = multiprocessing.get_context("spawn")  # a fresh interpreter: no engine or session inherited
+    with context.Pool(workers, initializer=_verify_init, initargs=(database_url, public_key_pem)) as pool:
+        for results in pool.imap(_verify_chunk, chunks):
+            yield from results

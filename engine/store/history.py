@@ -11,7 +11,7 @@ import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
 from engine.events import RecordedEvent as EventView
@@ -158,23 +158,49 @@ def events(session: Session, application_id: int) -> list[EventView]:
 
 def verify_chain(session: Session, application_id: int) -> ChainCheck:
     """Recompute every hash of an application's chain; report the first event that does not match."""
-    rows = list(
-        session.scalars(
-            select(HistoryEvent)
-            .where(HistoryEvent.application_id == application_id)
-            .order_by(HistoryEvent.seq)
-        )
+    return load_chain(session, application_id)[0]
+
+
+_CHAIN = HistoryEvent.__table__
+_CHAIN_ROWS = (
+    select(
+        _CHAIN.c.seq,
+        _CHAIN.c.at,
+        _CHAIN.c.actor_id,
+        _CHAIN.c.org_id,
+        _CHAIN.c.event_type,
+        _CHAIN.c.stage,
+        _CHAIN.c.data_json,
+        _CHAIN.c.prev_hash,
+        _CHAIN.c.hash,
     )
+    .where(_CHAIN.c.application_id == bindparam("app_id"))
+    .order_by(_CHAIN.c.seq)
+)
+
+
+def load_chain(session: Session, application_id: int) -> tuple[ChainCheck, list[EventView]]:
+    """The chain check and the events, from one read of the history (`audit verify` needs both)."""
+    rows = session.connection().execute(_CHAIN_ROWS, {"app_id": application_id}).all()
+    views = [
+        EventView(r.seq, r.at, r.actor_id, r.org_id, r.event_type, r.stage, json.loads(r.data_json), r.hash)
+        for r in rows
+    ]
     prev = GENESIS
     for expected_seq, row in enumerate(rows, start=1):
         if row.seq != expected_seq:
-            return ChainCheck(application_id, False, len(rows), row.seq, f"缺少第 {expected_seq} 条记录")
-        if row.prev_hash != prev:
             return ChainCheck(
-                application_id, False, len(rows), row.seq, "前一条记录的哈希不符（记录被删除或替换）"
+                application_id, False, len(rows), row.seq, f"缺少第 {expected_seq} 条记录"
+            ), views
+        if row.prev_hash != prev:
+            return (
+                ChainCheck(
+                    application_id, False, len(rows), row.seq, "前一条记录的哈希不符（记录被删除或替换）"
+                ),
+                views,
             )
         recomputed = event_hash(
-            application_id=row.application_id,
+            application_id=application_id,
             seq=row.seq,
             at=row.at,
             actor_id=row.actor_id,
@@ -185,6 +211,9 @@ def verify_chain(session: Session, application_id: int) -> ChainCheck:
             prev_hash=row.prev_hash,
         )
         if recomputed != row.hash:
-            return ChainCheck(application_id, False, len(rows), row.seq, "记录内容与哈希不符（记录被修改）")
+            return (
+                ChainCheck(application_id, False, len(rows), row.seq, "记录内容与哈希不符（记录被修改）"),
+                views,
+            )
         prev = row.hash
-    return ChainCheck(application_id, True, len(rows))
+    return ChainCheck(application_id, True, len(rows)), views

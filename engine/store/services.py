@@ -64,6 +64,7 @@ from .tables import (
 )
 from .uow import UnitOfWork
 
+_APPLICATION_TABLE = ApplicationRow.__table__
 _DEPLOYMENTS: dict[str, Deployment] = {}  # deployments never change once stored: cache them by id
 MAX_DRAFT_BYTES = 256 * 1024  # a declaration is a few KB; attachments are refs, not bytes
 
@@ -302,16 +303,20 @@ def _duplicate(existing: int | None) -> ActionRefused:
     )
 
 
-def _open_application(session: Session, applicant_id: int, campaign_id: str) -> int | None:
-    return session.scalar(
-        select(ApplicationRow.id)
-        .where(
-            ApplicationRow.applicant_id == applicant_id,
-            ApplicationRow.campaign_id == campaign_id,
-            ApplicationRow.status.not_in(ENDED_STATUSES),
-        )
-        .limit(1)
+_OPEN_APPLICATION = (
+    select(_APPLICATION_TABLE.c.id)
+    .where(
+        _APPLICATION_TABLE.c.applicant_id == bindparam("applicant_id"),
+        _APPLICATION_TABLE.c.campaign_id == bindparam("campaign_id"),
+        _APPLICATION_TABLE.c.status.not_in(ENDED_STATUSES),
     )
+    .limit(1)
+)
+
+
+def _open_application(session: Session, applicant_id: int, campaign_id: str) -> int | None:
+    params = {"applicant_id": applicant_id, "campaign_id": campaign_id}
+    return session.connection().execute(_OPEN_APPLICATION, params).scalar()
 
 
 def start_application(

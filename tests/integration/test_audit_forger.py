@@ -18,7 +18,7 @@ from engine.audit import signing
 from engine.audit.bundle import BundleError, export_bundle, verify_bundle
 from engine.audit.checkpoints import make_checkpoint
 from engine.audit.tables import LogEntry
-from engine.audit.verify import Verifier, verify_application
+from engine.audit.verify import Verifier, verify_application, verify_in_processes
 from engine.clock import FixedClock
 from engine.deployment import read_sources
 from engine.runtime import Actor
@@ -516,6 +516,35 @@ def test_cli_keygen_checkpoint_list_and_verify(
     _forge_opinion_free(session_factory, app_id)
     result = runner.invoke(cli, ["audit", "verify", "--all"])
     assert result.exit_code == 1 and f"申请书 {app_id}：【与签名检查点不符】第 1 条记录" in result.output
+    in_processes = runner.invoke(cli, ["audit", "verify", "--all", "--workers", "2"])
+    assert (
+        in_processes.exit_code == 1 and in_processes.output == result.output
+    )  # signed log checked there too
+
+
+def test_verify_in_processes_finds_what_one_process_finds(session_factory, apps, keys, database_url):
+    """`verify --all --workers W` runs the very same check per application, in other processes: each tamper
+    class gives the same problems as verifying in this process (and none is lost between them)."""
+    alice, carol = apps["alice"], apps["carol"]
+    _edit_state(session_factory, alice, lambda st: st["data"].update(receipt_number="CQ2020-9999"))
+    with session_factory() as s:
+        s.execute(
+            update(HistoryEvent)
+            .where(HistoryEvent.application_id == carol, HistoryEvent.seq == 2)
+            .values(data_json=HistoryEvent.data_json + " ")
+        )
+        s.execute(update(ApplicationRow).where(ApplicationRow.id == alice).values(stage="tier3_review"))
+        s.commit()
+    ids = sorted(apps.values())
+    with session_factory() as s:
+        here = {i: sorted(map(str, verify_application(s, i, keys["public"]).problems)) for i in ids}
+    pem = keys["public_path"].read_bytes()
+    there = {
+        i: sorted(map(str, r.problems)) for i, r in verify_in_processes(database_url, ids, pem, 2, chunk=1)
+    }
+    assert there == here
+    assert "【流程状态被改动】" in " ".join(here[alice]) and "【索引与重放不一致】" in " ".join(here[alice])
+    assert "【哈希链断裂】" in " ".join(here[carol]), here
 
 
 def _forge_opinion_free(session_factory, app_id):

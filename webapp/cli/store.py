@@ -207,6 +207,17 @@ def simulate_command(applicants, seed, workers, database_url):
         f"速率：{report.actions / report.seconds:.1f} 次办理/秒，"
         f"{report.applicants / report.seconds:.1f} 份申请书/秒 ({platform.python_implementation()})"
     )
+    import resource
+
+    own, workers_usage = (
+        resource.getrusage(resource.RUSAGE_SELF),
+        resource.getrusage(resource.RUSAGE_CHILDREN),
+    )
+    cpu = own.ru_utime + own.ru_stime + workers_usage.ru_utime + workers_usage.ru_stime
+    click.echo(  # ru_maxrss is KiB on Linux; for children it is the largest single worker process
+        f"CPU：{cpu:.1f} 秒（{cpu * 1000 / report.applicants:.1f} 毫秒/份）；峰值内存：本进程 "
+        f"{own.ru_maxrss / 1024:.0f} MiB，最大的工作进程 {workers_usage.ru_maxrss / 1024:.0f} MiB"
+    )
     click.echo("计划：" + "，".join(f"{k} {v}" for k, v in sorted(report.plans.items())))
     click.echo("结果：" + "，".join(f"{k} {v}" for k, v in sorted(report.outcomes.items())))
 
