@@ -15,7 +15,7 @@ import yaml
 from calendars import default_calendar
 
 from . import timefmt
-from .accounts.tiers import choose_acting_org
+from .accounts.tiers import chain_key, choose_acting_org
 from .clock import SimulatedClock
 from .deployment import Deployment, build_deployment, read_sources
 from .errors import ConfigError, FormInvalid, ZhichengError
@@ -25,14 +25,6 @@ from .reminders.policy import OPENS, Policy, due_keys, start_of_today
 from .reminders.recipients import org_roles, reminds_applicant
 from .runtime import Actor, Application
 from .scenario_format import ScenarioInvalid, check_scenario, parse_instant
-
-TIER_OF_TYPE = {
-    "district_dept": "tier2",
-    "hr_agency": "tier2",
-    "district_hr_office": "tier3",
-    "municipal_dept": "tier3",
-    "committee": "committee",
-}
 
 
 @dataclass
@@ -111,7 +103,7 @@ class ScenarioRunner:
         org = self.orgs[unit_key]
         while org.get("parent"):
             org = self.orgs[org["parent"]]
-            tier = TIER_OF_TYPE.get(org["type"])
+            tier = chain_key(org["type"])
             if tier:
                 chain[tier] = org["id"]
         model = self.deployment.model

@@ -34,6 +34,7 @@ class Entry:
 class Group:
     label: str
     entries: list[Entry] = field(default_factory=list)
+    folds: bool = False  # folded unless it holds this page or has work (我的单位: the notice says click it)
 
     @property
     def todo(self) -> int:
@@ -42,8 +43,12 @@ class Group:
 
     @property
     def open(self) -> bool:
-        """Unfolded when it holds this page or has work waiting; the others fold to their headings."""
-        return self.todo > 0 or any(e.current or any(c.current for c in e.children) for e in self.entries)
+        """A folding group opens when it holds this page or has work waiting; the others are always open."""
+        return (
+            not self.folds
+            or self.todo > 0
+            or any(e.current or any(c.current for c in e.children) for e in self.entries)
+        )
 
 
 def _personal(user) -> Group:
@@ -64,7 +69,9 @@ def _my_orgs(user) -> Group:
     from engine.accounts import services as acc
 
     group = Group(
-        "我的单位", [Entry("单位信息", url_for("orgs.mine")), Entry("单位注册", url_for("orgs.register"))]
+        "我的单位",
+        [Entry("单位信息", url_for("orgs.mine")), Entry("单位注册", url_for("orgs.register"))],
+        folds=True,
     )
     for m in user.admin_orgs():
         if m.org_type != "unit":

@@ -6,14 +6,16 @@ org (its work items, or the history events it wrote), so a search can never reac
 Counts per org — the one source for the desk's tabs and the menu's badges: `counts(session, clock, org_id,
 due_within_working_days=3)` returns {"all", "actionable", "not_open", "due_soon", "lapsed": int}, exact at the
 clock's instant (the views depend on time, so they are computed, not stored), from one grouped read of the
-covering index work_item (org_id, deadline, actionable_from, id) plus one index count: ≈ 9 ms of CPU for an org
-holding 100,000 items on SQLite. `work()` returns the same dict in `DeskPage.counts`, so a page never counts twice.
+covering index work_item (org_id, deadline, actionable_from, id) plus one index count: ≈ 13 ms of CPU on SQLite,
+≈ 2 ms on PostgreSQL, for an org holding 14,000–100,000 items (bench/RESULTS.md). `work()` returns the same dict
+in `DeskPage.counts`, so a page never counts twice.
 
 Scale (bench/desk.py, letter g): an unsearched page takes its total from those counts and reads its 50 keys from
-the index before joining the application rows (deep pages stay index-only); a search on application fields
-(ID number, name, unit, series, campaign) is resolved to application ids first when it matches at most
-`RESOLVE_LIMIT` applications, so the org's items are reached by `work_item.application_id` instead of
-joining every item of a large org.
+the index before joining the application rows (deep pages stay index-only). A search on application fields is
+resolved to application ids first (an ID number always; name, unit, series, campaign on an org holding more than
+JOIN_BELOW items, when it matches at most RESOLVE_LIMIT applications), so the org's items are reached by
+`work_item.application_id`; a broader search is joined and counted up to COUNT_CAP (`DeskPage.capped`: the page
+says "超过"). Sorts on application columns of a large org walk an application index in order (`_walkable`).
 """
 
 from __future__ import annotations

@@ -88,6 +88,9 @@ def test_several_deployed_campaigns_take_the_union_and_list_each(make_app):
     assert "closes = 2020-11-10" in sources[name]
     with app.app_context():
         services.deploy(db.session, clock, read_sources())
+        # the pilot's new-tier lane (orgType city_hr_office) needs an active city office before it deploys
+        db.session.add(Org(type="city_hr_office", name="市职改办", status="active", created_at=clock.now()))
+        db.session.flush()
         services.deploy(db.session, clock, sources)
         db.session.commit()
     client = app.test_client()
