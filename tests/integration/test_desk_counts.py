@@ -135,6 +135,19 @@ def test_every_window_shape_is_classified_as_sql_does(session_factory, clock, wo
     assert seen >= {"all", "actionable", "not_open", "due_soon"}
 
 
+def _three_submitted(session_factory, clock, world) -> list[int]:
+    """alice, bob and carol each start and submit an application at unit A (ids in that order)."""
+    with session_factory() as session:
+        ids = [
+            services.start_application(session, clock, world.users[who], world.orgs["unit_a"])
+            for who in ("alice", "bob", "carol")
+        ]
+    clock.set(at(11, 20))
+    for app_id, who in zip(ids, ("alice", "bob", "carol"), strict=True):
+        _act(session_factory, clock, world, app_id, "applicant_submit", who, DECLARATION)
+    return ids
+
+
 @pytest.mark.parametrize(
     "limit, join_below",
     [(desk.RESOLVE_LIMIT, 0), (0, 0), (desk.RESOLVE_LIMIT, desk.JOIN_BELOW)],
@@ -146,14 +159,7 @@ def test_resolved_and_joined_searches_page_alike(
     """Every search path (resolved to application ids, or joined) gives the same rows, totals and order."""
     monkeypatch.setattr(desk, "RESOLVE_LIMIT", limit)
     monkeypatch.setattr(desk, "JOIN_BELOW", join_below)
-    with session_factory() as session:
-        ids = [
-            services.start_application(session, clock, world.users[who], world.orgs["unit_a"])
-            for who in ("alice", "bob", "carol")
-        ]
-    clock.set(at(11, 20))
-    for app_id, who in zip(ids, ("alice", "bob", "carol"), strict=True):
-        _act(session_factory, clock, world, app_id, "applicant_submit", who, DECLARATION)
+    ids = _three_submitted(session_factory, clock, world)
     unit = world.orgs["unit_a"]
     with session_factory() as session:
         for search, expected in (
@@ -185,14 +191,7 @@ def test_a_broad_search_on_a_large_org_counts_up_to_the_cap_and_says_so(
     monkeypatch.setattr(desk, "RESOLVE_LIMIT", 0)  # every search is "broad"
     monkeypatch.setattr(desk, "JOIN_BELOW", 0)
     monkeypatch.setattr(desk, "COUNT_CAP", 2)
-    with session_factory() as session:
-        ids = [
-            services.start_application(session, clock, world.users[who], world.orgs["unit_a"])
-            for who in ("alice", "bob", "carol")
-        ]
-    clock.set(at(11, 20))
-    for app_id, who in zip(ids, ("alice", "bob", "carol"), strict=True):
-        _act(session_factory, clock, world, app_id, "applicant_submit", who, DECLARATION)
+    _three_submitted(session_factory, clock, world)
     unit = world.orgs["unit_a"]
     with session_factory() as session:
         broad = desk.work(session, clock, unit, view="all", search=desk.Search(unit="unit_a"), per_page=10)
