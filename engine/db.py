@@ -81,6 +81,16 @@ class LockStats:
     held: float = 0.0  # seconds the lock was held
     timeouts: int = 0  # waits that gave up after BUSY_TIMEOUT and fell back to SQLite's busy handler
 
+    def add(self, other: LockStats) -> None:
+        for name in _STAT_FIELDS:
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+
+    def minus(self, other: LockStats) -> LockStats:
+        return LockStats(*(getattr(self, n) - getattr(other, n) for n in _STAT_FIELDS))
+
+
+_STAT_FIELDS = ("transactions", "contended", "waited", "held", "timeouts")
+
 
 class WriterLock:
     """The writer lock of one SQLite file in this process: an exclusive `flock` on `<database>-writer.lock`
@@ -200,8 +210,7 @@ def lock_stats() -> LockStats:
     """The sum over this process's writer locks."""
     total = LockStats()
     for lock in list(_LOCKS.values()):
-        for name in ("transactions", "contended", "waited", "held", "timeouts"):
-            setattr(total, name, getattr(total, name) + getattr(lock.stats, name))
+        total.add(lock.stats)
     return total
 
 

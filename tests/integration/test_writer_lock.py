@@ -170,9 +170,7 @@ HOLDER = textwrap.dedent(
 def test_a_killed_holder_frees_the_lock_and_its_write_is_rolled_back(tmp_path):
     url = _sqlite_url(tmp_path)
     engine = _table(url)
-    child = subprocess.Popen(
-        [sys.executable, "-c", HOLDER, url], cwd=ROOT, stdout=subprocess.PIPE, text=True
-    )
+    child = subprocess.Popen([sys.executable, "-c", HOLDER, url], cwd=ROOT, stdout=subprocess.PIPE, text=True)
     try:
         assert child.stdout.readline().strip() == "holding"
         lock = writer_lock(str(tmp_path / "lock.sqlite"))
