@@ -28,6 +28,7 @@ from engine.errors import (
 from .duties import own_application_refusal
 from .history import HistoryEvent
 from .tables import ApplicationRow, TaskClaim, WorkItem
+from .uow import Prepared
 
 
 @dataclass(frozen=True)
@@ -73,7 +74,7 @@ def check(
     if own is not None:  # segregation of duties comes first: no role makes one's own review possible
         raise own
     # the work items of this stage and a valid claim on it, in one statement (every action passes here)
-    items = session.connection().execute(_ITEMS_WITH_CLAIM, {"app_id": app_id, "stage": stage}).all()
+    items = _ITEMS_WITH_CLAIM.all(session, {"app_id": app_id, "stage": stage})
     item = next((w for w in items if w.org_id in org_ids), None)
     if item is None:
         _explain_missing(session, session.get(ApplicationRow, app_id), stage, org_ids, deployment)
@@ -115,7 +116,7 @@ def _items_with_claim():
     )
 
 
-_ITEMS_WITH_CLAIM = _items_with_claim()
+_ITEMS_WITH_CLAIM = Prepared(_items_with_claim())
 
 
 def _explain_missing(session: Session, row: ApplicationRow, stage: str, org_ids: set[int], deployment):

@@ -52,8 +52,8 @@ from .indexes import save_action, summary_fields, write_indexes
 from .live import CACHE, Live, StateIncident, acquire, rebuild, record_incident, write_snapshot
 from .queries import ApplicationView, build_view, check_scope
 from .tables import (
-    ENDED_STATUSES,
     ONE_OPEN_INDEX,
+    OPEN_APPLICATION,
     ApplicationOrg,
     ApplicationRow,
     Attachment,
@@ -63,7 +63,7 @@ from .tables import (
     DueTimer,
     WorkItem,
 )
-from .uow import UnitOfWork
+from .uow import Prepared, UnitOfWork
 
 _APPLICATION_TABLE = ApplicationRow.__table__
 _DEPLOYMENTS: dict[str, Deployment] = {}  # deployments never change once stored: cache them by id
@@ -190,10 +190,10 @@ def deployment_for(session: Session, deployment_id: str) -> Deployment:
 
 def current_deployments(session: Session) -> list[Deployment]:
     """The current deployment of every campaign, newest first."""
-    return [deployment_for(session, i) for i in session.connection().execute(_CURRENT_IDS).scalars()]
+    return [deployment_for(session, r.id) for r in _CURRENT_IDS.all(session)]
 
 
-_CURRENT_IDS = (
+_CURRENT_IDS = Prepared(
     select(DeploymentRow.__table__.c.id)
     .where(DeploymentRow.__table__.c.is_current.is_(True))
     .order_by(DeploymentRow.__table__.c.created_at.desc(), DeploymentRow.__table__.c.campaign_id)
@@ -304,12 +304,12 @@ def _duplicate(existing: int | None) -> ActionRefused:
     )
 
 
-_OPEN_APPLICATION = (
+_OPEN_APPLICATION = Prepared(
     select(_APPLICATION_TABLE.c.id)
     .where(
         _APPLICATION_TABLE.c.applicant_id == bindparam("applicant_id"),
         _APPLICATION_TABLE.c.campaign_id == bindparam("campaign_id"),
-        _APPLICATION_TABLE.c.status.not_in(ENDED_STATUSES),
+        OPEN_APPLICATION,  # the partial unique index's own predicate (a literal list: prepared once)
     )
     .limit(1)
 )
@@ -318,7 +318,7 @@ _OPEN_APPLICATION = (
 def open_application(session: Session, applicant_id: int, campaign_id: str) -> int | None:
     """The id of the person's unfinished application in a campaign, if any (one at a time)."""
     params = {"applicant_id": applicant_id, "campaign_id": campaign_id}
-    return session.connection().execute(_OPEN_APPLICATION, params).scalar()
+    return _OPEN_APPLICATION.scalar(session, params)
 
 
 def start_application(
@@ -334,7 +334,7 @@ def start_application(
     with UnitOfWork(session) as uow:
         deployment = campaign_for_start(session, clock, campaign_id)
         campaign, now = deployment.campaign, clock.now()
-        real_name = session.connection().execute(_USER_NAME, {"user_id": applicant_id}).scalar()
+        real_name = _USER_NAME.scalar(session, {"user_id": applicant_id})
         if real_name is None:
             raise NotFound(f"用户（编号 {applicant_id}）不存在", user_id=applicant_id)
         existing = open_application(session, applicant_id, campaign.id)
@@ -354,25 +354,22 @@ def start_application(
         )
         summary = summary_fields(app)
         try:
-            app_id = (
-                session.connection()
-                .execute(
-                    _INSERT_APPLICATION,
-                    {
-                        "applicant_id": applicant_id,
-                        "campaign_id": campaign.id,
-                        "deployment_id": deployment.id,
-                        "unit_id": chain["unit"],
-                        "tier2_id": chain["tier2"],
-                        "tier3_id": chain["tier3"],
-                        "version": 1,
-                        "applicant_name": real_name,
-                        "created_at": now,
-                        "updated_at": now,
-                        **summary,
-                    },
-                )
-                .scalar_one()
+            app_id = _insert_application(tuple(summary)).scalar(
+                session,
+                {
+                    "applicant_id": applicant_id,
+                    "campaign_id": campaign.id,
+                    "deployment_id": deployment.id,
+                    "unit_id": chain["unit"],
+                    "tier2_id": chain["tier2"],
+                    "tier3_id": chain["tier3"],
+                    "version": 1,
+                    "applicant_name": real_name,
+                    "created_at": now,
+                    "updated_at": now,
+                    "head_seq": 0,
+                    **summary,
+                },
             )
         except IntegrityError as exc:
             if not _is_one_open_violation(exc):
@@ -399,7 +396,7 @@ def start_application(
                 "committees": committees,
             },
         )
-        session.connection().execute(_SET_HEAD, {"app_id": app_id, "head_hash": started["hash"]})
+        _SET_HEAD.rowcount(session, {"app_id": app_id, "head_hash": started["hash"]})
         history.insert_events(session, [started])
         app.reset_on_error = False
         live = Live(app, 1, 1, started["hash"], 0, None)
@@ -410,9 +407,35 @@ def start_application(
     return app_id
 
 
-_USER_NAME = select(User.__table__.c.real_name).where(User.__table__.c.id == bindparam("user_id"))
-_INSERT_APPLICATION = insert(ApplicationRow.__table__).returning(ApplicationRow.__table__.c.id)
-_SET_HEAD = (
+_USER_NAME = Prepared(select(User.__table__.c.real_name).where(User.__table__.c.id == bindparam("user_id")))
+_INSERTS: dict[tuple, Prepared] = {}
+_START_COLUMNS = (
+    "applicant_id",
+    "campaign_id",
+    "deployment_id",
+    "unit_id",
+    "tier2_id",
+    "tier3_id",
+    "version",
+    "applicant_name",
+    "created_at",
+    "updated_at",
+    "head_seq",
+)
+
+
+def _insert_application(summary_keys: tuple) -> Prepared:
+    """`INSERT INTO application (…) RETURNING id`, compiled once per set of summary columns."""
+    found = _INSERTS.get(summary_keys)
+    if found is None:
+        keys = (*_START_COLUMNS, *summary_keys)
+        found = _INSERTS[summary_keys] = Prepared(
+            insert(ApplicationRow.__table__).returning(ApplicationRow.__table__.c.id), keys
+        )
+    return found
+
+
+_SET_HEAD = Prepared(
     update(ApplicationRow.__table__)
     .where(ApplicationRow.__table__.c.id == bindparam("app_id"))
     .values(head_seq=1, head_hash=bindparam("head_hash"))
@@ -448,10 +471,10 @@ ACTION_COLUMNS = tuple(
 )
 
 
-_ACTION_ROW = select(*ACTION_COLUMNS).where(_APPLICATION.c.id == bindparam("app_id"))
+_ACTION_SELECT = select(*ACTION_COLUMNS).where(_APPLICATION.c.id == bindparam("app_id"))
 _DUE = DueTimer.__table__
 # The timer sweep's claim: the row locked where the database can, and whether a timer is still due.
-_TIMER_ROW = select(
+_TIMER_SELECT = select(
     *ACTION_COLUMNS,
     exists()
     .where(_DUE.c.application_id == _APPLICATION.c.id, _DUE.c.next_attempt_at <= bindparam("now"))
@@ -459,13 +482,20 @@ _TIMER_ROW = select(
 ).where(_APPLICATION.c.id == bindparam("app_id"))
 
 
+# (timer_due column, row lock) -> the statement; FOR UPDATE SKIP LOCKED only where the database has it
+_ACTION_ROWS = {
+    (due, lock): Prepared(query.with_for_update(skip_locked=True) if lock else query)
+    for due, query in ((False, _ACTION_SELECT), (True, _TIMER_SELECT))
+    for lock in (False, True)
+}
+
+
 def action_row(session: Session, app_id: int, *, lock: bool = False, due_at: datetime | None = None):
     """The application's action columns (None if absent), prepared once. `lock` claims the row where the
     database can; `due_at` adds `timer_due`: whether a timer of it is due then (the sweep's claim)."""
-    query = _ACTION_ROW if due_at is None else _TIMER_ROW
-    if lock and session.get_bind().dialect.name == "postgresql":
-        query = query.with_for_update(skip_locked=True)
-    return session.connection().execute(query, {"app_id": app_id, "now": due_at}).first()
+    lock = lock and session.get_bind().dialect.name == "postgresql"
+    params = {"app_id": app_id} if due_at is None else {"app_id": app_id, "now": due_at}
+    return _ACTION_ROWS[due_at is not None, lock].first(session, params)
 
 
 def load(session: Session, app_id: int, clock: Clock) -> tuple:
@@ -594,11 +624,15 @@ def perform_task(
             )
         new_version = save_action(session, app_id, live, [{**e, "at": now} for e in events], now)
         if live.app.model.stages[stage].by_applicant:  # submitted: the draft has become the declaration
-            drafts = Draft.__table__
-            session.connection().execute(delete(drafts).where(drafts.c.application_id == app_id))
+            _DELETE_DRAFT.rowcount(session, {"app_id": app_id})
         uow.commit()
     CACHE.put(app_id, live)
     return new_version
+
+
+_DELETE_DRAFT = Prepared(
+    delete(Draft.__table__).where(Draft.__table__.c.application_id == bindparam("app_id"))
+)
 
 
 @dataclass(frozen=True)
