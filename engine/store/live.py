@@ -86,8 +86,12 @@ class LiveCache:
         return None
 
     def put(self, app_id: int, live: Live) -> list[tuple[int, Live]]:
-        """Keep a committed workflow; return the entries pushed out (least recently used first)."""
+        """Keep a committed workflow; return the entries pushed out (least recently used first). An ended
+        application is not kept: no action can follow, and its final snapshot is written as it ends."""
         evicted = []
+        if live.app.status().status in ENDED and live.snapshot_seq == live.head_seq:
+            self.discard(app_id)
+            return evicted
         with self._lock:
             self._entries[app_id] = live
             self._entries.move_to_end(app_id)

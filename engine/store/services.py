@@ -12,14 +12,13 @@ import json
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import bindparam, delete, exists, insert, select, update
+from sqlalchemy import and_, bindparam, delete, exists, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from engine.accounts.models import User
-from engine.accounts.orgs import units_of_member
+from engine.accounts.models import Membership, Org, User
 from engine.accounts.tiers import (
     acting_orgs,
     chain_key,
@@ -334,13 +333,14 @@ def start_application(
     with UnitOfWork(session) as uow:
         deployment = campaign_for_start(session, clock, campaign_id)
         campaign, now = deployment.campaign, clock.now()
-        real_name = _USER_NAME.scalar(session, {"user_id": applicant_id})
-        if real_name is None:
+        # the applicant's name, an unfinished application of theirs here, and the units they work in: one read
+        facts = _START_FACTS.all(session, {"user_id": applicant_id, "campaign_id": campaign.id})
+        if not facts or facts[0].real_name is None:
             raise NotFound(f"用户（编号 {applicant_id}）不存在", user_id=applicant_id)
-        existing = open_application(session, applicant_id, campaign.id)
+        real_name, existing = facts[0].real_name, facts[0].open_id
         if existing is not None:
             raise _duplicate(existing)
-        bound = {o.id: o.name for o in units_of_member(session, applicant_id)}
+        bound = {f.unit_id: f.unit_name for f in facts if f.unit_id is not None}
         if bound and unit_id not in bound:  # a unit's own staff declare through it (engine.store.starting)
             raise FormInvalid(
                 {"unit_id": f"所在单位：您是“{'、'.join(bound.values())}”的工作人员，只能通过本单位申报"}
@@ -407,7 +407,38 @@ def start_application(
     return app_id
 
 
-_USER_NAME = Prepared(select(User.__table__.c.real_name).where(User.__table__.c.id == bindparam("user_id")))
+def _start_facts():
+    """The applicant's name, the id of their unfinished application in the campaign (one at most), and one
+    row per active unit they are a member of (accounts.orgs.units_of_member's rule), by unit id."""
+    user, membership, org = User.__table__, Membership.__table__, Org.__table__
+    open_id = (
+        select(_APPLICATION_TABLE.c.id)
+        .where(
+            _APPLICATION_TABLE.c.applicant_id == bindparam("user_id"),
+            _APPLICATION_TABLE.c.campaign_id == bindparam("campaign_id"),
+            OPEN_APPLICATION,
+        )
+        .limit(1)
+        .scalar_subquery()
+    )
+    units = membership.join(
+        org, and_(org.c.id == membership.c.org_id, org.c.type == "unit", org.c.status == "active")
+    )
+    return (
+        select(
+            user.c.real_name,
+            open_id.label("open_id"),
+            org.c.id.label("unit_id"),
+            org.c.name.label("unit_name"),
+        )
+        .select_from(user.outerjoin(units, membership.c.user_id == user.c.id))
+        .where(user.c.id == bindparam("user_id"))
+        .distinct()
+        .order_by(org.c.id)
+    )
+
+
+_START_FACTS = Prepared(_start_facts())
 _INSERTS: dict[tuple, Prepared] = {}
 _START_COLUMNS = (
     "applicant_id",
