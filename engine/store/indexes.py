@@ -58,9 +58,12 @@ def save_action(session: Session, app_id: int, live: Live, events: list[dict], n
         row = history.chain_event(app_id, seq, head, **fields)
         rows.append(row)
         seq, head = row["seq"], row["hash"]
-    version = live.version
-    summary = summary_fields(live.app)
-    matched = _row_update(tuple(summary)).rowcount(
+    version, summary, before = live.version, summary_fields(live.app), live.summary
+    # only the summary columns that changed: SQLite leaves an index alone when no column of it is SET
+    changed = (
+        summary if before is None else {k: v for k, v in summary.items() if k not in before or before[k] != v}
+    )
+    matched = _row_update(tuple(changed)).rowcount(
         session,
         {
             "b_id": app_id,
@@ -69,11 +72,12 @@ def save_action(session: Session, app_id: int, live: Live, events: list[dict], n
             "updated_at": now,
             "head_seq": seq,
             "head_hash": head,
-            **summary,
+            **changed,
         },
     )
     if matched != 1:
         raise AlreadyHandled(CONFLICT_MESSAGE, application_id=app_id)
+    live.summary = summary
     live.index = write_indexes(session, app_id, live.app, live.index)
     history.insert_events(session, rows)
     live.version, live.head_seq, live.head_hash = version + 1, seq, head

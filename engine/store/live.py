@@ -55,6 +55,7 @@ class Live:
     head_hash: str
     snapshot_seq: int  # the event the stored snapshot reflects
     index: tuple | None  # (work items, due timers) as last written to the index tables; None: unknown
+    summary: dict | None = None  # the application row's summary columns as last written; None: unknown
 
 
 def index_signature(app: Application) -> tuple:

@@ -399,7 +399,7 @@ def start_application(
         _SET_HEAD.rowcount(session, {"app_id": app_id, "head_hash": started["hash"]})
         history.insert_events(session, [started])
         app.reset_on_error = False
-        live = Live(app, 1, 1, started["hash"], 0, None)
+        live = Live(app, 1, 1, started["hash"], 0, None, summary)
         live.index = write_indexes(session, app_id, app, ((), ()))
         write_snapshot(session, app_id, live, new=True)  # the base every rebuild starts from
         uow.commit()
@@ -521,6 +521,13 @@ _ACTION_ROWS = {
 }
 
 
+_ACTION_ROW_FOR_TASK = Prepared(
+    select(*ACTION_COLUMNS, *gate.task_columns)
+    .select_from(gate.task_join(_APPLICATION))
+    .where(_APPLICATION.c.id == bindparam("app_id"))
+)
+
+
 def action_row(session: Session, app_id: int, *, lock: bool = False, due_at: datetime | None = None):
     """The application's action columns (None if absent), prepared once. `lock` claims the row where the
     database can; `due_at` adds `timer_due`: whether a timer of it is due then (the sweep's claim)."""
@@ -601,9 +608,11 @@ def perform_task(
 ) -> int:
     """complete_task without building the view (simulation, benchmarks); returns the new version."""
     with UnitOfWork(session) as uow:
-        row = action_row(session, app_id)
-        if row is None:
+        # the action row with the stage's work items and their claims (the gate's facts): one statement
+        rows = _ACTION_ROW_FOR_TASK.all(session, {"app_id": app_id, "stage": stage})
+        if not rows:
             raise NotFound(f"申请书（编号 {app_id}）不存在", application_id=app_id)
+        row = rows[0]
         check_scope(session, row, actor.user_id, memberships={org for org, _ in actor.memberships})
         # segregation of duties, whatever the roles: never a review of one's own application
         refuse_own_application(
@@ -619,6 +628,7 @@ def perform_task(
                 actor.user_id,
                 deployment_for(session, row.deployment_id),
                 row.applicant_id,
+                [r for r in rows if r.org_id is not None],
             )
         committee_before = row.committee_id
         if expected_version is not None and expected_version != row.version:
