@@ -158,6 +158,12 @@ def _resolved(session: Session, s: Search, org_items: int) -> tuple[list, list]:
     conditions = _conditions(s)
     if not conditions or (org_items <= JOIN_BELOW and not s.id_number):  # an ID number is an index lookup
         return [], conditions
+    if not (s.name or s.id_number or s.unit):
+        # Only a series or campaign: these match broadly (every application of a campaign), so count the
+        # matches first, up to the limit, from the column's index, rather than fetch 10,001 ids to drop them.
+        found = select(ApplicationRow.id).where(*conditions).limit(RESOLVE_LIMIT + 1).subquery()
+        if session.scalar(select(func.count()).select_from(found)) > RESOLVE_LIMIT:
+            return [], conditions
     ids = session.scalars(select(ApplicationRow.id).where(*conditions).limit(RESOLVE_LIMIT + 1)).all()
     if len(ids) > RESOLVE_LIMIT:
         return [], conditions
