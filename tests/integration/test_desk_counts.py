@@ -149,16 +149,23 @@ def _three_submitted(session_factory, clock, world) -> list[int]:
 
 
 @pytest.mark.parametrize(
-    "limit, join_below",
-    [(desk.RESOLVE_LIMIT, 0), (0, 0), (desk.RESOLVE_LIMIT, desk.JOIN_BELOW)],
-    ids=["resolved to ids", "broad: joined", "small org: joined"],
+    "limit, join_below, inline",
+    [
+        (desk.RESOLVE_LIMIT, 0, desk.INLINE_IDS),
+        (desk.RESOLVE_LIMIT, 0, 0),
+        (0, 0, desk.INLINE_IDS),
+        (desk.RESOLVE_LIMIT, desk.JOIN_BELOW, desk.INLINE_IDS),
+    ],
+    ids=["resolved to ids", "resolved: IN (SELECT …)", "broad: joined", "small org: joined"],
 )
 def test_resolved_and_joined_searches_page_alike(
-    session_factory, clock, world, monkeypatch, limit, join_below
+    session_factory, clock, world, monkeypatch, limit, join_below, inline
 ):
-    """Every search path (resolved to application ids, or joined) gives the same rows, totals and order."""
+    """Every search path (resolved to application ids named in the statement or as a subquery, or joined)
+    gives the same rows, totals and order."""
     monkeypatch.setattr(desk, "RESOLVE_LIMIT", limit)
     monkeypatch.setattr(desk, "JOIN_BELOW", join_below)
+    monkeypatch.setattr(desk, "INLINE_IDS", inline)
     ids = _three_submitted(session_factory, clock, world)
     unit = world.orgs["unit_a"]
     with session_factory() as session:
