@@ -26,7 +26,8 @@ import json
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import ColumnElement, Integer, Select, any_, bindparam, func, select
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Session
 
 from engine import labels
@@ -40,9 +41,7 @@ from .tables import ApplicationRow, WorkItem
 PER_PAGE = 50
 RESOLVE_LIMIT = 10_000  # a search matching at most this many applications is resolved to their ids first …
 JOIN_BELOW = 5_000  # … on an org holding more items than this (a smaller org joins its own items)
-# … and the statements name the ids themselves when at most this many, else `IN (SELECT …)` the same search: ten
-# thousand bound ids took PostgreSQL ~1 s per page (a series filter matching every application of an org).
-INLINE_IDS = 1_000
+INLINE_IDS = 1_000  # a unit search names at most this many unit ids in its statements (else a subquery)
 WALK_FROM = 2_000  # an org holding more items than this pages an application-column sort by walking its index
 WALK_STEPS = 200_000  # … unless the page lies deeper than this many applications along that index
 # A search matching more applications than RESOLVE_LIMIT is counted through the join only up to this: the page
@@ -75,13 +74,21 @@ class Search:
     stage: str = ""  # one stage of the org's work (the menu's stage entries link here)
 
     applicant_id: int | None = None  # the person `id_number` names (resolved by `resolve`), -1 when nobody
+    unit_ids: tuple[int, ...] | None = None  # the units whose names contain `unit` (resolved by `resolve`)
 
     def resolve(self, session: Session) -> Search:
-        """This search with its ID number resolved to a user id (exact match only)."""
-        if not self.id_number:
-            return self
-        user_id = session.scalar(select(User.id).where(User.id_number == self.id_number.strip().upper()))
-        return replace(self, applicant_id=user_id if user_id is not None else -1)
+        """This search with its ID number resolved to a user id (exact match only) and its unit text to the
+        ids of the units whose names contain it (at most INLINE_IDS; more stay a subquery): PostgreSQL then
+        reads the applications through their unit index instead of hashing every application per statement."""
+        out = self
+        if self.id_number:
+            user_id = session.scalar(select(User.id).where(User.id_number == self.id_number.strip().upper()))
+            out = replace(out, applicant_id=user_id if user_id is not None else -1)
+        if self.unit:
+            ids = session.scalars(_units(self.unit).limit(INLINE_IDS + 1)).all()
+            if len(ids) <= INLINE_IDS:
+                out = replace(out, unit_ids=tuple(ids))
+        return out
 
     def active(self) -> bool:
         return any((self.name, self.id_number, self.unit, self.series, self.campaign, self.stage))
@@ -129,6 +136,11 @@ class DeskPage:
         return out
 
 
+def _units(text: str) -> Select:
+    """The ids of the units whose names contain `text`."""
+    return select(Org.id).where(Org.type == "unit", Org.name.contains(text.strip(), autoescape=True))
+
+
 def _conditions(s: Search) -> list:
     """The search as conditions on `application` (empty when nothing was typed)."""
     out = []
@@ -137,11 +149,7 @@ def _conditions(s: Search) -> list:
     if s.id_number:  # resolved to the applicant first (unique index), so the join starts from their rows
         out.append(ApplicationRow.applicant_id == s.applicant_id)
     if s.unit:
-        out.append(
-            ApplicationRow.unit_id.in_(
-                select(Org.id).where(Org.type == "unit", Org.name.contains(s.unit.strip(), autoescape=True))
-            )
-        )
+        out.append(ApplicationRow.unit_id.in_(s.unit_ids if s.unit_ids is not None else _units(s.unit)))
     if s.series:
         out.append(ApplicationRow.series == s.series)
     if s.campaign:
@@ -168,14 +176,19 @@ def _resolved(session: Session, s: Search, org_items: int) -> tuple[list, list]:
         found = session.scalar(select(func.count()).select_from(matching.limit(RESOLVE_LIMIT + 1).subquery()))
         if found > RESOLVE_LIMIT:
             return [], conditions
-        if found > INLINE_IDS:
-            return [WorkItem.application_id.in_(matching)], []
     ids = session.scalars(matching.limit(RESOLVE_LIMIT + 1)).all()
     if len(ids) > RESOLVE_LIMIT:
         return [], conditions
-    if len(ids) > INLINE_IDS:  # the database reads the matches again rather than bind thousands of ids
-        return [WorkItem.application_id.in_(matching)], []
-    return [WorkItem.application_id.in_(ids)], []
+    return [_among(session, WorkItem.application_id, ids)], []
+
+
+def _among(session: Session, column, ids) -> ColumnElement:
+    """`column IN ids`; on PostgreSQL `= ANY(array)`, one parameter: ten thousand bound ids cost ~200 ms of
+    client CPU and ~1 s per page there, and `IN (SELECT …)` of the search itself makes its planner hash every
+    item of the org (it cannot estimate the org condition written for SQLite's planner)."""
+    if session.get_bind().dialect.name == "postgresql":
+        return column == any_(bindparam(None, list(ids), type_=postgresql.ARRAY(Integer)))
+    return column.in_(ids)
 
 
 def _stage(s: Search) -> list:
@@ -260,8 +273,10 @@ def _items(session, org_id, filters, search, sort, descending, offset, limit, to
     for an unsearched page."""
     on_items, on_apps = _resolved(session, search, org_items)
     # `+ 0` keeps SQLite (which has no statistics) from walking the org's whole index range where the items
-    # are to be looked up by application instead.
-    by_app = [(WorkItem.org_id + 0) == org_id, *filters, *on_items]
+    # are to be looked up by application instead; PostgreSQL, which has them, is given the plain condition (it
+    # cannot estimate `org_id + 0`, and then hashes the org's every item instead of walking an index).
+    mine = (WorkItem.org_id + 0) if session.get_bind().dialect.name == "sqlite" else WorkItem.org_id
+    by_app = [mine == org_id, *filters, *on_items]
     where = by_app if on_items else [WorkItem.org_id == org_id, *filters]
 
     def keyed(columns, joined: bool):

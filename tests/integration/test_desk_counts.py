@@ -156,12 +156,12 @@ def _three_submitted(session_factory, clock, world) -> list[int]:
         (0, 0, desk.INLINE_IDS),
         (desk.RESOLVE_LIMIT, desk.JOIN_BELOW, desk.INLINE_IDS),
     ],
-    ids=["resolved to ids", "resolved: IN (SELECT …)", "broad: joined", "small org: joined"],
+    ids=["resolved to ids", "resolved, unit as a subquery", "broad: joined", "small org: joined"],
 )
 def test_resolved_and_joined_searches_page_alike(
     session_factory, clock, world, monkeypatch, limit, join_below, inline
 ):
-    """Every search path (resolved to application ids named in the statement or as a subquery, or joined)
+    """Every search path (resolved to application ids, its unit to unit ids or a subquery, or joined)
     gives the same rows, totals and order."""
     monkeypatch.setattr(desk, "RESOLVE_LIMIT", limit)
     monkeypatch.setattr(desk, "JOIN_BELOW", join_below)
