@@ -233,6 +233,19 @@ def tallies(session: Session, org_ids) -> dict[int, Tally]:
     return {org_id: Tally(tuple(groups)) for org_id, groups in found.items()}
 
 
+def _classify(tally: Tally, now: datetime, due_within_working_days: int, stage: str = "") -> dict[str, int]:
+    """The work-item views' counts from a Tally (one stage's only, when given)."""
+    soon = queries._due_soon_limit(now, due_within_working_days)
+    out = {view: 0 for view in queries.INBOX_VIEWS[:-1]}
+    for group_stage, deadline, opens, n in tally.groups:
+        if stage and group_stage != stage:
+            continue
+        for view in out:
+            if queries._in_view(view, now, soon, opens, deadline):
+                out[view] += n
+    return out
+
+
 def counts(
     session: Session,
     clock: Clock,
@@ -244,13 +257,7 @@ def counts(
     `tally` when the caller read it already (the menu and the desk share one per request)."""
     if tally is None:
         tally = tallies(session, [org_id])[org_id]
-    now = clock.now()
-    soon = queries._due_soon_limit(now, due_within_working_days)
-    out = {view: 0 for view in queries.INBOX_VIEWS[:-1]}
-    for _, deadline, opens, n in tally.groups:
-        for view in out:
-            if queries._in_view(view, now, soon, opens, deadline):
-                out[view] += n
+    out = _classify(tally, clock.now(), due_within_working_days)
     out["lapsed"] = session.scalar(
         select(func.count(ApplicationRow.id)).where(
             ApplicationRow.responsible_org_id == org_id, ApplicationRow.status == "expired"
@@ -343,7 +350,14 @@ def work(
     search = search.resolve(session)
     per_page = max(1, min(per_page, MAX_PER_PAGE))
     page = max(1, page)
+    if tally is None:
+        tally = tallies(session, [org_id])[org_id]
     tab = counts(session, clock, org_id, due_within_working_days, tally)
+    known = None  # the total, when the tally holds it: no search, or only a stage (the menu's stage entries)
+    if not search.active():
+        known = tab.get(view)
+    elif not _conditions(search) and view in queries.INBOX_VIEWS[:-1]:
+        known = _classify(tally, now, due_within_working_days, search.stage)[view]
     if view == "lapsed":
         base = select(ApplicationRow).where(
             ApplicationRow.responsible_org_id == org_id, ApplicationRow.status == "expired"
@@ -365,7 +379,7 @@ def work(
             descending,
             (page - 1) * per_page,
             per_page,
-            None if search.active() else tab[view],
+            known,
             tab["all"],
         )
     units = _unit_names(session, {i.unit_id for i in items if i.unit_id})
