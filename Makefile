@@ -14,23 +14,24 @@ $(STAMP): pyproject.toml setup.py
 	  || { cat $(VENV)/install.log; exit 1; }
 	@touch $(STAMP)
 
-BPMNJS := tests/e2e/bpmnjs
+BPMNJS := tools/bpmn-js
 
 # Debian's Chromium and CJK fonts for the browser tests; Playwright's own browser download cannot work here.
-# bpmn-js (pinned in $(BPMNJS)/package-lock.json) renders bpmn/*.bpmn in tests/e2e/test_bpmn_render.py.
+# The pinned bpmn-js package (npm ci in $(BPMNJS)) lets tests/unit/test_vendored_bpmnjs.py compare the vendored
+# viewer, which the pages serve and the browser tests use, byte for byte with the npm release.
 browser:
 	@if [ ! -x /usr/bin/chromium ] || ! fc-list 2>/dev/null | grep -qi 'noto.*cjk'; then \
 	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq chromium fonts-noto-cjk >/dev/null; \
 	  else echo "browser tests need: sudo apt-get install chromium fonts-noto-cjk" >&2; fi; fi
 	@if [ ! -d $(BPMNJS)/node_modules ]; then \
 	  if command -v npm >/dev/null; then (cd $(BPMNJS) && npm ci --no-audit --no-fund --loglevel=error) \
-	    || echo "npm ci failed in $(BPMNJS): the bpmn-js check will try again, then skip" >&2; \
-	  else echo "the bpmn-js check needs Node.js and npm (apt-get install nodejs npm)" >&2; fi; fi
+	    || echo "npm ci failed in $(BPMNJS): the vendored viewer's byte check will skip" >&2; \
+	  else echo "the vendored viewer's byte check needs Node.js and npm (apt-get install nodejs npm)" >&2; fi; fi
 
 # The pages' diagram viewer is committed under webapp/static/vendor/bpmn-js/<version>/ (so `make demo` needs no
 # npm); this regenerates it from the version pinned in tools/bpmn-js/package-lock.json (bump it there, then run).
 vendor-bpmnjs:
-	cd tools/bpmn-js && npm ci --no-audit --no-fund --loglevel=error
+	cd $(BPMNJS) && npm ci --no-audit --no-fund --loglevel=error
 	$(PY) tools/bpmn-js/vendor.py
 
 demo: $(STAMP)
@@ -62,4 +63,4 @@ lint: $(STAMP)
 	$(BIN)/ruff check -q .
 
 clean:
-	rm -rf $(VENV) instance .pytest_cache test-artifacts $(BPMNJS)/node_modules tools/bpmn-js/node_modules
+	rm -rf $(VENV) instance .pytest_cache test-artifacts $(BPMNJS)/node_modules

@@ -1,13 +1,16 @@
 """The left menu in the notice's own words ("我的单位"—"单位注册", "申请书审核" …), built per role.
 
 Badges count to-do work through the desk's one count source (`engine.store.desk`), scoped to the orgs the
-person belongs to; the template only renders what this module returns.
+person belongs to; the template only renders what this module returns. The work of all those orgs is read once
+per request (`tallies`: one grouped read of an index, shared with the desk page that renders the menu), so the
+menu costs a bounded number of statements whatever the orgs hold.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+import flask
 from flask import Flask, request, url_for
 from flask_login import current_user
 
@@ -49,6 +52,23 @@ class Group:
             or self.todo > 0
             or any(e.current or any(c.current for c in e.children) for e in self.entries)
         )
+
+
+def tallies() -> dict[int, desk.Tally]:
+    """The work of every active org the logged-in person belongs to, grouped (desk.tallies), read once per
+    request: the menu's badges and the desk page's tab counts classify the same read. Kept on `g` with the
+    request and person it was read for (an app context may outlive one request, as in tests)."""
+    key = (request._get_current_object(), current_user.get_id())
+    cached = flask.g.get("desk_tallies")
+    if cached is None or cached[0] != key:
+        orgs = {m.org_id for m in current_user.memberships if m.org_status == "active"}
+        cached = flask.g.desk_tallies = (key, desk.tallies(db.session, orgs))
+    return cached[1]
+
+
+def tally(org_id: int) -> desk.Tally | None:
+    """One org's part of `tallies` (None for an org the person is not an active member of)."""
+    return tallies().get(org_id)
 
 
 def _personal(user) -> Group:
@@ -100,11 +120,11 @@ def _org_centre(user) -> Group | None:
         # the stages this org acts on with this person's roles, as the deployed BPMN's lanes and task roles
         # say (never a list here); the badge counts only those, so a desk clerk is not shown the reviews' work
         stages = services.org_stages(db.session, m.org_type, user.roles_in(m.org_id))
+        per_stage = desk.stage_counts(db.session, get_clock(), m.org_id, tally(m.org_id))
         if stages:
-            per_stage = desk.stage_counts(db.session, get_clock(), m.org_id)
             todo = sum(per_stage.get(stage_id, 0) for stage_id, _ in stages)
-        else:  # an org outside the chains of the current processes: the desk's own total
-            todo = desk.counts(db.session, get_clock(), m.org_id).get("actionable", 0)
+        else:  # an org outside the chains of the current processes: the desk's own 可办理 total
+            todo = sum(per_stage.values())
         entry = Entry(
             f"申请书审核（{m.org_name}）", url_for("review.inbox", org_id=m.org_id), todo, prefix=True
         )

@@ -5,10 +5,12 @@ org (its work items, or the history events it wrote), so a search can never reac
 
 Counts per org — the one source for the desk's tabs and the menu's badges: `counts(session, clock, org_id,
 due_within_working_days=3)` returns {"all", "actionable", "not_open", "due_soon", "lapsed": int}, exact at the
-clock's instant (the views depend on time, so they are computed, not stored), from one grouped read of the
-covering index work_item (org_id, deadline, actionable_from, id) plus one index count: ≈ 13 ms of CPU on SQLite,
-≈ 2 ms on PostgreSQL, for an org holding 14,000–100,000 items (bench/RESULTS.md). `work()` returns the same dict
-in `DeskPage.counts`, so a page never counts twice.
+clock's instant (the views depend on time, so they are computed, not stored), and `stage_counts` the 可办理
+items per stage. Both classify a `Tally`: one grouped read of the covering index work_item (org_id, stage,
+deadline, actionable_from, application_id) — `tallies(session, org_ids)` reads it for several orgs in one
+statement — plus one index count for `lapsed`: ≈ 8 ms of CPU on SQLite for an org holding 100,000 items. The
+web layer reads the tallies of all a person's orgs once per request and hands them to both the menu and the
+desk (`work(..., tally=)`), whose `DeskPage.counts` then holds the same dict, so a page never counts twice.
 
 Scale (bench/desk.py, letter g): an unsearched page takes its total from those counts and reads its 50 keys from
 the index before joining the application rows (deep pages stay index-only). A search on application fields is
@@ -178,9 +180,56 @@ def _unit_names(session: Session, unit_ids: set[int]) -> dict[int, str]:
     return dict(session.execute(select(Org.id, Org.name).where(Org.id.in_(unit_ids))).all())
 
 
-def counts(session: Session, clock: Clock, org_id: int, due_within_working_days: int = 3) -> dict[str, int]:
-    """How many items each view of the org's desk holds now (see the module docstring: the one source)."""
-    return queries.inbox_counts(session, clock, org_id, due_within_working_days)
+@dataclass(frozen=True)
+class Tally:
+    """One org's work items grouped by (stage, deadline, opening), read from the index work_item (org_id, stage,
+    deadline, actionable_from, application_id) without touching the table. An org's items share few such
+    groups (campaign windows, notice ends by day), so the desk's tab counts (`counts`) and the menu's per-stage
+    badges (`stage_counts`) are both classified from it in Python: a page reads it once per org."""
+
+    groups: tuple[tuple[str, datetime | None, datetime | None, int], ...] = ()
+
+
+def tallies(session: Session, org_ids) -> dict[int, Tally]:
+    """The Tally of each org in `org_ids` (one grouped read for all of them; an org without work is empty)."""
+    org_ids = sorted(set(org_ids))
+    if not org_ids:
+        return {}
+    found: dict[int, list] = {org_id: [] for org_id in org_ids}
+    rows = session.execute(
+        select(WorkItem.org_id, WorkItem.stage, WorkItem.deadline, WorkItem.actionable_from, func.count())
+        .where(WorkItem.org_id.in_(org_ids))
+        .group_by(WorkItem.org_id, WorkItem.stage, WorkItem.deadline, WorkItem.actionable_from)
+    )
+    for org_id, stage, deadline, opens, n in rows:
+        found[org_id].append((stage, deadline, opens, n))
+    return {org_id: Tally(tuple(groups)) for org_id, groups in found.items()}
+
+
+def counts(
+    session: Session,
+    clock: Clock,
+    org_id: int,
+    due_within_working_days: int = 3,
+    tally: Tally | None = None,
+) -> dict[str, int]:
+    """How many items each view of the org's desk holds now (see the module docstring: the one source); from
+    `tally` when the caller read it already (the menu and the desk share one per request)."""
+    if tally is None:
+        tally = tallies(session, [org_id])[org_id]
+    now = clock.now()
+    soon = queries._due_soon_limit(now, due_within_working_days)
+    out = {view: 0 for view in queries.INBOX_VIEWS[:-1]}
+    for _, deadline, opens, n in tally.groups:
+        for view in out:
+            if queries._in_view(view, now, soon, opens, deadline):
+                out[view] += n
+    out["lapsed"] = session.scalar(
+        select(func.count(ApplicationRow.id)).where(
+            ApplicationRow.responsible_org_id == org_id, ApplicationRow.status == "expired"
+        )
+    )
+    return out
 
 
 def _walkable(session: Session, total: int, reach: int) -> bool:
@@ -255,15 +304,17 @@ def work(
     page: int = 1,
     per_page: int = PER_PAGE,
     due_within_working_days: int = 3,
+    tally: Tally | None = None,
 ) -> DeskPage:
     """One page of an org's work items matching a search, sorted, with the total, the tab counts and each
     row's claim. `lapsed` lists applications that expired at this org. Raises FormInvalid for an unknown view.
+    `tally`: the org's Tally when the caller read it already (else read here).
     """
     now = clock.now()
     search = search.resolve(session)
     per_page = max(1, min(per_page, MAX_PER_PAGE))
     page = max(1, page)
-    tally = counts(session, clock, org_id, due_within_working_days)
+    tab = counts(session, clock, org_id, due_within_working_days, tally)
     if view == "lapsed":
         base = select(ApplicationRow).where(
             ApplicationRow.responsible_org_id == org_id, ApplicationRow.status == "expired"
@@ -285,14 +336,14 @@ def work(
             descending,
             (page - 1) * per_page,
             per_page,
-            None if search.active() else tally[view],
-            tally["all"],
+            None if search.active() else tab[view],
+            tab["all"],
         )
     units = _unit_names(session, {i.unit_id for i in items if i.unit_id})
     held = claims.holders(session, [i.application_id for i in items])
     rows = [DeskRow(i, units.get(i.unit_id, ""), held.get((i.application_id, i.stage))) for i in items]
     return DeskPage(
-        rows, total, page, per_page, sort if sort in SORTS else "deadline", descending, tally, capped
+        rows, total, page, per_page, sort if sort in SORTS else "deadline", descending, tab, capped
     )
 
 
@@ -369,15 +420,16 @@ def handled(
     return DeskPage(rows, total or 0, page, per_page, sort if sort in HANDLED_SORTS else "at", descending)
 
 
-def stage_counts(session: Session, clock: Clock, org_id: int) -> dict[str, int]:
-    """How many items an org can act on now, per stage (the menu's stage entries)."""
-    filters = queries._filters("actionable", clock.now(), 0)
-    rows = session.execute(
-        select(WorkItem.stage, func.count(WorkItem.id))
-        .where(WorkItem.org_id == org_id, *filters)
-        .group_by(WorkItem.stage)
-    )
-    return {stage: n for stage, n in rows}
+def stage_counts(session: Session, clock: Clock, org_id: int, tally: Tally | None = None) -> dict[str, int]:
+    """How many items an org can act on now, per stage (the menu's stage entries); from `tally` when read."""
+    if tally is None:
+        tally = tallies(session, [org_id])[org_id]
+    now = clock.now()
+    out: dict[str, int] = {}
+    for stage, deadline, opens, n in tally.groups:
+        if queries._in_view("actionable", now, None, opens, deadline):
+            out[stage] = out.get(stage, 0) + n
+    return out
 
 
 def applicant_todo(session: Session, user_id: int) -> int:

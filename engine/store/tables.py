@@ -155,6 +155,10 @@ class WorkItem(Base):
         # An org's inbox in its order (queries.INBOX_ORDER, ending with the id: PostgreSQL's index entries do not
         # carry it as SQLite's rowid does) and its tab counts (one grouped read), without touching the table.
         Index("ix_work_item_org_inbox", "org_id", "deadline", "actionable_from", "id"),
+        # The org's work per stage (the desk's tab counts and the menu's per-stage badges: one grouped read,
+        # engine/store/desk.py `tallies`) and a broad search's capped count, which joins `application` from
+        # the application id here without touching the table.
+        Index("ix_work_item_org_stage", "org_id", "stage", "deadline", "actionable_from", "application_id"),
         Index("ix_work_item_deadline", "deadline"),  # the dashboards' at-risk lists and the reminder bands
     )
 

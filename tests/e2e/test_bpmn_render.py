@@ -1,25 +1,22 @@
 """Every bpmn/*.bpmn opens in bpmn.io: the bpmn-js viewer imports it without a warning and draws every element.
 
-bpmn-js is pinned in tests/e2e/bpmnjs/package.json; `npm ci` installs it there when node_modules is missing
-(`make test` does it before pytest). The rendered diagram is saved as test-artifacts/bpmn-<name>.png and .svg.
+The viewer is the one the pages serve (webapp/static/vendor/bpmn-js, pinned in tools/bpmn-js), so the check
+needs no npm and checks what users get. The rendered diagram is saved as test-artifacts/bpmn-<name>.png and .svg.
 """
 
 from __future__ import annotations
 
-import fcntl
-import shutil
-import subprocess
 from pathlib import Path
 
 import pytest
 from lxml import etree
 
+from webapp.diagram import VENDOR, bpmnjs_assets
+
 pytestmark = pytest.mark.e2e
 
 REPO = Path(__file__).resolve().parents[2]
-BPMNJS = Path(__file__).resolve().parent / "bpmnjs"
-DIST = BPMNJS / "node_modules" / "bpmn-js" / "dist"
-VIEWER = DIST / "bpmn-viewer.development.js"
+STATIC = VENDOR.parents[1]  # bpmnjs_assets() paths are relative to webapp/static
 DIAGRAMS = sorted((REPO / "bpmn").glob("*.bpmn"))
 ARTIFACTS = REPO / "test-artifacts"
 
@@ -67,34 +64,6 @@ SHOW_JS = """([box, margin]) => {
 }"""
 
 
-def _ensure_bpmnjs() -> None:
-    """`npm ci` in tests/e2e/bpmnjs once (a lock keeps xdist workers from racing); skip if npm is missing."""
-    if VIEWER.is_file():
-        return
-    npm = shutil.which("npm")
-    if npm is None:
-        pytest.skip(
-            f"bpmn-js check skipped: npm not found, and {VIEWER.relative_to(REPO)} is missing "
-            f"(install Node.js and npm, or run `npm ci` in {BPMNJS.relative_to(REPO)})"
-        )
-    with open(BPMNJS / ".npm-ci.lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        if VIEWER.is_file():
-            return
-        done = subprocess.run(
-            [npm, "ci", "--no-audit", "--no-fund", "--loglevel=error"],
-            cwd=BPMNJS,
-            capture_output=True,
-            text=True,
-            timeout=300,
-        )
-    if done.returncode != 0 or not VIEWER.is_file():
-        pytest.skip(
-            f"bpmn-js check skipped: `npm ci` in {BPMNJS.relative_to(REPO)} failed "
-            f"(is the npm registry reachable?): {done.stderr.strip()[-500:]}"
-        )
-
-
 def drawn_ids(path: Path) -> list[str]:
     """Ids of every flow node, sequence flow, lane and participant in the file: each must be drawn."""
     tree = etree.parse(str(path))
@@ -121,14 +90,14 @@ def test_there_are_diagrams_to_check():
 
 @pytest.mark.parametrize("diagram", DIAGRAMS, ids=[d.stem for d in DIAGRAMS])
 def test_diagram_opens_in_bpmn_js(page, diagram):
-    _ensure_bpmnjs()
+    assets = bpmnjs_assets()
     page.set_content(
         '<!doctype html><html lang="zh-CN"><head><meta charset="utf-8"></head>'
         '<body style="margin:0"><div id="canvas" style="width:100vw;height:100vh"></div></body></html>'
     )
-    page.add_style_tag(path=DIST / "assets" / "diagram-js.css")
-    page.add_style_tag(path=DIST / "assets" / "bpmn-js.css")
-    page.add_script_tag(path=VIEWER)
+    page.add_style_tag(path=STATIC / assets["diagram_css"])
+    page.add_style_tag(path=STATIC / assets["bpmn_css"])
+    page.add_script_tag(path=STATIC / assets["js"])
     errors = []
     page.on("pageerror", lambda exc: errors.append(str(exc)))
 

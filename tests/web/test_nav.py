@@ -121,3 +121,51 @@ def test_stage_entries_come_from_the_bpmn_lanes_with_their_own_counts(wf):
     assert "共 2 份" in c.get(f"/review/{unit_a}/?stage=unit_review").get_data(as_text=True)
     # a committee reviewer acts on one stage only: no sub-entries; the desk staff sees none of the reviews'
     assert "nav-stages" not in _menu(wf.client("committee").get("/").get_data(as_text=True))
+
+
+def _statements(app, client, path: str) -> list[str]:
+    """The SQL statements one GET of `path` runs (a SQLAlchemy event listener on the app's engine)."""
+    from sqlalchemy import event
+
+    seen: list[str] = []
+
+    def record(conn, cursor, statement, *args):
+        seen.append(" ".join(statement.split()))
+
+    with app.app_context():
+        engine = db.engine
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        assert client.get(path).status_code == 200
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+    return seen
+
+
+def test_menu_badges_read_the_work_once_per_page_whatever_the_orgs(wf):
+    """The badges of every org a person belongs to come from one grouped read of work_item, shared with the
+    desk page's tab counts: a bounded number of statements, not a COUNT per org, stage or view."""
+    from engine.accounts.models import Membership
+
+    for who in ("applicant", "applicant2"):
+        app_id = wf.start(who)
+        assert wf.submit(app_id, who).status_code == 302
+    unit_a = wf.orgs["unit_a"]
+    c = wf.client("unit_a")
+    reads = [s for s in _statements(wf.app, c, "/") if "FROM work_item" in s]
+    assert len(reads) == 1 and "GROUP BY" in reads[0], reads
+    with wf.app.app_context():  # the same person in every org of the chain: still one read of the work
+        user_id = db.session.scalar(db.select(Membership.user_id).where(Membership.org_id == unit_a).limit(1))
+        mine = set(db.session.scalars(db.select(Membership.org_id).where(Membership.user_id == user_id)))
+        for org in set(wf.orgs.values()) - mine:
+            db.session.add(Membership(user_id=user_id, org_id=org, role="reviewer"))
+        db.session.commit()
+    c = wf.client("unit_a")
+    home = _statements(wf.app, c, "/")
+    assert len([s for s in home if "FROM work_item" in s]) == 1
+    menu = _menu(c.get("/").get_data(as_text=True))
+    assert _badge(menu, "申请书审核（江津建设公司）") == 2
+    desk_page = _statements(wf.app, c, f"/review/{unit_a}/")
+    grouped = [s for s in desk_page if "FROM work_item" in s and "GROUP BY" in s]
+    assert len(grouped) == 1, grouped  # the desk's tab counts reuse the menu's read
+    assert len(desk_page) <= len(home) + 12, desk_page  # the page itself: a few statements, not one per row

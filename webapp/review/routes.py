@@ -10,6 +10,7 @@ from engine.accounts import services as acc
 from engine.errors import ActionRefused, FormInvalid, NotFound
 from engine.store import claims, desk, gate, queries, services
 
+from .. import nav
 from ..apply.printing import print_context
 from ..clock import get_clock
 from ..csv_export import csv_response
@@ -69,7 +70,7 @@ def index():
     orgs = []
     for m in current_user.memberships:
         if m.org_status == "active" and m.org_id not in {o[0].org_id for o in orgs}:
-            orgs.append((m, desk.counts(db.session, get_clock(), m.org_id)))
+            orgs.append((m, desk.counts(db.session, get_clock(), m.org_id, tally=nav.tally(m.org_id))))
     return render_template("review/index.html", orgs=orgs)
 
 
@@ -96,7 +97,7 @@ def _search_args() -> tuple[desk.Search, str, bool]:
     return search, a.get("sort", ""), a.get("desc") == "1"
 
 
-def _desk_page(org_id: int, view: str, days: int, page: int, per_page: int = desk.PER_PAGE):
+def _desk_page(org_id: int, view: str, days: int, page: int, per_page: int = desk.PER_PAGE, tally=None):
     search, sort, descending = _search_args()
     return desk.work(
         db.session,
@@ -109,6 +110,7 @@ def _desk_page(org_id: int, view: str, days: int, page: int, per_page: int = des
         page=page,
         per_page=per_page,
         due_within_working_days=days,
+        tally=tally,
     ), search
 
 
@@ -128,7 +130,8 @@ def inbox(org_id: int):
     """One org's desk: search, sortable columns, numbered pages with totals, claims, batch approval."""
     membership, roles = _membership(org_id)
     view, days, page = _inbox_args()
-    result, search = _desk_page(org_id, view, days, page)
+    # the org's grouped work, read once for this page's tab counts and the menu's badges (webapp/nav.py)
+    result, search = _desk_page(org_id, view, days, page, tally=nav.tally(org_id))
     notices = queries.in_notice(db.session, get_clock(), org_id) if membership.org_type == "unit" else []
     series, campaigns = _choices()
     return render_template(
