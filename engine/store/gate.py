@@ -28,6 +28,7 @@ from engine.errors import (
 from .duties import own_application_refusal
 from .history import HistoryEvent
 from .tables import ApplicationRow, TaskClaim, WorkItem
+from .uow import Prepared
 
 
 @dataclass(frozen=True)
@@ -55,12 +56,14 @@ def check(
     user_id: int,
     deployment=None,
     applicant_id: int | None = None,
+    items: list | None = None,
 ) -> OpenTask:
     """The open task at `stage` for one of `org_ids`, or the typed refusal that explains why not.
 
     Raises NoticeRunning, NotYetOpen, WindowClosed, Lapsed, HandledByOther, ClaimedByColleague, or
     ActionRefused when the task is simply not this org's now. An action that has read the application row
-    passes its `deployment` and `applicant_id`, so the row is not read again.
+    passes its `deployment` and `applicant_id`, so the row is not read again, and the stage's work items
+    when it read them with the row (`task_columns`/`task_join`).
     """
     if applicant_id is None or deployment is None:
         row = session.get(ApplicationRow, app_id)
@@ -73,7 +76,8 @@ def check(
     if own is not None:  # segregation of duties comes first: no role makes one's own review possible
         raise own
     # the work items of this stage and a valid claim on it, in one statement (every action passes here)
-    items = session.connection().execute(_ITEMS_WITH_CLAIM, {"app_id": app_id, "stage": stage}).all()
+    if items is None:
+        items = _ITEMS_WITH_CLAIM.all(session, {"app_id": app_id, "stage": stage})
     item = next((w for w in items if w.org_id in org_ids), None)
     if item is None:
         _explain_missing(session, session.get(ApplicationRow, app_id), stage, org_ids, deployment)
@@ -86,36 +90,46 @@ def check(
     return OpenTask(app_id, stage, item.org_id, item.actionable_from, item.deadline)
 
 
-def _items_with_claim():
-    """Work items of (:app_id, :stage) with the claim on that task when it is still valid (claims.holder's
-    rule: made at the application's current version)."""
-    wi, app, claim, user = WorkItem.__table__, ApplicationRow.__table__, TaskClaim.__table__, User.__table__
+_WI, _APP, _CLAIM, _USER = WorkItem.__table__, ApplicationRow.__table__, TaskClaim.__table__, User.__table__
+# A work item of the stage and the claim on it when still valid (claims.holder's rule: made at the
+# application's current version), as columns beside the application row's.
+task_columns = (
+    _WI.c.org_id,
+    _WI.c.actionable_from,
+    _WI.c.deadline,
+    _CLAIM.c.user_id.label("claim_user_id"),
+    _USER.c.real_name.label("claim_user_name"),
+    _CLAIM.c.claimed_at,
+)
+
+
+def task_join(app):
+    """`application` ⟕ its work items at :stage ⟕ their valid claim ⟕ the claim holder (an action reads
+    its row and the gate's facts in one statement)."""
     return (
-        select(
-            wi.c.org_id,
-            wi.c.actionable_from,
-            wi.c.deadline,
-            claim.c.user_id.label("claim_user_id"),
-            user.c.real_name.label("claim_user_name"),
-            claim.c.claimed_at,
+        app.outerjoin(_WI, and_(_WI.c.application_id == app.c.id, _WI.c.stage == bindparam("stage")))
+        .outerjoin(
+            _CLAIM,
+            and_(
+                _CLAIM.c.application_id == _WI.c.application_id,
+                _CLAIM.c.stage == _WI.c.stage,
+                _CLAIM.c.app_version == app.c.version,
+            ),
         )
-        .select_from(
-            wi.join(app, app.c.id == wi.c.application_id)
-            .outerjoin(
-                claim,
-                and_(
-                    claim.c.application_id == wi.c.application_id,
-                    claim.c.stage == wi.c.stage,
-                    claim.c.app_version == app.c.version,
-                ),
-            )
-            .outerjoin(user, user.c.id == claim.c.user_id)
-        )
-        .where(wi.c.application_id == bindparam("app_id"), wi.c.stage == bindparam("stage"))
+        .outerjoin(_USER, _USER.c.id == _CLAIM.c.user_id)
     )
 
 
-_ITEMS_WITH_CLAIM = _items_with_claim()
+def _items_with_claim():
+    """Work items of (:app_id, :stage) with the claim on that task when it is still valid."""
+    return (
+        select(*task_columns)
+        .select_from(task_join(_APP))
+        .where(_APP.c.id == bindparam("app_id"), _WI.c.application_id.is_not(None))
+    )
+
+
+_ITEMS_WITH_CLAIM = Prepared(_items_with_claim())
 
 
 def _explain_missing(session: Session, row: ApplicationRow, stage: str, org_ids: set[int], deployment):

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from engine.events import RecordedEvent as EventView
 
 from .tables import ApplicationRow, HistoryEvent
+from .uow import Prepared
 
 GENESIS = "0" * 64
 
@@ -95,11 +96,23 @@ def chain_event(
 
 def insert_events(session: Session, rows: list[dict]) -> None:
     """Write chained event rows in one statement (the caller moves the application's head with them)."""
-    if rows:  # one row as a plain INSERT: the many-rows path costs more than the statement
-        session.connection().execute(_INSERT_EVENT, rows[0] if len(rows) == 1 else rows)
+    if rows:
+        _INSERT_EVENT.rowcount(session, rows[0] if len(rows) == 1 else rows)
 
 
-_INSERT_EVENT = insert(HistoryEvent.__table__)
+_EVENT_COLUMNS = (
+    "application_id",
+    "seq",
+    "at",
+    "actor_id",
+    "org_id",
+    "event_type",
+    "stage",
+    "data_json",
+    "prev_hash",
+    "hash",
+)
+_INSERT_EVENT = Prepared(insert(HistoryEvent.__table__), _EVENT_COLUMNS)
 
 
 def append(

@@ -19,6 +19,7 @@ from engine.runtime import Application
 from . import history
 from .live import Live, index_signature, snapshot_due, write_snapshot
 from .tables import ApplicationRow, DueTimer, HistoryEvent, WorkflowState, WorkItem
+from .uow import Prepared
 
 CONFLICT_MESSAGE = "该申请书已被他人处理，请刷新后重试"
 # Table-level Core statements on the session's connection: the ORM's bulk and unit-of-work machinery cost
@@ -57,10 +58,13 @@ def save_action(session: Session, app_id: int, live: Live, events: list[dict], n
         row = history.chain_event(app_id, seq, head, **fields)
         rows.append(row)
         seq, head = row["seq"], row["hash"]
-    version = live.version
-    summary = summary_fields(live.app)
-    result = session.connection().execute(
-        _row_update(tuple(summary)),
+    version, summary, before = live.version, summary_fields(live.app), live.summary
+    # only the summary columns that changed: SQLite leaves an index alone when no column of it is SET
+    changed = (
+        summary if before is None else {k: v for k, v in summary.items() if k not in before or before[k] != v}
+    )
+    matched = _row_update(tuple(changed)).rowcount(
+        session,
         {
             "b_id": app_id,
             "b_version": version,
@@ -68,11 +72,12 @@ def save_action(session: Session, app_id: int, live: Live, events: list[dict], n
             "updated_at": now,
             "head_seq": seq,
             "head_hash": head,
-            **summary,
+            **changed,
         },
     )
-    if result.rowcount != 1:
+    if matched != 1:
         raise AlreadyHandled(CONFLICT_MESSAGE, application_id=app_id)
+    live.summary = summary
     live.index = write_indexes(session, app_id, live.app, live.index)
     history.insert_events(session, rows)
     live.version, live.head_seq, live.head_hash = version + 1, seq, head
@@ -90,7 +95,7 @@ def _row_update(summary_keys: tuple):
     stmt = _ROW_UPDATES.get(summary_keys)
     if stmt is None:
         columns = ("version", "updated_at", "head_seq", "head_hash", *summary_keys)
-        stmt = _ROW_UPDATES[summary_keys] = (
+        stmt = _ROW_UPDATES[summary_keys] = Prepared(
             update(APPLICATION)
             .where(APPLICATION.c.id == bindparam("b_id"), APPLICATION.c.version == bindparam("b_version"))
             .values({c: bindparam(c) for c in columns})
@@ -99,40 +104,41 @@ def _row_update(summary_keys: tuple):
 
 
 # One work item or due timer that changed in place: an UPDATE instead of a DELETE and an INSERT.
-_MOVE_ITEM = (
+_ITEM_FIELDS = ("stage", "tier", "org_id", "actionable_from", "deadline")
+_TIMER_FIELDS = ("name", "due_at", "attempts", "next_attempt_at")
+_MOVE_ITEM = Prepared(
     update(WORK_ITEM)
     .where(WORK_ITEM.c.application_id == bindparam("b_app"))
-    .values({c: bindparam(c) for c in ("stage", "tier", "org_id", "actionable_from", "deadline")})
+    .values({c: bindparam(c) for c in _ITEM_FIELDS})
 )
-_MOVE_TIMER = (
+_MOVE_TIMER = Prepared(
     update(DUE_TIMER)
     .where(DUE_TIMER.c.application_id == bindparam("b_app"))
     .values(
         name=bindparam("name"), due_at=bindparam("due_at"), attempts=0, next_attempt_at=bindparam("due_at")
     )
 )
-_DELETE_ITEMS = delete(WORK_ITEM).where(WORK_ITEM.c.application_id == bindparam("b_app"))
-_DELETE_TIMERS = delete(DUE_TIMER).where(DUE_TIMER.c.application_id == bindparam("b_app"))
-_INSERT_ITEMS, _INSERT_TIMERS = insert(WORK_ITEM), insert(DUE_TIMER)
-_ITEM_FIELDS = ("stage", "tier", "org_id", "actionable_from", "deadline")
+_DELETE_ITEMS = Prepared(delete(WORK_ITEM).where(WORK_ITEM.c.application_id == bindparam("b_app")))
+_DELETE_TIMERS = Prepared(delete(DUE_TIMER).where(DUE_TIMER.c.application_id == bindparam("b_app")))
+_INSERT_ITEMS = Prepared(insert(WORK_ITEM), ("application_id", *_ITEM_FIELDS))
+_INSERT_TIMERS = Prepared(insert(DUE_TIMER), ("application_id", *_TIMER_FIELDS))
 
 
 def write_indexes(session: Session, app_id: int, app: Application, before: tuple | None = None) -> tuple:
     """Make the application's work items and due timers say what the workflow says now; rows that have not
     changed are left alone. `before` is what the tables hold (None: unknown). Returns the new signature."""
     after = index_signature(app)
-    conn = session.connection()
     items_before, timers_before = before if before is not None else (None, None)
     items, timers = after
     if items != items_before:
         if items_before is not None and len(items_before) == len(items) == 1:
-            conn.execute(_MOVE_ITEM, {"b_app": app_id, **dict(zip(_ITEM_FIELDS, items[0], strict=True))})
+            _MOVE_ITEM.rowcount(session, {"b_app": app_id, **dict(zip(_ITEM_FIELDS, items[0], strict=True))})
         else:
             if before is None or items_before:
-                conn.execute(_DELETE_ITEMS, {"b_app": app_id})
+                _DELETE_ITEMS.rowcount(session, {"b_app": app_id})
             if items:
-                conn.execute(
-                    _INSERT_ITEMS,
+                _INSERT_ITEMS.rowcount(
+                    session,
                     [
                         {"application_id": app_id, **dict(zip(_ITEM_FIELDS, item, strict=True))}
                         for item in items
@@ -140,13 +146,13 @@ def write_indexes(session: Session, app_id: int, app: Application, before: tuple
                 )
     if timers != timers_before:
         if timers_before is not None and len(timers_before) == len(timers) == 1:
-            conn.execute(_MOVE_TIMER, {"b_app": app_id, "name": timers[0][0], "due_at": timers[0][1]})
+            _MOVE_TIMER.rowcount(session, {"b_app": app_id, "name": timers[0][0], "due_at": timers[0][1]})
         else:
             if before is None or timers_before:
-                conn.execute(_DELETE_TIMERS, {"b_app": app_id})
+                _DELETE_TIMERS.rowcount(session, {"b_app": app_id})
             if timers:
-                conn.execute(
-                    _INSERT_TIMERS,
+                _INSERT_TIMERS.rowcount(
+                    session,
                     [
                         {
                             "application_id": app_id,

@@ -16,7 +16,7 @@ import threading
 from collections import OrderedDict
 from dataclasses import dataclass
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
 from engine.audit.replay import apply_event
@@ -27,6 +27,7 @@ from engine.runtime import Application
 
 from . import history
 from .tables import HistoryEvent, Incident, WorkflowState
+from .uow import Prepared
 
 DEFAULT_CAPACITY = 1000  # ≈ 120 KiB each: about 120 MiB per process
 SNAPSHOT_EVERY = 8  # events: a miss replays at most this many minus one
@@ -54,6 +55,7 @@ class Live:
     head_hash: str
     snapshot_seq: int  # the event the stored snapshot reflects
     index: tuple | None  # (work items, due timers) as last written to the index tables; None: unknown
+    summary: dict | None = None  # the application row's summary columns as last written; None: unknown
 
 
 def index_signature(app: Application) -> tuple:
@@ -85,8 +87,12 @@ class LiveCache:
         return None
 
     def put(self, app_id: int, live: Live) -> list[tuple[int, Live]]:
-        """Keep a committed workflow; return the entries pushed out (least recently used first)."""
+        """Keep a committed workflow; return the entries pushed out (least recently used first). An ended
+        application is not kept: no action can follow, and its final snapshot is written as it ends."""
         evicted = []
+        if live.app.status().status in ENDED and live.snapshot_seq == live.head_seq:
+            self.discard(app_id)
+            return evicted
         with self._lock:
             self._entries[app_id] = live
             self._entries.move_to_end(app_id)
@@ -119,21 +125,7 @@ CACHE = LiveCache(int(os.environ.get("ZHICHENG_LIVE_CACHE", DEFAULT_CAPACITY)))
 
 
 def _events_after(session: Session, app_id: int, seq: int) -> list[tuple[RecordedEvent, str]]:
-    rows = session.execute(
-        select(
-            HistoryEvent.seq,
-            HistoryEvent.at,
-            HistoryEvent.actor_id,
-            HistoryEvent.org_id,
-            HistoryEvent.event_type,
-            HistoryEvent.stage,
-            HistoryEvent.data_json,
-            HistoryEvent.prev_hash,
-            HistoryEvent.hash,
-        )
-        .where(HistoryEvent.application_id == app_id, HistoryEvent.seq > seq)
-        .order_by(HistoryEvent.seq)
-    )
+    rows = _EVENTS_AFTER.all(session, {"app_id": app_id, "seq": seq})
     out = []
     for r in rows:
         recomputed = history.event_hash(
@@ -156,13 +148,39 @@ def _events_after(session: Session, app_id: int, seq: int) -> list[tuple[Recorde
     return out
 
 
+_EVENTS = HistoryEvent.__table__
+_EVENTS_AFTER = Prepared(
+    select(
+        _EVENTS.c.seq,
+        _EVENTS.c.at,
+        _EVENTS.c.actor_id,
+        _EVENTS.c.org_id,
+        _EVENTS.c.event_type,
+        _EVENTS.c.stage,
+        _EVENTS.c.data_json,
+        _EVENTS.c.prev_hash,
+        _EVENTS.c.hash,
+    )
+    .where(_EVENTS.c.application_id == bindparam("app_id"), _EVENTS.c.seq > bindparam("seq"))
+    .order_by(_EVENTS.c.seq)
+)
+_STATES = WorkflowState.__table__
+_SNAPSHOT = Prepared(
+    select(_STATES.c.state_json, _STATES.c.seq).where(_STATES.c.application_id == bindparam("app_id"))
+)
+_INSERT_SNAPSHOT = Prepared(insert(_STATES), ("application_id", "state_json", "seq"))
+_UPDATE_SNAPSHOT = Prepared(  # never over a newer snapshot (another process may be ahead)
+    update(_STATES)
+    .where(_STATES.c.application_id == bindparam("app_id"), _STATES.c.seq < bindparam("new_seq"))
+    .values(state_json=bindparam("state_json"), seq=bindparam("new_seq"))
+)
+
+
 def rebuild(session: Session, row, deployment, clock) -> Live:
     """The workflow of `row` (an application row: id, version, head_seq, head_hash, status, stage) from
     its latest snapshot and the events after it. Raises StateIncident when they disagree."""
     app_id = row.id
-    snap = session.execute(
-        select(WorkflowState.state_json, WorkflowState.seq).where(WorkflowState.application_id == app_id)
-    ).first()
+    snap = _SNAPSHOT.first(session, {"app_id": app_id})
     if snap is None:
         raise StateIncident("申请书缺少流程状态快照", application_id=app_id)
     if snap.seq > row.head_seq:
@@ -223,16 +241,11 @@ def write_snapshot(session: Session, app_id: int, live: Live, *, new: bool = Fal
     """Store the workflow as of its head; never replaces a newer snapshot (another process may be ahead)."""
     state = live.app.to_json()
     if new:
-        session.execute(
-            insert(WorkflowState).values(application_id=app_id, state_json=state, seq=live.head_seq)
+        _INSERT_SNAPSHOT.rowcount(
+            session, {"application_id": app_id, "state_json": state, "seq": live.head_seq}
         )
     else:
-        session.execute(
-            update(WorkflowState)
-            .where(WorkflowState.application_id == app_id, WorkflowState.seq < live.head_seq)
-            .values(state_json=state, seq=live.head_seq)
-            .execution_options(synchronize_session=False)
-        )
+        _UPDATE_SNAPSHOT.rowcount(session, {"app_id": app_id, "state_json": state, "new_seq": live.head_seq})
     live.snapshot_seq = live.head_seq
 
 

@@ -12,14 +12,13 @@ import json
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import bindparam, delete, exists, insert, select, update
+from sqlalchemy import and_, bindparam, delete, exists, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from engine.accounts.models import User
-from engine.accounts.orgs import units_of_member
+from engine.accounts.models import Membership, Org, User
 from engine.accounts.tiers import (
     acting_orgs,
     chain_key,
@@ -52,8 +51,8 @@ from .indexes import save_action, summary_fields, write_indexes
 from .live import CACHE, Live, StateIncident, acquire, rebuild, record_incident, write_snapshot
 from .queries import ApplicationView, build_view, check_scope
 from .tables import (
-    ENDED_STATUSES,
     ONE_OPEN_INDEX,
+    OPEN_APPLICATION,
     ApplicationOrg,
     ApplicationRow,
     Attachment,
@@ -63,7 +62,7 @@ from .tables import (
     DueTimer,
     WorkItem,
 )
-from .uow import UnitOfWork
+from .uow import Prepared, UnitOfWork
 
 _APPLICATION_TABLE = ApplicationRow.__table__
 _DEPLOYMENTS: dict[str, Deployment] = {}  # deployments never change once stored: cache them by id
@@ -190,10 +189,10 @@ def deployment_for(session: Session, deployment_id: str) -> Deployment:
 
 def current_deployments(session: Session) -> list[Deployment]:
     """The current deployment of every campaign, newest first."""
-    return [deployment_for(session, i) for i in session.connection().execute(_CURRENT_IDS).scalars()]
+    return [deployment_for(session, r.id) for r in _CURRENT_IDS.all(session)]
 
 
-_CURRENT_IDS = (
+_CURRENT_IDS = Prepared(
     select(DeploymentRow.__table__.c.id)
     .where(DeploymentRow.__table__.c.is_current.is_(True))
     .order_by(DeploymentRow.__table__.c.created_at.desc(), DeploymentRow.__table__.c.campaign_id)
@@ -304,12 +303,12 @@ def _duplicate(existing: int | None) -> ActionRefused:
     )
 
 
-_OPEN_APPLICATION = (
+_OPEN_APPLICATION = Prepared(
     select(_APPLICATION_TABLE.c.id)
     .where(
         _APPLICATION_TABLE.c.applicant_id == bindparam("applicant_id"),
         _APPLICATION_TABLE.c.campaign_id == bindparam("campaign_id"),
-        _APPLICATION_TABLE.c.status.not_in(ENDED_STATUSES),
+        OPEN_APPLICATION,  # the partial unique index's own predicate (a literal list: prepared once)
     )
     .limit(1)
 )
@@ -318,7 +317,7 @@ _OPEN_APPLICATION = (
 def open_application(session: Session, applicant_id: int, campaign_id: str) -> int | None:
     """The id of the person's unfinished application in a campaign, if any (one at a time)."""
     params = {"applicant_id": applicant_id, "campaign_id": campaign_id}
-    return session.connection().execute(_OPEN_APPLICATION, params).scalar()
+    return _OPEN_APPLICATION.scalar(session, params)
 
 
 def start_application(
@@ -334,13 +333,14 @@ def start_application(
     with UnitOfWork(session) as uow:
         deployment = campaign_for_start(session, clock, campaign_id)
         campaign, now = deployment.campaign, clock.now()
-        real_name = session.connection().execute(_USER_NAME, {"user_id": applicant_id}).scalar()
-        if real_name is None:
+        # the applicant's name, an unfinished application of theirs here, and the units they work in: one read
+        facts = _START_FACTS.all(session, {"user_id": applicant_id, "campaign_id": campaign.id})
+        if not facts or facts[0].real_name is None:
             raise NotFound(f"用户（编号 {applicant_id}）不存在", user_id=applicant_id)
-        existing = open_application(session, applicant_id, campaign.id)
+        real_name, existing = facts[0].real_name, facts[0].open_id
         if existing is not None:
             raise _duplicate(existing)
-        bound = {o.id: o.name for o in units_of_member(session, applicant_id)}
+        bound = {f.unit_id: f.unit_name for f in facts if f.unit_id is not None}
         if bound and unit_id not in bound:  # a unit's own staff declare through it (engine.store.starting)
             raise FormInvalid(
                 {"unit_id": f"所在单位：您是“{'、'.join(bound.values())}”的工作人员，只能通过本单位申报"}
@@ -354,25 +354,22 @@ def start_application(
         )
         summary = summary_fields(app)
         try:
-            app_id = (
-                session.connection()
-                .execute(
-                    _INSERT_APPLICATION,
-                    {
-                        "applicant_id": applicant_id,
-                        "campaign_id": campaign.id,
-                        "deployment_id": deployment.id,
-                        "unit_id": chain["unit"],
-                        "tier2_id": chain["tier2"],
-                        "tier3_id": chain["tier3"],
-                        "version": 1,
-                        "applicant_name": real_name,
-                        "created_at": now,
-                        "updated_at": now,
-                        **summary,
-                    },
-                )
-                .scalar_one()
+            app_id = _insert_application(tuple(summary)).scalar(
+                session,
+                {
+                    "applicant_id": applicant_id,
+                    "campaign_id": campaign.id,
+                    "deployment_id": deployment.id,
+                    "unit_id": chain["unit"],
+                    "tier2_id": chain["tier2"],
+                    "tier3_id": chain["tier3"],
+                    "version": 1,
+                    "applicant_name": real_name,
+                    "created_at": now,
+                    "updated_at": now,
+                    "head_seq": 0,
+                    **summary,
+                },
             )
         except IntegrityError as exc:
             if not _is_one_open_violation(exc):
@@ -399,10 +396,10 @@ def start_application(
                 "committees": committees,
             },
         )
-        session.connection().execute(_SET_HEAD, {"app_id": app_id, "head_hash": started["hash"]})
+        _SET_HEAD.rowcount(session, {"app_id": app_id, "head_hash": started["hash"]})
         history.insert_events(session, [started])
         app.reset_on_error = False
-        live = Live(app, 1, 1, started["hash"], 0, None)
+        live = Live(app, 1, 1, started["hash"], 0, None, summary)
         live.index = write_indexes(session, app_id, app, ((), ()))
         write_snapshot(session, app_id, live, new=True)  # the base every rebuild starts from
         uow.commit()
@@ -410,9 +407,66 @@ def start_application(
     return app_id
 
 
-_USER_NAME = select(User.__table__.c.real_name).where(User.__table__.c.id == bindparam("user_id"))
-_INSERT_APPLICATION = insert(ApplicationRow.__table__).returning(ApplicationRow.__table__.c.id)
-_SET_HEAD = (
+def _start_facts():
+    """The applicant's name, the id of their unfinished application in the campaign (one at most), and one
+    row per active unit they are a member of (accounts.orgs.units_of_member's rule), by unit id."""
+    user, membership, org = User.__table__, Membership.__table__, Org.__table__
+    open_id = (
+        select(_APPLICATION_TABLE.c.id)
+        .where(
+            _APPLICATION_TABLE.c.applicant_id == bindparam("user_id"),
+            _APPLICATION_TABLE.c.campaign_id == bindparam("campaign_id"),
+            OPEN_APPLICATION,
+        )
+        .limit(1)
+        .scalar_subquery()
+    )
+    units = membership.join(
+        org, and_(org.c.id == membership.c.org_id, org.c.type == "unit", org.c.status == "active")
+    )
+    return (
+        select(
+            user.c.real_name,
+            open_id.label("open_id"),
+            org.c.id.label("unit_id"),
+            org.c.name.label("unit_name"),
+        )
+        .select_from(user.outerjoin(units, membership.c.user_id == user.c.id))
+        .where(user.c.id == bindparam("user_id"))
+        .distinct()
+        .order_by(org.c.id)
+    )
+
+
+_START_FACTS = Prepared(_start_facts())
+_INSERTS: dict[tuple, Prepared] = {}
+_START_COLUMNS = (
+    "applicant_id",
+    "campaign_id",
+    "deployment_id",
+    "unit_id",
+    "tier2_id",
+    "tier3_id",
+    "version",
+    "applicant_name",
+    "created_at",
+    "updated_at",
+    "head_seq",
+)
+
+
+def _insert_application(summary_keys: tuple) -> Prepared:
+    """`INSERT INTO application (…) RETURNING id`, compiled once per set of summary columns."""
+    found = _INSERTS.get(summary_keys)
+    if found is None:
+        keys = (*_START_COLUMNS, *summary_keys)
+        found = _INSERTS[summary_keys] = Prepared(
+            insert(ApplicationRow.__table__).returning(ApplicationRow.__table__.c.id), keys
+        )
+    return found
+
+
+_SET_HEAD = Prepared(
     update(ApplicationRow.__table__)
     .where(ApplicationRow.__table__.c.id == bindparam("app_id"))
     .values(head_seq=1, head_hash=bindparam("head_hash"))
@@ -448,10 +502,10 @@ ACTION_COLUMNS = tuple(
 )
 
 
-_ACTION_ROW = select(*ACTION_COLUMNS).where(_APPLICATION.c.id == bindparam("app_id"))
+_ACTION_SELECT = select(*ACTION_COLUMNS).where(_APPLICATION.c.id == bindparam("app_id"))
 _DUE = DueTimer.__table__
 # The timer sweep's claim: the row locked where the database can, and whether a timer is still due.
-_TIMER_ROW = select(
+_TIMER_SELECT = select(
     *ACTION_COLUMNS,
     exists()
     .where(_DUE.c.application_id == _APPLICATION.c.id, _DUE.c.next_attempt_at <= bindparam("now"))
@@ -459,13 +513,27 @@ _TIMER_ROW = select(
 ).where(_APPLICATION.c.id == bindparam("app_id"))
 
 
+# (timer_due column, row lock) -> the statement; FOR UPDATE SKIP LOCKED only where the database has it
+_ACTION_ROWS = {
+    (due, lock): Prepared(query.with_for_update(skip_locked=True) if lock else query)
+    for due, query in ((False, _ACTION_SELECT), (True, _TIMER_SELECT))
+    for lock in (False, True)
+}
+
+
+_ACTION_ROW_FOR_TASK = Prepared(
+    select(*ACTION_COLUMNS, *gate.task_columns)
+    .select_from(gate.task_join(_APPLICATION))
+    .where(_APPLICATION.c.id == bindparam("app_id"))
+)
+
+
 def action_row(session: Session, app_id: int, *, lock: bool = False, due_at: datetime | None = None):
     """The application's action columns (None if absent), prepared once. `lock` claims the row where the
     database can; `due_at` adds `timer_due`: whether a timer of it is due then (the sweep's claim)."""
-    query = _ACTION_ROW if due_at is None else _TIMER_ROW
-    if lock and session.get_bind().dialect.name == "postgresql":
-        query = query.with_for_update(skip_locked=True)
-    return session.connection().execute(query, {"app_id": app_id, "now": due_at}).first()
+    lock = lock and session.get_bind().dialect.name == "postgresql"
+    params = {"app_id": app_id} if due_at is None else {"app_id": app_id, "now": due_at}
+    return _ACTION_ROWS[due_at is not None, lock].first(session, params)
 
 
 def load(session: Session, app_id: int, clock: Clock) -> tuple:
@@ -540,9 +608,11 @@ def perform_task(
 ) -> int:
     """complete_task without building the view (simulation, benchmarks); returns the new version."""
     with UnitOfWork(session) as uow:
-        row = action_row(session, app_id)
-        if row is None:
+        # the action row with the stage's work items and their claims (the gate's facts): one statement
+        rows = _ACTION_ROW_FOR_TASK.all(session, {"app_id": app_id, "stage": stage})
+        if not rows:
             raise NotFound(f"申请书（编号 {app_id}）不存在", application_id=app_id)
+        row = rows[0]
         check_scope(session, row, actor.user_id, memberships={org for org, _ in actor.memberships})
         # segregation of duties, whatever the roles: never a review of one's own application
         refuse_own_application(
@@ -558,6 +628,7 @@ def perform_task(
                 actor.user_id,
                 deployment_for(session, row.deployment_id),
                 row.applicant_id,
+                [r for r in rows if r.org_id is not None],
             )
         committee_before = row.committee_id
         if expected_version is not None and expected_version != row.version:
@@ -594,11 +665,15 @@ def perform_task(
             )
         new_version = save_action(session, app_id, live, [{**e, "at": now} for e in events], now)
         if live.app.model.stages[stage].by_applicant:  # submitted: the draft has become the declaration
-            drafts = Draft.__table__
-            session.connection().execute(delete(drafts).where(drafts.c.application_id == app_id))
+            _DELETE_DRAFT.rowcount(session, {"app_id": app_id})
         uow.commit()
     CACHE.put(app_id, live)
     return new_version
+
+
+_DELETE_DRAFT = Prepared(
+    delete(Draft.__table__).where(Draft.__table__.c.application_id == bindparam("app_id"))
+)
 
 
 @dataclass(frozen=True)
