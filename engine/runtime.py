@@ -121,7 +121,7 @@ class Application:
         for tier in model.required_tiers:
             if not chain.get(tier):
                 raise ActionRefused(f"所在单位的审核链不完整：缺少{tier}，请联系上级主管部门", tier=tier)
-        workflow = BpmnWorkflow(deployment.spec, deployment.subprocess_specs)
+        workflow = spiff.ZhichengWorkflow(deployment.spec, deployment.subprocess_specs)
         app = cls(deployment, workflow, clock)
         start = workflow.get_tasks(state=TaskState.READY)[0]
         start.data.update(
@@ -290,9 +290,7 @@ class Application:
     def _run_engine(self):
         self._walk_cache = None
         try:
-            self.workflow.do_engine_steps()
-            self.workflow.refresh_timers()
-            self.workflow.do_engine_steps()
+            self.workflow.run_engine()  # do_engine_steps(); refresh_timers(); do_engine_steps()
         finally:
             self._walk_cache = None
 
