@@ -12,12 +12,14 @@ statement — plus one index count for `lapsed`: ≈ 8 ms of CPU on SQLite for a
 web layer reads the tallies of all a person's orgs once per request and hands them to both the menu and the
 desk (`work(..., tally=)`), whose `DeskPage.counts` then holds the same dict, so a page never counts twice.
 
-Scale (bench/desk.py, letter g): an unsearched page takes its total from those counts and reads its 50 keys from
-the index before joining the application rows (deep pages stay index-only). A search on application fields is
-resolved to application ids first (an ID number always; name, unit, series, campaign on an org holding more than
-JOIN_BELOW items, when it matches at most RESOLVE_LIMIT applications), so the org's items are reached by
-`work_item.application_id`; a broader search is joined and counted up to COUNT_CAP (`DeskPage.capped`: the page
-says "超过"). Sorts on application columns of a large org walk an application index in order (`_walkable`).
+Scale (bench/desk.py, letter g): an unsearched page, or one showing a single stage, takes its total from the
+tally and reads its 50 keys from the index before joining the application rows (deep pages stay index-only). A
+search on application fields is resolved to application ids first (an ID number always; name, unit, series,
+campaign on an org holding more than JOIN_BELOW items, when it matches at most RESOLVE_LIMIT applications; a unit
+name to unit ids), so the org's items are reached by `work_item.application_id` (on PostgreSQL the ids travel as
+one array parameter); a broader search is joined and counted up to COUNT_CAP, the count stopping there
+(`DeskPage.capped`: the page says "超过"). Sorts on application columns of a large org walk an application index in
+order (`_walkable`). Figures and the cases still slow: bench/RESULTS.md, "Issue 11, desk speed".
 """
 
 from __future__ import annotations
