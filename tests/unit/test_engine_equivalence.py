@@ -91,6 +91,8 @@ def _recording(monkeypatch) -> list:
     start, complete, advance = Application.start.__func__, Application.complete, Application.advance
 
     def record(app, outcome):
+        if app.workflow is not None:
+            _same_serialization(app)
         states.append((outcome, normalized(app) if app.workflow is not None else None))
 
     def recorded(method):
@@ -169,6 +171,25 @@ def test_walk_tasks_yields_what_spiffs_iterator_yields_at_every_step(path):
 
     replay(_deployment(doc["deployment"]), _events(doc), on_step=check)
     assert checked > 0
+
+
+def _same_serialization(app: Application) -> None:
+    reg = spiff.registry()
+    fast, stock = spiff.state_dict(app.workflow, reg), reg.convert(app.workflow)
+    assert fast == stock
+    assert json.dumps(fast, ensure_ascii=False) == json.dumps(stock, ensure_ascii=False)  # key order too
+
+
+@pytest.mark.parametrize("path", FILES, ids=lambda p: p.stem)
+def test_state_dict_is_the_registrys_conversion_at_every_step(path):
+    doc = json.loads(path.read_text(encoding="utf-8"))
+    steps = []
+    replay(_deployment(doc["deployment"]), _events(doc), on_step=lambda _e, app: steps.append(app.to_json()))
+    app, _ = replay(
+        _deployment(doc["deployment"]), _events(doc), on_step=lambda _e, app: _same_serialization(app)
+    )
+    restored = Application.restore(app.deployment, steps[-1], app.clock)
+    _same_serialization(restored)  # a restored tree (children ids are new UUID objects) as well
 
 
 @pytest.mark.parametrize("path", FILES, ids=lambda p: p.stem)
