@@ -12,12 +12,14 @@ statement — plus one index count for `lapsed`: ≈ 8 ms of CPU on SQLite for a
 web layer reads the tallies of all a person's orgs once per request and hands them to both the menu and the
 desk (`work(..., tally=)`), whose `DeskPage.counts` then holds the same dict, so a page never counts twice.
 
-Scale (bench/desk.py, letter g): an unsearched page takes its total from those counts and reads its 50 keys from
-the index before joining the application rows (deep pages stay index-only). A search on application fields is
-resolved to application ids first (an ID number always; name, unit, series, campaign on an org holding more than
-JOIN_BELOW items, when it matches at most RESOLVE_LIMIT applications), so the org's items are reached by
-`work_item.application_id`; a broader search is joined and counted up to COUNT_CAP (`DeskPage.capped`: the page
-says "超过"). Sorts on application columns of a large org walk an application index in order (`_walkable`).
+Scale (bench/desk.py, letter g): an unsearched page, or one showing a single stage, takes its total from the
+tally and reads its 50 keys from the index before joining the application rows (deep pages stay index-only). A
+search on application fields is resolved to application ids first (an ID number always; name, unit, series,
+campaign on an org holding more than JOIN_BELOW items, when it matches at most RESOLVE_LIMIT applications; a unit
+name to unit ids), so the org's items are reached by `work_item.application_id` (on PostgreSQL the ids travel as
+one array parameter); a broader search is joined and counted up to COUNT_CAP, the count stopping there
+(`DeskPage.capped`: the page says "超过"). Sorts on application columns of a large org walk an application index in
+order (`_walkable`). Figures and the cases still slow: bench/RESULTS.md, "Issue 11, desk speed".
 """
 
 from __future__ import annotations
@@ -26,7 +28,8 @@ import json
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import ColumnElement, Integer, Select, any_, bindparam, func, select
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Session
 
 from engine import labels
@@ -40,6 +43,7 @@ from .tables import ApplicationRow, WorkItem
 PER_PAGE = 50
 RESOLVE_LIMIT = 10_000  # a search matching at most this many applications is resolved to their ids first …
 JOIN_BELOW = 5_000  # … on an org holding more items than this (a smaller org joins its own items)
+INLINE_IDS = 1_000  # a unit search names at most this many unit ids in its statements (else a subquery)
 WALK_FROM = 2_000  # an org holding more items than this pages an application-column sort by walking its index
 WALK_STEPS = 200_000  # … unless the page lies deeper than this many applications along that index
 # A search matching more applications than RESOLVE_LIMIT is counted through the join only up to this: the page
@@ -72,13 +76,21 @@ class Search:
     stage: str = ""  # one stage of the org's work (the menu's stage entries link here)
 
     applicant_id: int | None = None  # the person `id_number` names (resolved by `resolve`), -1 when nobody
+    unit_ids: tuple[int, ...] | None = None  # the units whose names contain `unit` (resolved by `resolve`)
 
     def resolve(self, session: Session) -> Search:
-        """This search with its ID number resolved to a user id (exact match only)."""
-        if not self.id_number:
-            return self
-        user_id = session.scalar(select(User.id).where(User.id_number == self.id_number.strip().upper()))
-        return replace(self, applicant_id=user_id if user_id is not None else -1)
+        """This search with its ID number resolved to a user id (exact match only) and its unit text to the
+        ids of the units whose names contain it (at most INLINE_IDS; more stay a subquery): PostgreSQL then
+        reads the applications through their unit index instead of hashing every application per statement."""
+        out = self
+        if self.id_number:
+            user_id = session.scalar(select(User.id).where(User.id_number == self.id_number.strip().upper()))
+            out = replace(out, applicant_id=user_id if user_id is not None else -1)
+        if self.unit:
+            ids = session.scalars(_units(self.unit).limit(INLINE_IDS + 1)).all()
+            if len(ids) <= INLINE_IDS:
+                out = replace(out, unit_ids=tuple(ids))
+        return out
 
     def active(self) -> bool:
         return any((self.name, self.id_number, self.unit, self.series, self.campaign, self.stage))
@@ -126,6 +138,11 @@ class DeskPage:
         return out
 
 
+def _units(text: str) -> Select:
+    """The ids of the units whose names contain `text`."""
+    return select(Org.id).where(Org.type == "unit", Org.name.contains(text.strip(), autoescape=True))
+
+
 def _conditions(s: Search) -> list:
     """The search as conditions on `application` (empty when nothing was typed)."""
     out = []
@@ -134,11 +151,7 @@ def _conditions(s: Search) -> list:
     if s.id_number:  # resolved to the applicant first (unique index), so the join starts from their rows
         out.append(ApplicationRow.applicant_id == s.applicant_id)
     if s.unit:
-        out.append(
-            ApplicationRow.unit_id.in_(
-                select(Org.id).where(Org.type == "unit", Org.name.contains(s.unit.strip(), autoescape=True))
-            )
-        )
+        out.append(ApplicationRow.unit_id.in_(s.unit_ids if s.unit_ids is not None else _units(s.unit)))
     if s.series:
         out.append(ApplicationRow.series == s.series)
     if s.campaign:
@@ -158,10 +171,26 @@ def _resolved(session: Session, s: Search, org_items: int) -> tuple[list, list]:
     conditions = _conditions(s)
     if not conditions or (org_items <= JOIN_BELOW and not s.id_number):  # an ID number is an index lookup
         return [], conditions
-    ids = session.scalars(select(ApplicationRow.id).where(*conditions).limit(RESOLVE_LIMIT + 1)).all()
+    matching = select(ApplicationRow.id).where(*conditions)
+    if not (s.name or s.id_number or s.unit):
+        # Only a series or campaign: these match broadly (every application of a campaign), so count the
+        # matches first, up to the limit, from the column's index, rather than fetch 10,001 ids to drop them.
+        found = session.scalar(select(func.count()).select_from(matching.limit(RESOLVE_LIMIT + 1).subquery()))
+        if found > RESOLVE_LIMIT:
+            return [], conditions
+    ids = session.scalars(matching.limit(RESOLVE_LIMIT + 1)).all()
     if len(ids) > RESOLVE_LIMIT:
         return [], conditions
-    return [WorkItem.application_id.in_(ids)], []
+    return [_among(session, WorkItem.application_id, ids)], []
+
+
+def _among(session: Session, column, ids) -> ColumnElement:
+    """`column IN ids`; on PostgreSQL `= ANY(array)`, one parameter: ten thousand bound ids cost ~200 ms of
+    client CPU and ~1 s per page there, and `IN (SELECT …)` of the search itself makes its planner hash every
+    item of the org (it cannot estimate the org condition written for SQLite's planner)."""
+    if session.get_bind().dialect.name == "postgresql":
+        return column == any_(bindparam(None, list(ids), type_=postgresql.ARRAY(Integer)))
+    return column.in_(ids)
 
 
 def _stage(s: Search) -> list:
@@ -206,6 +235,19 @@ def tallies(session: Session, org_ids) -> dict[int, Tally]:
     return {org_id: Tally(tuple(groups)) for org_id, groups in found.items()}
 
 
+def _classify(tally: Tally, now: datetime, due_within_working_days: int, stage: str = "") -> dict[str, int]:
+    """The work-item views' counts from a Tally (one stage's only, when given)."""
+    soon = queries._due_soon_limit(now, due_within_working_days)
+    out = {view: 0 for view in queries.INBOX_VIEWS[:-1]}
+    for group_stage, deadline, opens, n in tally.groups:
+        if stage and group_stage != stage:
+            continue
+        for view in out:
+            if queries._in_view(view, now, soon, opens, deadline):
+                out[view] += n
+    return out
+
+
 def counts(
     session: Session,
     clock: Clock,
@@ -217,13 +259,7 @@ def counts(
     `tally` when the caller read it already (the menu and the desk share one per request)."""
     if tally is None:
         tally = tallies(session, [org_id])[org_id]
-    now = clock.now()
-    soon = queries._due_soon_limit(now, due_within_working_days)
-    out = {view: 0 for view in queries.INBOX_VIEWS[:-1]}
-    for _, deadline, opens, n in tally.groups:
-        for view in out:
-            if queries._in_view(view, now, soon, opens, deadline):
-                out[view] += n
+    out = _classify(tally, clock.now(), due_within_working_days)
     out["lapsed"] = session.scalar(
         select(func.count(ApplicationRow.id)).where(
             ApplicationRow.responsible_org_id == org_id, ApplicationRow.status == "expired"
@@ -246,8 +282,10 @@ def _items(session, org_id, filters, search, sort, descending, offset, limit, to
     for an unsearched page."""
     on_items, on_apps = _resolved(session, search, org_items)
     # `+ 0` keeps SQLite (which has no statistics) from walking the org's whole index range where the items
-    # are to be looked up by application instead.
-    by_app = [(WorkItem.org_id + 0) == org_id, *filters, *on_items]
+    # are to be looked up by application instead; PostgreSQL, which has them, is given the plain condition (it
+    # cannot estimate `org_id + 0`, and then hashes the org's every item instead of walking an index).
+    mine = (WorkItem.org_id + 0) if session.get_bind().dialect.name == "sqlite" else WorkItem.org_id
+    by_app = [mine == org_id, *filters, *on_items]
     where = by_app if on_items else [WorkItem.org_id == org_id, *filters]
 
     def keyed(columns, joined: bool):
@@ -314,7 +352,14 @@ def work(
     search = search.resolve(session)
     per_page = max(1, min(per_page, MAX_PER_PAGE))
     page = max(1, page)
+    if tally is None:
+        tally = tallies(session, [org_id])[org_id]
     tab = counts(session, clock, org_id, due_within_working_days, tally)
+    known = None  # the total, when the tally holds it: no search, or only a stage (the menu's stage entries)
+    if not search.active():
+        known = tab.get(view)
+    elif not _conditions(search) and view in queries.INBOX_VIEWS[:-1]:
+        known = _classify(tally, now, due_within_working_days, search.stage)[view]
     if view == "lapsed":
         base = select(ApplicationRow).where(
             ApplicationRow.responsible_org_id == org_id, ApplicationRow.status == "expired"
@@ -336,7 +381,7 @@ def work(
             descending,
             (page - 1) * per_page,
             per_page,
-            None if search.active() else tab[view],
+            known,
             tab["all"],
         )
     units = _unit_names(session, {i.unit_id for i in items if i.unit_id})

@@ -21,6 +21,7 @@ from sqlalchemy import and_, func, insert, or_, select
 from calendars import TZ
 from engine.accounts.models import Membership, Org, User
 from engine.clock import SimulatedClock
+from engine.db import LockStats, lock_stats
 from engine.deployment import read_sources
 from engine.errors import ActionRefused, NotFound
 from engine.paths import bpmn_dir
@@ -50,6 +51,7 @@ class SimulationReport:
     outcomes: Counter = field(default_factory=Counter)
     plans: Counter = field(default_factory=Counter)
     seconds: float = 0.0
+    lock: LockStats = field(default_factory=LockStats)  # the SQLite writer lock, summed over the workers
 
 
 @dataclass
@@ -232,8 +234,8 @@ def simulate(
     size = cohort or max(1, min(live.CACHE.capacity, -(-applicants // max(1, workers))))
     members = [(i, uid, unit) for i, (uid, unit) in enumerate(tree.applicants)]
     jobs = [
-        CohortJob(k, members[first : first + size], seed, prefix, deployment.campaign.id)
-        for k, first in enumerate(range(0, len(members), size))
+        CohortJob(k, members[first:last], seed, prefix, deployment.campaign.id)
+        for k, (first, last) in enumerate(cohort_bounds(len(members), size, workers if cohort is None else 1))
     ]
     report = SimulationReport(applicants)
     apps: list[int] = []
@@ -249,6 +251,7 @@ def simulate(
         report.refused += result.refused
         report.timers_fired += result.timers_fired
         report.plans.update(result.plans)
+        report.lock.add(result.lock)
         apps.extend(result.apps)
 
     if workers <= 1:
@@ -274,6 +277,18 @@ def simulate(
     return report
 
 
+def cohort_bounds(total: int, size: int, workers: int) -> list[tuple[int, int]]:
+    """Cohorts of `size` applicants; with several workers the last `workers` cohorts' worth is cut into
+    quarter-size cohorts, so that at the end no process idles for a whole cohort while another finishes
+    its last one (each cohort walks the whole campaign: its time grows with its size)."""
+    bounds = [(first, min(first + size, total)) for first in range(0, total, size)]
+    if workers <= 1 or len(bounds) <= workers:
+        return bounds
+    tail_from = bounds[-workers][0]
+    small = max(1, size // 4)
+    return bounds[:-workers] + [(f, min(f + small, total)) for f in range(tail_from, total, small)]
+
+
 @dataclass(frozen=True)
 class CohortJob:
     index: int
@@ -290,6 +305,7 @@ class CohortResult:
     refused: int = 0
     timers_fired: int = 0
     plans: Counter = field(default_factory=Counter)
+    lock: LockStats = field(default_factory=LockStats)
 
 
 _WORKER: dict = {}
@@ -320,6 +336,7 @@ def run_cohort(session_factory, tree: _Tree, job: CohortJob, on_step=None) -> Co
     """One cohort through the whole campaign on its own clock (resuming where a killed run stopped);
     `on_step()` after each clock step."""
     declaration = _declaration()
+    lock_before = lock_stats()
     rngs = {}
     plans: dict[int, tuple] = {}
     result = CohortResult([])
@@ -368,6 +385,7 @@ def run_cohort(session_factory, tree: _Tree, job: CohortJob, on_step=None) -> Co
             on_step()
     clock.set(END + timedelta(days=1))
     result.timers_fired += len(worker.tick(session_factory, clock, only=apps).fired)
+    result.lock = lock_stats().minus(lock_before)
     return result
 
 

@@ -54,6 +54,24 @@ def check(session_factory, clock, world, seen: set) -> None:
                     page = desk.work(session, clock, org_id, view=view, due_within_working_days=days)
                     assert page.total == expected[view] and page.counts == expected
                     assert len(page.rows) == min(expected[view], desk.PER_PAGE)
+                stages = set(session.scalars(select(WorkItem.stage).where(WorkItem.org_id == org_id)))
+                for stage in stages:  # one stage's total (the menu's stage entries) comes from the same tally
+                    for view in queries.INBOX_VIEWS[:-1]:
+                        page = desk.work(
+                            session,
+                            clock,
+                            org_id,
+                            view=view,
+                            search=desk.Search(stage=stage),
+                            due_within_working_days=days,
+                        )
+                        assert page.total == session.scalar(
+                            select(func.count(WorkItem.id)).where(
+                                WorkItem.org_id == org_id,
+                                WorkItem.stage == stage,
+                                *queries._filters(view, clock.now(), days),
+                            )
+                        ), (org_id, stage, view, days)
                 seen.update(k for k, n in expected.items() if n)
 
 
@@ -149,16 +167,23 @@ def _three_submitted(session_factory, clock, world) -> list[int]:
 
 
 @pytest.mark.parametrize(
-    "limit, join_below",
-    [(desk.RESOLVE_LIMIT, 0), (0, 0), (desk.RESOLVE_LIMIT, desk.JOIN_BELOW)],
-    ids=["resolved to ids", "broad: joined", "small org: joined"],
+    "limit, join_below, inline",
+    [
+        (desk.RESOLVE_LIMIT, 0, desk.INLINE_IDS),
+        (desk.RESOLVE_LIMIT, 0, 0),
+        (0, 0, desk.INLINE_IDS),
+        (desk.RESOLVE_LIMIT, desk.JOIN_BELOW, desk.INLINE_IDS),
+    ],
+    ids=["resolved to ids", "resolved, unit as a subquery", "broad: joined", "small org: joined"],
 )
 def test_resolved_and_joined_searches_page_alike(
-    session_factory, clock, world, monkeypatch, limit, join_below
+    session_factory, clock, world, monkeypatch, limit, join_below, inline
 ):
-    """Every search path (resolved to application ids, or joined) gives the same rows, totals and order."""
+    """Every search path (resolved to application ids, its unit to unit ids or a subquery, or joined)
+    gives the same rows, totals and order."""
     monkeypatch.setattr(desk, "RESOLVE_LIMIT", limit)
     monkeypatch.setattr(desk, "JOIN_BELOW", join_below)
+    monkeypatch.setattr(desk, "INLINE_IDS", inline)
     ids = _three_submitted(session_factory, clock, world)
     unit = world.orgs["unit_a"]
     with session_factory() as session:

@@ -33,3 +33,14 @@ def test_two_workers_give_the_campaign_of_one_and_verify(database_url, session_f
         assert len(ids) == 12
         problems = {i: r.problems for i in ids if not (r := verify_application(session, i)).ok}
     assert problems == {}
+
+
+def test_cohorts_cover_every_applicant_once_and_end_small_with_several_workers():
+    from engine.store.simulate import cohort_bounds
+
+    for total, size, workers in [(10, 4, 1), (10_000, 1000, 2), (2500, 1000, 2), (5, 1000, 2), (7, 3, 3)]:
+        bounds = cohort_bounds(total, size, workers)
+        assert [i for first, last in bounds for i in range(first, last)] == list(range(total))
+        assert all(0 < last - first <= size for first, last in bounds)
+    assert cohort_bounds(10_000, 1000, 2)[-8:] == [(f, f + 250) for f in range(8000, 10_000, 250)]
+    assert cohort_bounds(10, 4, 1) == [(0, 4), (4, 8), (8, 10)]

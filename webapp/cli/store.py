@@ -218,6 +218,13 @@ def simulate_command(applicants, seed, workers, database_url):
         f"CPU：{cpu:.1f} 秒（{cpu * 1000 / report.applicants:.1f} 毫秒/份）；峰值内存：本进程 "
         f"{own.ru_maxrss / 1024:.0f} MiB，最大的工作进程 {workers_usage.ru_maxrss / 1024:.0f} MiB"
     )
+    if report.lock.transactions:  # SQLite: how the processes shared the writer (engine.db.WriterLock)
+        lock = report.lock
+        click.echo(
+            f"SQLite 写锁：{lock.transactions} 个写事务，持有共 {lock.held:.1f} 秒"
+            f"（平均 {lock.held * 1000 / lock.transactions:.2f} 毫秒）；{lock.contended} 次等待其他进程，"
+            f"共 {lock.waited:.1f} 秒" + (f"；{lock.timeouts} 次等待超时" if lock.timeouts else "")
+        )
     click.echo("计划：" + "，".join(f"{k} {v}" for k, v in sorted(report.plans.items())))
     click.echo("结果：" + "，".join(f"{k} {v}" for k, v in sorted(report.outcomes.items())))
 
