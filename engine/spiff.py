@@ -248,7 +248,7 @@ def state_dict(workflow, reg) -> dict:
     if workflow.subprocesses or workflow.bpmn_events or not _task_converter_is_stock(reg):
         return reg.convert(workflow)
     tasks = workflow.tasks
-    if len(_UUID_TEXT) > 200_000:  # ids of workflows long gone; the text of an id never changes
+    if len(_UUID_TEXT) > 50_000:  # ids of workflows long gone; the text of an id never changes
         _UUID_TEXT.clear()
     text = _UUID_TEXT.get
     converted = {}
