@@ -95,13 +95,18 @@ class Prepared:
             else:
                 cursor.execute(sql, self._params(binds, names, params or {}))
         except Exception as exc:  # the DBAPI's own error, raised as SQLAlchemy would (IntegrityError, …)
-            cursor.close()
             dialect = connection.dialect
-            if isinstance(exc, dialect.loaded_dbapi.Error):
-                raise DBAPIError.instance(
-                    sql, params, exc, dialect.loaded_dbapi.Error, dialect=dialect
-                ) from exc
-            raise
+            if not isinstance(exc, dialect.loaded_dbapi.Error):
+                cursor.close()
+                raise
+            lost = dialect.is_disconnect(exc, connection.connection.dbapi_connection, cursor)
+            if lost:  # as Connection.execute does: the pool never hands this connection out again
+                connection.invalidate(exc)
+            else:
+                cursor.close()
+            raise DBAPIError.instance(
+                sql, params, exc, dialect.loaded_dbapi.Error, dialect=dialect, connection_invalidated=lost
+            ) from exc
         return cursor, compiled
 
     def rowcount(self, session: Session, params: dict | list[dict] | None = None) -> int:
