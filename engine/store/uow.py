@@ -61,12 +61,15 @@ class Prepared:
             compiled = self.statement.compile(
                 dialect=dialect, column_keys=list(self.keys) if self.keys is not None else None
             )
-            names = list(compiled.positiontup) if compiled.positional else None
             binds = {}
             for bind, name in compiled.bind_names.items():
                 process = bind.type.dialect_impl(dialect).bind_processor(dialect)
                 default = None if bind.required else bind.effective_value
                 binds[name] = (process, default)
+            # (name, conversion, default) per parameter as the driver takes them: in order (a name may
+            # occur twice) for a positional paramstyle, else once each
+            names = compiled.positiontup if compiled.positional else binds
+            plan = (compiled.positional, tuple((n, *binds[n]) for n in names))
             row_type = convert = None
             if getattr(self.statement, "is_select", False) or getattr(self.statement, "_returning", ()):
                 columns = list(self.statement.exported_columns)
@@ -74,34 +77,40 @@ class Prepared:
                 convert = [c.type.dialect_impl(dialect).result_processor(dialect, None) for c in columns]
                 if not any(convert):
                     convert = None
-            found = self._by_dialect[dialect.name] = (compiled.string, names, binds, row_type, convert)
+            found = self._by_dialect[dialect.name] = (compiled.string, plan, row_type, convert)
         return found
 
-    def _params(self, binds: dict, names, given: dict):
-        out = {}
-        for name, (process, default) in binds.items():
-            value = given[name] if name in given else default
-            out[name] = process(value) if process is not None and value is not None else value
-        return [out[n] for n in names] if names is not None else out
+    @staticmethod
+    def _params(plan: tuple, given: dict):
+        positional, binds = plan
+        values = ((name, given.get(name, default), process) for name, process, default in binds)
+        if positional:
+            return [v if p is None or v is None else p(v) for _, v, p in values]
+        return {n: v if p is None or v is None else p(v) for n, v, p in values}
 
     def _run(self, session: Session, params):
         connection = session.connection()
         compiled = self._compiled(connection.dialect)
-        sql, names, binds = compiled[:3]
+        sql, plan = compiled[:2]
         cursor = connection.connection.driver_connection.cursor()
         try:
             if isinstance(params, list):
-                cursor.executemany(sql, [self._params(binds, names, p) for p in params])
+                cursor.executemany(sql, [self._params(plan, p) for p in params])
             else:
-                cursor.execute(sql, self._params(binds, names, params or {}))
+                cursor.execute(sql, self._params(plan, params or {}))
         except Exception as exc:  # the DBAPI's own error, raised as SQLAlchemy would (IntegrityError, …)
-            cursor.close()
             dialect = connection.dialect
-            if isinstance(exc, dialect.loaded_dbapi.Error):
-                raise DBAPIError.instance(
-                    sql, params, exc, dialect.loaded_dbapi.Error, dialect=dialect
-                ) from exc
-            raise
+            if not isinstance(exc, dialect.loaded_dbapi.Error):
+                cursor.close()
+                raise
+            lost = dialect.is_disconnect(exc, connection.connection.dbapi_connection, cursor)
+            if lost:  # as Connection.execute does: the pool never hands this connection out again
+                connection.invalidate(exc)
+            else:
+                cursor.close()
+            raise DBAPIError.instance(
+                sql, params, exc, dialect.loaded_dbapi.Error, dialect=dialect, connection_invalidated=lost
+            ) from exc
         return cursor, compiled
 
     def rowcount(self, session: Session, params: dict | list[dict] | None = None) -> int:
@@ -119,7 +128,7 @@ class Prepared:
             rows = cursor.fetchall()
         finally:
             cursor.close()
-        row_type, convert = compiled[3:]
+        row_type, convert = compiled[2:]
         if convert is None:
             return [row_type._make(r) for r in rows]
         return [

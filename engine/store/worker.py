@@ -22,7 +22,7 @@ from .indexes import save_action
 from .live import CACHE
 from .services import acquire_live, action_row, timer_events
 from .tables import DueTimer, Incident
-from .uow import UnitOfWork
+from .uow import Prepared, UnitOfWork
 
 MAX_ATTEMPTS = 5
 BACKOFF = timedelta(seconds=30)
@@ -40,9 +40,10 @@ class TickReport:
 def due_applications(session: Session, now: datetime, batch: int, only=None) -> list[int]:
     """Applications with a timer due at `now`, oldest due first (reads the index only); `only` restricts
     the sweep to some applications (a simulation cohort that runs on its own clock)."""
-    query = _DUE_ONLY if only is not None else _DUE_ALL
-    params = {"now": now, "limit": batch * 3, "only": list(only) if only is not None else None}
-    rows = session.connection().execute(query, params)
+    if only is None:  # the timer worker's sweep: prepared once (uow.Prepared)
+        rows = _DUE_ALL_PREPARED.all(session, {"now": now, "limit": batch * 3})
+    else:
+        rows = session.connection().execute(_DUE_ONLY, {"now": now, "limit": batch * 3, "only": list(only)})
     seen: dict[int, None] = {}
     for app_id, _ in rows:
         seen.setdefault(app_id)
@@ -56,6 +57,7 @@ _DUE_ALL = (
     .order_by(_DUE_TABLE.c.next_attempt_at)
     .limit(bindparam("limit"))
 )
+_DUE_ALL_PREPARED = Prepared(_DUE_ALL)
 _DUE_ONLY = _DUE_ALL.where(_DUE_TABLE.c.application_id.in_(bindparam("only", expanding=True)))
 
 
