@@ -11,7 +11,6 @@ deadline, actionable_from, application_id) — `tallies(session, org_ids)` reads
 statement — plus one index count for `lapsed`: ≈ 8 ms of CPU on SQLite for an org holding 100,000 items. The
 web layer reads the tallies of all a person's orgs once per request and hands them to both the menu and the
 desk (`work(..., tally=)`), whose `DeskPage.counts` then holds the same dict, so a page never counts twice.
-`pending_bindings(session, org_ids)`: the menu's 待确认绑定 badges, one grouped count for all the orgs given.
 
 Scale (bench/desk.py, letter g): an unsearched page, or one showing a single stage, takes its total from the
 tally and reads its 50 keys from the index before joining the application rows (deep pages stay index-only). A
@@ -20,9 +19,7 @@ campaign on an org holding more than JOIN_BELOW items, when it matches at most R
 name to unit ids), so the org's items are reached by `work_item.application_id` (on PostgreSQL the ids travel as
 one array parameter); a broader search is joined and counted up to COUNT_CAP, the count stopping there
 (`DeskPage.capped`: the page says "超过"). Sorts on application columns of a large org walk an application index in
-order (`_walkable`); the name index ends with the id, the sort's tie-break, so PostgreSQL pages a name sort
-index-only. On PostgreSQL the tally is asked in its index's order (read index-only, grouped as it passes). Figures
-and the cases still slow: bench/RESULTS.md, "Issue 11, desk speed".
+order (`_walkable`). Figures and the cases still slow: bench/RESULTS.md, "Issue 11, desk speed".
 """
 
 from __future__ import annotations
@@ -31,7 +28,7 @@ import json
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, Integer, Select, any_, bindparam, func, select, text
+from sqlalchemy import ColumnElement, Integer, Select, any_, bindparam, func, select
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Session
 
@@ -222,28 +219,11 @@ class Tally:
     groups: tuple[tuple[str, datetime | None, datetime | None, int], ...] = ()
 
 
-def _custom_plans(session: Session) -> None:
-    """PostgreSQL: plan the desk's statements for their actual parameters for the rest of this transaction.
-    psycopg prepares a statement run five times on a connection, and PostgreSQL then keeps a generic plan, made
-    for an average org (≈ 400 items) — for a committee holding 100,000 that plan hashes every item and sorts on
-    disk (a name-sorted page 1000: 0.6 s generic, against a parallel index-only plan made for the org and the
-    offset). One SET per transaction; SQLite plans every statement afresh anyway."""
-    if session.get_bind().dialect.name != "postgresql":
-        return
-    connection = session.connection()  # begins the session's transaction when none is open
-    transaction = connection.get_transaction()
-    if connection.info.get("desk_custom_plans") is transaction:
-        return
-    connection.execute(text("SET LOCAL plan_cache_mode = force_custom_plan"))
-    connection.info["desk_custom_plans"] = transaction
-
-
 def tallies(session: Session, org_ids) -> dict[int, Tally]:
     """The Tally of each org in `org_ids` (one grouped read for all of them; an org without work is empty)."""
     org_ids = sorted(set(org_ids))
     if not org_ids:
         return {}
-    _custom_plans(session)
     found: dict[int, list] = {org_id: [] for org_id in org_ids}
     keys = (WorkItem.org_id, WorkItem.stage, WorkItem.deadline, WorkItem.actionable_from)
     if session.get_bind().dialect.name == "postgresql":
@@ -374,7 +354,6 @@ def work(
     `tally`: the org's Tally when the caller read it already (else read here).
     """
     now = clock.now()
-    _custom_plans(session)
     search = search.resolve(session)
     per_page = max(1, min(per_page, MAX_PER_PAGE))
     page = max(1, page)
@@ -443,7 +422,6 @@ def handled(
 ) -> DeskPage:
     """What this org handled (已办): every task it completed, newest first, with its outcome and where the
     application stands now."""
-    _custom_plans(session)
     search = search.resolve(session)
     per_page = max(1, min(per_page, MAX_PER_PAGE))
     page = max(1, page)
