@@ -12,7 +12,11 @@ from uuid import UUID
 from SpiffWorkflow.bpmn.parser.util import full_tag
 from SpiffWorkflow.bpmn.serializer import BpmnWorkflowSerializer
 from SpiffWorkflow.bpmn.serializer.default.event_definition import TimerConditionalEventDefinitionConverter
-from SpiffWorkflow.bpmn.serializer.default.workflow import BpmnWorkflowConverter, WorkflowConverter
+from SpiffWorkflow.bpmn.serializer.default.workflow import (
+    BpmnWorkflowConverter,
+    TaskConverter,
+    WorkflowConverter,
+)
 from SpiffWorkflow.bpmn.specs.event_definitions.multiple import MultipleEventDefinition
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import (
     DurationTimerEventDefinition,
@@ -22,6 +26,7 @@ from SpiffWorkflow.bpmn.specs.event_definitions.timer import (
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.spiff.parser.process import SpiffBpmnParser
 from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
+from SpiffWorkflow.task import Task
 from SpiffWorkflow.util.task import TaskState
 
 from .timers import (
@@ -216,12 +221,97 @@ def spec_from_dict(dct: dict):
     return spec, subs
 
 
+@lru_cache(maxsize=1)
+def _state_version() -> str:
+    return "zhicheng-state-1/" + serializer().VERSION
+
+
 def state_to_json(workflow) -> str:
     """Instance state only: tasks, data, events; no spec."""
     reg = registry()
-    dct = reg.convert(workflow)
-    dct[BpmnWorkflowSerializer.VERSION_KEY] = "zhicheng-state-1/" + serializer().VERSION
+    dct = state_dict(workflow, reg) if type(workflow) is ZhichengWorkflow else reg.convert(workflow)
+    dct[BpmnWorkflowSerializer.VERSION_KEY] = _state_version()
     return json.dumps(dct, ensure_ascii=False, separators=(",", ":"))
+
+
+_PLAIN = (str, int, float, bool, type(None))
+
+
+def state_dict(workflow, reg) -> dict:
+    """`reg.convert(workflow)` for a workflow without subprocesses, key for key and in the same order.
+
+    The registry converts every task through a chain of generic calls (type lookup, `clean`, a recursive
+    `convert` of each value, a `partial` adding the type name); this writes Spiff's `TaskConverter.to_dict`
+    fields directly, with the same delta encoding of task data against the parent's. Internal data that is
+    not plain goes through the registry. test_engine_equivalence compares both on every recorded state.
+    """
+    if workflow.subprocesses or workflow.bpmn_events or not _task_converter_is_stock(reg):
+        return reg.convert(workflow)
+    tasks = workflow.tasks
+    if len(_UUID_TEXT) > 50_000:  # ids of workflows long gone; the text of an id never changes
+        _UUID_TEXT.clear()
+    text = _UUID_TEXT.get
+    converted = {}
+    for task_id, task in tasks.items():
+        name = text(task_id) or _uuid_text(task_id)
+        parent = tasks.get(task._parent)
+        data = task.data
+        if parent is None:
+            delta = {}
+        else:
+            before = parent.data
+            delta = {
+                "updates": {k: data[k] for k in data if k not in before or data[k] != before[k]},
+                "deletions": [k for k in before if k not in data],
+            }
+            data = {}
+        internal = task.internal_data
+        if all(type(v) in _PLAIN for v in internal.values()):
+            internal = dict(internal)
+        else:
+            internal = reg.convert(internal)
+        converted[name] = {
+            "id": name if task.id is task_id else str(task.id),
+            "parent": (text(task._parent) or _uuid_text(task._parent)) if parent is not None else None,
+            "children": [text(child) or _uuid_text(child) for child in task._children],
+            "last_state_change": task.last_state_change,
+            "state": task._state,
+            "task_spec": task.task_spec.name,
+            "triggered": task.triggered,
+            "internal_data": internal,
+            "data": data,
+            "delta": delta,
+            "typename": "Task",
+        }
+    last = workflow.last_task
+    return {
+        "data": reg.convert(reg.clean(workflow.data)),
+        "correlations": workflow.correlations,
+        "last_task": str(last.id) if last is not None else None,
+        "success": workflow.success,
+        "completed": workflow.completed,
+        "tasks": converted,
+        "root": str(workflow.task_tree.id),
+        "subprocesses": {},
+        "bpmn_events": [],
+        "typename": "BpmnWorkflow",
+    }
+
+
+_UUID_TEXT: dict = {}
+
+
+def _uuid_text(value) -> str:
+    text = _UUID_TEXT[value] = str(value)
+    return text
+
+
+@lru_cache(maxsize=1)
+def _task_converter_is_stock(reg) -> bool:
+    """Whether tasks are converted by Spiff's TaskConverter under the name `Task` (what state_dict writes)."""
+    to_dict = reg.convert_to_dict.get(reg.typenames.get(Task))
+    converter = getattr(getattr(to_dict, "args", (None, None))[1], "__self__", None)
+    return reg.typenames.get(Task) == "Task" and type(converter) is TaskConverter
 
 
 def state_from_json(text: str, spec, subprocess_specs):

@@ -30,23 +30,52 @@ class Divergence:
 def canonical_state(app: Application) -> list:
     """The workflow as comparable data: its own data, then tasks in tree order with spec, state, data and
     timer values (the workflow-level data is where a forged receipt number would hide)."""
-    out = [["(workflow)", None, json.loads(json.dumps(app.workflow.data, sort_keys=True, default=str)), {}]]
+    out = [["(workflow)", None, _comparable(app.workflow.data), {}]]
 
     def walk(task):
         internal = {k: v for k, v in task.internal_data.items() if k in ("event_value", "event_fired")}
-        out.append(
-            [
-                task.task_spec.name,
-                int(task.state),
-                json.loads(json.dumps(task.data, sort_keys=True, default=str)),
-                internal,
-            ]
-        )
+        out.append([task.task_spec.name, int(task.state), _comparable(task.data), internal])
         for child in task.children:
             walk(child)
 
     walk(app.workflow.task_tree)
     return out
+
+
+_SCALARS = (str, int, bool, type(None))
+
+
+class _NotJson(Exception):
+    pass
+
+
+def _json_copy(value):
+    """A copy of `value` made of JSON's own types (str-keyed dicts, lists, strings, ints, bools, None and
+    finite floats); `_NotJson` for anything else."""
+    kind = type(value)
+    if kind in _SCALARS:
+        return value
+    if kind is dict:
+        out = {}
+        for k, v in value.items():
+            if type(k) is not str:
+                raise _NotJson
+            out[k] = _json_copy(v)
+        return out
+    if kind is list:
+        return [_json_copy(v) for v in value]
+    if kind is float and value - value == 0:  # NaN and infinities do not survive a JSON round trip as such
+        return value
+    raise _NotJson
+
+
+def _comparable(data):
+    """Data as it compares after a JSON round trip (sorted keys, non-JSON values as text), detached from the
+    workflow: a plain copy when the data is plain JSON already (the round trip would give an equal copy)."""
+    try:
+        return _json_copy(data)
+    except _NotJson:
+        return json.loads(json.dumps(data, sort_keys=True, default=str))
 
 
 def replay(

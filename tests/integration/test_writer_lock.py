@@ -204,7 +204,7 @@ def test_a_wait_that_times_out_falls_back_to_sqlite(tmp_path, monkeypatch):
         assert lock.stats.timeouts == 1 and lock.holders == 0
     finally:
         os.close(fd)
-    with engine.connect() as conn:  # the abandoned waiter got and dropped the lock: free again
+    with engine.connect() as conn:  # free again once the other holder let go
         conn.execute(text("INSERT INTO t VALUES ('y', 1)"))
         conn.commit()
     assert lock.stats.timeouts == 1
@@ -249,3 +249,28 @@ def test_no_lock_for_memory_databases_or_postgresql(database_url):
 )
 def test_which_statements_write(sql, expected):
     assert writes(sql) is expected
+
+
+def test_checkpoints_run_after_the_lock_is_dropped_every_few_write_transactions(tmp_path, monkeypatch):
+    url = _sqlite_url(tmp_path)
+    engine = _table(url)
+    monkeypatch.setattr(db, "CHECKPOINT_EVERY", 4)
+    lock = writer_lock(str(tmp_path / "lock.sqlite"))
+    seen = []
+    real = LockingConnection.checkpoint
+
+    def checkpoint(self):
+        seen.append(lock.holders)  # 0: the lock is already dropped
+        real(self)
+
+    monkeypatch.setattr(LockingConnection, "checkpoint", checkpoint)
+    lock.commits = 0
+    with engine.connect() as conn:
+        assert conn.exec_driver_sql("PRAGMA wal_autocheckpoint").scalar() == 0
+        for i in range(9):
+            conn.execute(text("INSERT INTO t VALUES ('x', :i)"), {"i": i})
+            conn.commit()
+        conn.execute(text("SELECT count(*) FROM t"))
+        conn.commit()  # a read-only transaction is not counted
+    assert seen == [0, 0]
+    engine.dispose()

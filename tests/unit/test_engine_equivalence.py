@@ -20,7 +20,7 @@ from SpiffWorkflow.util.task import TaskIterator, TaskState
 from SpiffWorkflow.workflow import Workflow
 
 from engine import spiff
-from engine.audit.replay import replay
+from engine.audit.replay import canonical_state, replay
 from engine.deployment import build_deployment
 from engine.events import RecordedEvent
 from engine.paths import bpmn_dir
@@ -91,6 +91,8 @@ def _recording(monkeypatch) -> list:
     start, complete, advance = Application.start.__func__, Application.complete, Application.advance
 
     def record(app, outcome):
+        if app.workflow is not None:
+            _same_serialization(app)
         states.append((outcome, normalized(app) if app.workflow is not None else None))
 
     def recorded(method):
@@ -171,6 +173,25 @@ def test_walk_tasks_yields_what_spiffs_iterator_yields_at_every_step(path):
     assert checked > 0
 
 
+def _same_serialization(app: Application) -> None:
+    reg = spiff.registry()
+    fast, stock = spiff.state_dict(app.workflow, reg), reg.convert(app.workflow)
+    assert fast == stock
+    assert json.dumps(fast, ensure_ascii=False) == json.dumps(stock, ensure_ascii=False)  # key order too
+
+
+@pytest.mark.parametrize("path", FILES, ids=lambda p: p.stem)
+def test_state_dict_is_the_registrys_conversion_at_every_step(path):
+    doc = json.loads(path.read_text(encoding="utf-8"))
+    steps = []
+    replay(_deployment(doc["deployment"]), _events(doc), on_step=lambda _e, app: steps.append(app.to_json()))
+    app, _ = replay(
+        _deployment(doc["deployment"]), _events(doc), on_step=lambda _e, app: _same_serialization(app)
+    )
+    restored = Application.restore(app.deployment, steps[-1], app.clock)
+    _same_serialization(restored)  # a restored tree (children ids are new UUID objects) as well
+
+
 @pytest.mark.parametrize("path", FILES, ids=lambda p: p.stem)
 def test_golden_history_reaches_the_same_states_with_and_without_the_shortcuts(path, monkeypatch):
     with monkeypatch.context() as m:
@@ -206,3 +227,53 @@ def test_a_restored_workflow_takes_the_shortcuts_and_is_stored_under_the_stock_t
     again = Application.restore(app.deployment, text, app.clock)
     assert type(again.workflow) is spiff.ZhichengWorkflow
     assert again.to_json() == text
+
+
+def _round_trip_canonical(app: Application) -> list:
+    """canonical_state as it was written first: every data dict through a JSON round trip."""
+
+    def plain(data):
+        return json.loads(json.dumps(data, sort_keys=True, default=str))
+
+    out = [["(workflow)", None, plain(app.workflow.data), {}]]
+
+    def walk(task):
+        internal = {k: v for k, v in task.internal_data.items() if k in ("event_value", "event_fired")}
+        out.append([task.task_spec.name, int(task.state), plain(task.data), internal])
+        for child in task.children:
+            walk(child)
+
+    walk(app.workflow.task_tree)
+    return out
+
+
+@pytest.mark.parametrize("path", FILES[::3], ids=lambda p: p.stem)
+def test_canonical_state_compares_as_the_json_round_trip_did(path):
+    doc = json.loads(path.read_text(encoding="utf-8"))
+    captured = []
+
+    def check(_event, app):
+        canonical = canonical_state(app)
+        assert canonical == _round_trip_canonical(app)
+        captured.append((canonical, _round_trip_canonical(app)))
+
+    replay(_deployment(doc["deployment"]), _events(doc), on_step=check)
+    for canonical, expected in captured:  # detached: later steps did not change what was captured
+        assert canonical == expected
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        {"when": datetime(2020, 1, 1)},
+        {1: "int key"},
+        {"pair": (1, 2)},
+        {"x": float("inf")},
+        {"nested": [{"s": {3}}]},
+        {"ok": [1, 2.5, True, None, "a", {"b": []}]},
+    ],
+)
+def test_canonical_data_that_is_not_plain_json_still_goes_through_the_round_trip(value):
+    app = _golden_run(FILES[0])
+    app.workflow.data["probe"] = value
+    assert canonical_state(app) == _round_trip_canonical(app)
