@@ -143,7 +143,13 @@ def test_stray_query_keys_that_collide_with_url_for_are_not_carried_into_links(w
     assert wf.act("unit_a", "unit_a", first, "unit_review").status_code == 302
     client = wf.client("unit_a")
     for path in (f"/review/{unit}/handled", f"/review/{unit}/"):
-        for query in ("org_id=", "org_id=7&name=孙", "endpoint=x", "_external=1&_scheme=javascript", "format=x"):
+        for query in (
+            "org_id=",
+            "org_id=7&name=孙",
+            "endpoint=x",
+            "_external=1&_scheme=javascript",
+            "format=x",
+        ):
             r = client.get(f"{path}?{query}")
             assert r.status_code == 200, (path, query, r.status_code)
             links = re.findall(r'href="([^"]*)"', r.get_data(as_text=True))
