@@ -225,12 +225,17 @@ def tallies(session: Session, org_ids) -> dict[int, Tally]:
     if not org_ids:
         return {}
     found: dict[int, list] = {org_id: [] for org_id in org_ids}
-    rows = session.execute(
-        select(WorkItem.org_id, WorkItem.stage, WorkItem.deadline, WorkItem.actionable_from, func.count())
-        .where(WorkItem.org_id.in_(org_ids))
-        .group_by(WorkItem.org_id, WorkItem.stage, WorkItem.deadline, WorkItem.actionable_from)
-    )
-    for org_id, stage, deadline, opens, n in rows:
+    keys = (WorkItem.org_id, WorkItem.stage, WorkItem.deadline, WorkItem.actionable_from)
+    if session.get_bind().dialect.name == "postgresql":
+        # Asked in the index's order, PostgreSQL reads it index-only and counts each group as it passes
+        # (GroupAggregate); given the plain GROUP BY it scans the table and hashes every row, since it expects
+        # a group per few items: 45–62 → 22–36 ms for 102,000 items under load. SQLite walks the index anyway.
+        ordered = select(*keys).where(WorkItem.org_id.in_(org_ids)).order_by(*keys).subquery()
+        cols = tuple(ordered.c[k.key] for k in keys)
+        query = select(*cols, func.count()).group_by(*cols)
+    else:
+        query = select(*keys, func.count()).where(WorkItem.org_id.in_(org_ids)).group_by(*keys)
+    for org_id, stage, deadline, opens, n in session.execute(query):
         found[org_id].append((stage, deadline, opens, n))
     return {org_id: Tally(tuple(groups)) for org_id, groups in found.items()}
 
@@ -475,6 +480,22 @@ def stage_counts(session: Session, clock: Clock, org_id: int, tally: Tally | Non
         if queries._in_view("actionable", now, None, opens, deadline):
             out[stage] = out.get(stage, 0) + n
     return out
+
+
+def pending_bindings(session: Session, org_ids) -> dict[int, int]:
+    """How many registrations wait for each of `org_ids` to confirm them as their parent (the menu's 待确认绑定
+    badges, for the orgs a person administers: the caller checks that), in one statement for all of them."""
+    org_ids = sorted(set(org_ids))
+    if not org_ids:
+        return {}
+    found = dict(
+        session.execute(
+            select(Org.parent_id, func.count(Org.id))
+            .where(Org.parent_id.in_(org_ids), Org.status == "pending")
+            .group_by(Org.parent_id)
+        ).all()
+    )
+    return {org_id: found.get(org_id, 0) for org_id in org_ids}
 
 
 def applicant_todo(session: Session, user_id: int) -> int:

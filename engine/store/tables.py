@@ -67,7 +67,9 @@ class ApplicationRow(Base):
         ),
         Index("ix_application_status_unit", "status", "unit_id"),  # the units' 公示中 lists
         # The desk's sorts by name and series for an org holding many items (engine/store/desk.py walks them).
-        Index("ix_application_name", "applicant_name"),
+        # The name index ends with the id, the sort's tie-break: PostgreSQL pages a name sort from it without
+        # reading the table or sorting each name's group (SQLite's indexes end with the rowid anyway).
+        Index("ix_application_name_id", "applicant_name", "id"),
         Index("ix_application_series", "series"),
         # Covering indexes of the dashboards' counts (engine/dashboard.py): district HR offices and municipal
         # departments, committees, the city; each GROUP BY reads one index, never the table.

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 
 from sqlalchemy import update
 from workflow_fixtures import page_token
@@ -133,3 +134,25 @@ def test_a_capped_total_is_shown_as_more_than(wf, monkeypatch):
     monkeypatch.setattr(desk, "MAX_PER_PAGE", 1)  # a CSV holds at most this many rows: the links say so
     page = wf.client("unit_a").get(f"/review/{unit}/?view=all").get_data(as_text=True)
     assert "共 2 份" in page and "当前条件下前 1 份" in page
+
+
+def test_stray_query_keys_that_collide_with_url_for_are_not_carried_into_links(wf):
+    """`?org_id=`, `?endpoint=`, `?_external=` once reached url_for through the pager/export links (a 500)."""
+    first, _ = _two_submitted(wf)
+    unit = wf.orgs["unit_a"]
+    assert wf.act("unit_a", "unit_a", first, "unit_review").status_code == 302
+    client = wf.client("unit_a")
+    for path in (f"/review/{unit}/handled", f"/review/{unit}/"):
+        for query in (
+            "org_id=",
+            "org_id=7&name=孙",
+            "endpoint=x",
+            "_external=1&_scheme=javascript",
+            "format=x",
+        ):
+            r = client.get(f"{path}?{query}")
+            assert r.status_code == 200, (path, query, r.status_code)
+            links = re.findall(r'href="([^"]*)"', r.get_data(as_text=True))
+            assert not [h for h in links if h.startswith(("javascript:", "http:")) or "endpoint=" in h], links
+    page = client.get(f"/review/{unit}/handled?name=孙&sort=name&page=1").get_data(as_text=True)
+    assert "name=%E5%AD%99" in page and "sort=name" in page  # what the desk reads is carried on

@@ -169,3 +169,36 @@ def test_menu_badges_read_the_work_once_per_page_whatever_the_orgs(wf):
     grouped = [s for s in desk_page if "FROM work_item" in s and "GROUP BY" in s]
     assert len(grouped) == 1, grouped  # the desk's tab counts reuse the menu's read
     assert len(desk_page) <= len(home) + 12, desk_page  # the page itself: a few statements, not one per row
+
+
+def test_pending_binding_badges_are_one_statement_whatever_the_orgs_administered(wf):
+    """An admin of several orgs gets each one's 待确认绑定 badge from one grouped count, not three statements
+    per org; the counts are each org's own pending registrations."""
+    from engine.accounts.models import Membership, Org
+
+    unit_a = wf.orgs["unit_a"]
+    with wf.app.app_context():
+        user_id = db.session.scalar(db.select(Membership.user_id).where(Membership.org_id == unit_a).limit(1))
+        for name in ("committee", "office", "dept"):
+            db.session.add(Membership(user_id=user_id, org_id=wf.orgs[name], role="admin"))
+        template = db.session.get(Org, wf.orgs["unit_b"])  # a registration's timestamps
+        for n, parent in enumerate((wf.orgs["dept"], wf.orgs["dept"], wf.orgs["office"])):
+            db.session.add(
+                Org(
+                    type="unit",
+                    name=f"待确认单位{n}",
+                    parent_id=parent,
+                    status="pending",
+                    created_at=template.created_at,
+                )
+            )
+        db.session.commit()
+    c = wf.client("unit_a")
+    seen = _statements(wf.app, c, "/")
+    pending = [s for s in seen if "FROM org" in s and "org.status" in s and "GROUP BY org.parent_id" in s]
+    assert len(pending) == 1, pending
+    assert not [s for s in seen if "FROM org WHERE org.parent_id =" in s], "a pending count per org"
+    menu = _menu(c.get("/").get_data(as_text=True))
+    assert _badge(menu, "待确认绑定（江津区住建委）") == 2
+    assert _badge(menu, "待确认绑定（江津区职改办）") == 1
+    assert _badge(menu, "待确认绑定（工程系列评委会）") == 0

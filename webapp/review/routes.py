@@ -83,6 +83,15 @@ def _inbox_args():
     return view, days, page
 
 
+# The query keys a desk link carries on (pager, sort, export): only what the desk reads, so that a stray
+# `org_id`, `endpoint` or `_external` in the query string cannot collide with url_for's own arguments.
+LINK_KEYS = ("view", "days", "name", "id_number", "unit", "series", "campaign", "stage", "sort", "desc")
+
+
+def _link_args() -> dict[str, str]:
+    return {k: request.args[k] for k in LINK_KEYS if k in request.args}
+
+
 def _search_args() -> tuple[desk.Search, str, bool]:
     """The desk's search, sort column and direction from the query string (unknown sorts fall back)."""
     a = request.args
@@ -146,7 +155,7 @@ def inbox(org_id: int):
         view=view,
         days=days,
         page=page,
-        args={k: v for k, v in request.args.items() if k != "page"},
+        args=_link_args(),
         batch_form=BatchApproveForm(),
         batch_stages=services.batch_stages(db.session),
         now=get_clock().now(),
@@ -250,7 +259,7 @@ def handled(org_id: int):
         search=search,
         series_choices=series,
         campaign_choices=campaigns,
-        args={k: v for k, v in request.args.items() if k != "page"},
+        args=_link_args(),
     )
 
 
