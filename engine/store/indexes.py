@@ -59,6 +59,10 @@ def save_action(session: Session, app_id: int, live: Live, events: list[dict], n
         rows.append(row)
         seq, head = row["seq"], row["hash"]
     version, summary, before = live.version, summary_fields(live.app), live.summary
+    # everything derived from the workflow is computed before the first write: on SQLite the writer lock
+    # (engine/db.py) is held from the row UPDATE to the commit, and other processes wait for it
+    signature = index_signature(live.app)
+    snapshot = live.app.to_json() if snapshot_due(live, seq) else None
     # only the summary columns that changed: SQLite leaves an index alone when no column of it is SET
     changed = (
         summary if before is None else {k: v for k, v in summary.items() if k not in before or before[k] != v}
@@ -78,11 +82,11 @@ def save_action(session: Session, app_id: int, live: Live, events: list[dict], n
     if matched != 1:
         raise AlreadyHandled(CONFLICT_MESSAGE, application_id=app_id)
     live.summary = summary
-    live.index = write_indexes(session, app_id, live.app, live.index)
+    live.index = write_indexes(session, app_id, live.app, live.index, after=signature)
     history.insert_events(session, rows)
     live.version, live.head_seq, live.head_hash = version + 1, seq, head
-    if snapshot_due(live):
-        write_snapshot(session, app_id, live)
+    if snapshot is not None:
+        write_snapshot(session, app_id, live, state=snapshot)
     return live.version
 
 
@@ -124,10 +128,19 @@ _INSERT_ITEMS = Prepared(insert(WORK_ITEM), ("application_id", *_ITEM_FIELDS))
 _INSERT_TIMERS = Prepared(insert(DUE_TIMER), ("application_id", *_TIMER_FIELDS))
 
 
-def write_indexes(session: Session, app_id: int, app: Application, before: tuple | None = None) -> tuple:
+def write_indexes(
+    session: Session,
+    app_id: int,
+    app: Application,
+    before: tuple | None = None,
+    *,
+    after: tuple | None = None,
+) -> tuple:
     """Make the application's work items and due timers say what the workflow says now; rows that have not
-    changed are left alone. `before` is what the tables hold (None: unknown). Returns the new signature."""
-    after = index_signature(app)
+    changed are left alone. `before` is what the tables hold (None: unknown); `after` the workflow's
+    `index_signature` when the caller computed it already. Returns the new signature."""
+    if after is None:
+        after = index_signature(app)
     items_before, timers_before = before if before is not None else (None, None)
     items, timers = after
     if items != items_before:

@@ -237,9 +237,13 @@ def acquire(session: Session, row, deployment, clock, cache: LiveCache = CACHE) 
     return live
 
 
-def write_snapshot(session: Session, app_id: int, live: Live, *, new: bool = False) -> None:
-    """Store the workflow as of its head; never replaces a newer snapshot (another process may be ahead)."""
-    state = live.app.to_json()
+def write_snapshot(
+    session: Session, app_id: int, live: Live, *, new: bool = False, state: str | None = None
+) -> None:
+    """Store the workflow as of its head (`state`: its serialization, when the caller made it already);
+    never replaces a newer snapshot (another process may be ahead)."""
+    if state is None:
+        state = live.app.to_json()
     if new:
         _INSERT_SNAPSHOT.rowcount(
             session, {"application_id": app_id, "state_json": state, "seq": live.head_seq}
@@ -249,9 +253,10 @@ def write_snapshot(session: Session, app_id: int, live: Live, *, new: bool = Fal
     live.snapshot_seq = live.head_seq
 
 
-def snapshot_due(live: Live) -> bool:
-    """Every SNAPSHOT_EVERY events, and when the application has ended (its final state, read by verify)."""
-    behind = live.head_seq - live.snapshot_seq
+def snapshot_due(live: Live, head_seq: int | None = None) -> bool:
+    """Every SNAPSHOT_EVERY events, and when the application has ended (its final state, read by verify);
+    `head_seq`: the head the snapshot will reflect, when it is ahead of `live.head_seq` (not yet written)."""
+    behind = (live.head_seq if head_seq is None else head_seq) - live.snapshot_seq
     return behind >= SNAPSHOT_EVERY or (behind > 0 and live.app.status().status in ENDED)
 
 

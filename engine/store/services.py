@@ -48,7 +48,16 @@ from engine.stages import APPLICANT_TIER
 from . import attachments, gate, history
 from .duties import refuse_own_application
 from .indexes import save_action, summary_fields, write_indexes
-from .live import CACHE, Live, StateIncident, acquire, rebuild, record_incident, write_snapshot
+from .live import (
+    CACHE,
+    Live,
+    StateIncident,
+    acquire,
+    index_signature,
+    rebuild,
+    record_incident,
+    write_snapshot,
+)
 from .queries import ApplicationView, build_view, check_scope
 from .tables import (
     ONE_OPEN_INDEX,
@@ -353,6 +362,8 @@ def start_application(
             deployment, clock, applicant_id=applicant_id, chain=chain, committees=committees
         )
         summary = summary_fields(app)
+        # derived before the first write (the SQLite writer lock is held from the INSERT to the commit)
+        signature, state = index_signature(app), app.to_json()
         try:
             app_id = _insert_application(tuple(summary)).scalar(
                 session,
@@ -400,8 +411,8 @@ def start_application(
         history.insert_events(session, [started])
         app.reset_on_error = False
         live = Live(app, 1, 1, started["hash"], 0, None, summary)
-        live.index = write_indexes(session, app_id, app, ((), ()))
-        write_snapshot(session, app_id, live, new=True)  # the base every rebuild starts from
+        live.index = write_indexes(session, app_id, app, ((), ()), after=signature)
+        write_snapshot(session, app_id, live, new=True, state=state)  # the base every rebuild starts from
         uow.commit()
     CACHE.put(app_id, live)
     return app_id
