@@ -28,7 +28,7 @@ import json
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, Integer, Select, any_, bindparam, func, select
+from sqlalchemy import ColumnElement, Integer, Select, any_, bindparam, func, select, true
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Session
 
@@ -317,10 +317,22 @@ def _items(session, org_id, filters, search, sort, descending, offset, limit, to
         ).all()
         rows_where, key_of = [WorkItem.id.in_(keys)], lambda w, a: w.id
     else:  # walk the application index in the sort's order, keeping applications with an item here
-        has_item = select(WorkItem.id).where(WorkItem.application_id == ApplicationRow.id, *by_app).exists()
-        keys = session.scalars(
-            select(ApplicationRow.id).where(has_item, *on_apps).order_by(*order).offset(offset).limit(limit)
-        ).all()
+        if session.get_bind().dialect.name == "postgresql":
+            # A LATERAL probe with LIMIT 1 cannot become a hashed semi-join: PostgreSQL otherwise hashes the
+            # org's every item and sorts all its applications to skip `offset` of them (108 ms for page 1000
+            # of a committee holding 100k), where walking the (applicant_name, id) index and probing each
+            # application's items stops after offset + limit matches.
+            probe = (
+                select(WorkItem.id)
+                .where(WorkItem.application_id == ApplicationRow.id, *by_app)
+                .limit(1)
+                .lateral()
+            )
+            walk = select(ApplicationRow.id).join(probe, true())
+        else:
+            has_item = select(WorkItem.id).where(WorkItem.application_id == ApplicationRow.id, *by_app)
+            walk = select(ApplicationRow.id).where(has_item.exists())
+        keys = session.scalars(walk.where(*on_apps).order_by(*order).offset(offset).limit(limit)).all()
         rows_where, key_of = [WorkItem.application_id.in_(keys), *by_app], lambda w, a: a.id
     position = {key: n for n, key in enumerate(keys)}
     result = sorted(

@@ -11,6 +11,7 @@ import yaml
 from sqlalchemy import func, select
 
 from calendars import TZ
+from engine.accounts.models import User
 from engine.store import claims, desk, queries, services, worker
 from engine.store.tables import ApplicationRow, WorkItem
 
@@ -225,3 +226,47 @@ def test_a_broad_search_on_a_large_org_counts_up_to_the_cap_and_says_so(
         assert (narrow.total, narrow.capped) == (1, False)
         plain = desk.work(session, clock, unit, view="all")  # unsearched: the exact tab count, never capped
         assert (plain.total, plain.capped) == (3, False)
+
+
+@pytest.mark.parametrize("descending", [False, True], ids=["ascending", "descending"])
+def test_walking_the_application_index_pages_like_the_join_and_sort(
+    session_factory, clock, world, monkeypatch, descending
+):
+    """An application-column sort on a large org walks the application index (on PostgreSQL through a
+    LATERAL probe); every page equals the joined-and-sorted page it replaces, and another org's
+    applications never appear."""
+    ids = _three_submitted(session_factory, clock, world)
+    with session_factory() as session:  # unit B holds an application too: the walk must skip it
+        dave = User(username="dave", real_name="dave", password_hash="!", created_at=clock.now())
+        session.add(dave)
+        session.commit()
+        world.users["dave"] = dave.id
+        other = services.start_application(session, clock, dave.id, world.orgs["unit_b"])
+    _act(session_factory, clock, world, other, "applicant_submit", "dave", DECLARATION)
+    unit = world.orgs["unit_a"]
+
+    def pages(walk: bool, sort: str, search: desk.Search) -> list[int]:
+        monkeypatch.setattr(desk, "WALK_FROM", -1 if walk else 10**9)
+        with session_factory() as session:
+            got = []
+            for page in (1, 2, 3):
+                rows = desk.work(
+                    session,
+                    clock,
+                    unit,
+                    view="all",
+                    sort=sort,
+                    descending=descending,
+                    search=search,
+                    per_page=1,
+                    page=page,
+                ).rows
+                got += [r.item.application_id for r in rows]
+            return got
+
+    for sort in sorted(set(desk.SORTS) - desk.ITEM_SORTS):
+        for search in (desk.Search(), desk.Search(series="senior_engineer_full"), desk.Search(name="o")):
+            walked = pages(True, sort, search)
+            assert walked == pages(False, sort, search), (sort, search)
+            assert other not in walked and set(walked) <= set(ids)
+    assert pages(True, "name", desk.Search()) == (ids[::-1] if descending else ids)  # alice, bob, carol
