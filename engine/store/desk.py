@@ -19,7 +19,8 @@ campaign on an org holding more than JOIN_BELOW items, when it matches at most R
 name to unit ids), so the org's items are reached by `work_item.application_id` (on PostgreSQL the ids travel as
 one array parameter); a broader search is joined and counted up to COUNT_CAP, the count stopping there
 (`DeskPage.capped`: the page says "超过"). Sorts on application columns of a large org walk an application index in
-order (`_walkable`). Figures and the cases still slow: bench/RESULTS.md, "Issue 11, desk speed".
+order (`_walkable`; on PostgreSQL through a LATERAL probe, see `_items`). Figures: README "Benchmarks" (quiet) and
+bench/RESULTS.md, "Issue 11, desk speed" (how they were reached).
 """
 
 from __future__ import annotations
