@@ -250,34 +250,25 @@ class LockingCursor(sqlite3.Cursor):
     """Takes the connection's writer lock before the transaction's first write statement."""
 
     def execute(self, sql, parameters=()):
+        return self._guarded(sql, super().execute, sql, parameters)
+
+    def executemany(self, sql, seq_of_parameters):
+        return self._guarded(sql, super().executemany, sql, seq_of_parameters)
+
+    def executescript(self, sql_script):
+        return self._guarded(None, super().executescript, sql_script)  # a script: assume it writes
+
+    def _guarded(self, sql, run, *args):
+        """`run(*args)`, with the writer lock taken first when `sql` may write (None: assume it does) and
+        dropped after a statement that left no transaction open."""
         conn = self.connection
-        if conn.lock_state is None and conn.writer_lock is not None and writes(sql):
+        if conn.lock_state is None and conn.writer_lock is not None and (sql is None or writes(sql)):
             conn.take_lock()
         try:
-            return super().execute(sql, parameters)
+            return run(*args)
         finally:
             if conn.lock_state is not None and not conn.in_transaction:
                 conn.drop_lock()  # autocommit statement, DDL, an explicit COMMIT, or a failed first write
-
-    def executemany(self, sql, seq_of_parameters):
-        conn = self.connection
-        if conn.lock_state is None and conn.writer_lock is not None and writes(sql):
-            conn.take_lock()
-        try:
-            return super().executemany(sql, seq_of_parameters)
-        finally:
-            if conn.lock_state is not None and not conn.in_transaction:
-                conn.drop_lock()
-
-    def executescript(self, sql_script):
-        conn = self.connection
-        if conn.lock_state is None and conn.writer_lock is not None:
-            conn.take_lock()
-        try:
-            return super().executescript(sql_script)
-        finally:
-            if conn.lock_state is not None and not conn.in_transaction:
-                conn.drop_lock()
 
 
 class LockingConnection(sqlite3.Connection):

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
-from functools import cache
 from pathlib import Path
 
+import golden_files
 import pytest
 from SpiffWorkflow.bpmn.util.task import BpmnTaskIterator
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
@@ -21,14 +21,11 @@ from SpiffWorkflow.workflow import Workflow
 
 from engine import spiff
 from engine.audit.replay import canonical_state, replay
-from engine.deployment import build_deployment
-from engine.events import RecordedEvent
 from engine.paths import bpmn_dir
 from engine.runtime import Application
 from engine.scenario import run_scenario
 
-GOLDEN = Path(__file__).resolve().parents[1] / "data" / "golden"
-FILES = sorted(GOLDEN.glob("*.json"))
+FILES = golden_files.FILES
 SCENARIOS = sorted((bpmn_dir() / "scenarios").glob("*.yaml"))
 MASKS = [
     TaskState.READY,
@@ -118,30 +115,9 @@ def _recording(monkeypatch) -> list:
     return states
 
 
-@cache
-def _deployment(dep_id: str):
-    doc = json.loads((GOLDEN / "deployments" / f"{dep_id[:16]}.json").read_text(encoding="utf-8"))
-    return build_deployment(doc["sources"])
-
-
-def _events(doc: dict) -> list[RecordedEvent]:
-    return [
-        RecordedEvent(
-            e["seq"],
-            datetime.fromisoformat(e["at"]),
-            e["actor_id"],
-            e["org_id"],
-            e["event_type"],
-            e["stage"],
-            e["data"],
-        )
-        for e in doc["events"]
-    ]
-
-
 def _golden_run(path: Path):
     doc = json.loads(path.read_text(encoding="utf-8"))
-    app, divergence = replay(_deployment(doc["deployment"]), _events(doc))
+    app, divergence = replay(golden_files.deployment(doc["deployment"]), golden_files.events(doc))
     assert divergence is None
     return app
 
@@ -169,7 +145,7 @@ def test_walk_tasks_yields_what_spiffs_iterator_yields_at_every_step(path):
                 BpmnTaskIterator(first, state=TaskState.READY, manual=False)
             )
 
-    replay(_deployment(doc["deployment"]), _events(doc), on_step=check)
+    replay(golden_files.deployment(doc["deployment"]), golden_files.events(doc), on_step=check)
     assert checked > 0
 
 
@@ -184,9 +160,15 @@ def _same_serialization(app: Application) -> None:
 def test_state_dict_is_the_registrys_conversion_at_every_step(path):
     doc = json.loads(path.read_text(encoding="utf-8"))
     steps = []
-    replay(_deployment(doc["deployment"]), _events(doc), on_step=lambda _e, app: steps.append(app.to_json()))
+    replay(
+        golden_files.deployment(doc["deployment"]),
+        golden_files.events(doc),
+        on_step=lambda _e, app: steps.append(app.to_json()),
+    )
     app, _ = replay(
-        _deployment(doc["deployment"]), _events(doc), on_step=lambda _e, app: _same_serialization(app)
+        golden_files.deployment(doc["deployment"]),
+        golden_files.events(doc),
+        on_step=lambda _e, app: _same_serialization(app),
     )
     restored = Application.restore(app.deployment, steps[-1], app.clock)
     _same_serialization(restored)  # a restored tree (children ids are new UUID objects) as well
@@ -231,20 +213,7 @@ def test_a_restored_workflow_takes_the_shortcuts_and_is_stored_under_the_stock_t
 
 def _round_trip_canonical(app: Application) -> list:
     """canonical_state as it was written first: every data dict through a JSON round trip."""
-
-    def plain(data):
-        return json.loads(json.dumps(data, sort_keys=True, default=str))
-
-    out = [["(workflow)", None, plain(app.workflow.data), {}]]
-
-    def walk(task):
-        internal = {k: v for k, v in task.internal_data.items() if k in ("event_value", "event_fired")}
-        out.append([task.task_spec.name, int(task.state), plain(task.data), internal])
-        for child in task.children:
-            walk(child)
-
-    walk(app.workflow.task_tree)
-    return out
+    return canonical_state(app, lambda data: json.loads(json.dumps(data, sort_keys=True, default=str)))
 
 
 @pytest.mark.parametrize("path", FILES[::3], ids=lambda p: p.stem)
@@ -257,7 +226,7 @@ def test_canonical_state_compares_as_the_json_round_trip_did(path):
         assert canonical == _round_trip_canonical(app)
         captured.append((canonical, _round_trip_canonical(app)))
 
-    replay(_deployment(doc["deployment"]), _events(doc), on_step=check)
+    replay(golden_files.deployment(doc["deployment"]), golden_files.events(doc), on_step=check)
     for canonical, expected in captured:  # detached: later steps did not change what was captured
         assert canonical == expected
 

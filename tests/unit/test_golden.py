@@ -7,28 +7,14 @@ change (or make the deployment's pinned engine version keep the old meaning), ne
 from __future__ import annotations
 
 import json
-from datetime import datetime
-from pathlib import Path
 
+import golden_files
 import pytest
+from golden_files import FILES
 
 from engine.audit.replay import compare_state, replay
 from engine.clock import SimulatedClock
-from engine.deployment import build_deployment, content_hash
-from engine.events import RecordedEvent
 from engine.runtime import Application
-
-GOLDEN = Path(__file__).resolve().parents[1] / "data" / "golden"
-FILES = sorted(GOLDEN.glob("*.json"))
-_deployments: dict = {}
-
-
-def _deployment(dep_id: str):
-    if dep_id not in _deployments:
-        doc = json.loads((GOLDEN / "deployments" / f"{dep_id[:16]}.json").read_text(encoding="utf-8"))
-        assert content_hash(doc["sources"]) == dep_id, "golden sources were edited"
-        _deployments[dep_id] = build_deployment(doc["sources"])
-    return _deployments[dep_id]
 
 
 def _instant(value):
@@ -44,19 +30,8 @@ def test_there_are_golden_histories_of_every_outcome():
 @pytest.mark.parametrize("path", FILES, ids=lambda p: p.stem)
 def test_golden_history_replays_identically(path):
     doc = json.loads(path.read_text(encoding="utf-8"))
-    deployment = _deployment(doc["deployment"])
-    events = [
-        RecordedEvent(
-            e["seq"],
-            datetime.fromisoformat(e["at"]),
-            e["actor_id"],
-            e["org_id"],
-            e["event_type"],
-            e["stage"],
-            e["data"],
-        )
-        for e in doc["events"]
-    ]
+    deployment = golden_files.deployment(doc["deployment"])
+    events = golden_files.events(doc)
     replayed, divergence = replay(deployment, events)
     assert divergence is None, str(divergence)
     stored = Application.restore(deployment, doc["state"], SimulatedClock(replayed.clock.now()))
