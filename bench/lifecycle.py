@@ -18,6 +18,7 @@ from engine.runtime import Actor, Application
 from engine.store import services, worker
 from engine.store.simulate import CONFIRM, OPINION, ensure_tree
 from engine.store.tables import ApplicationRow
+from engine.store.uow import connections
 
 from .common import fresh_database, loadavg
 
@@ -85,6 +86,9 @@ def run(quick: bool, url=None) -> None:
             "tier3": tree.staff[chain["tier3"]],
             "committee": tree.staff[chain["committee"]],
         }
+        # The store on a Core connection per action, as the timer worker and simulate run it (a web request
+        # hands it the request's Session instead: the same statements, plus the ORM's transaction bookkeeping)
+        connect = connections(factory)
         # Interleaved, one application at a time (in memory, then persisted), so that a change in the
         # machine's load during the run affects both rates alike.
         t_memory = t_persisted = cpu_memory = cpu_persisted = 0.0
@@ -103,13 +107,13 @@ def run(quick: bool, url=None) -> None:
 
             began, began_cpu = time.perf_counter(), time.process_time()
             clock = SimulatedClock(_t((11, 17)))
-            with factory() as s:
+            with connect() as s:
                 app_id = services.start_application(s, clock, user_id, unit)
             for md, stage in STEPS:
                 clock.set(_t(md))
                 if stage == "unit_report":
                     worker.tick(factory, clock)  # fires this application's public-notice timer
-                with factory() as s:
+                with connect() as s:
                     services.perform_task(
                         s,
                         clock,

@@ -20,7 +20,7 @@ import time
 from dataclasses import dataclass
 
 from sqlalchemy import MetaData, create_engine, event
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.orm import DeclarativeBase
 
 NAMING = {
@@ -36,6 +36,17 @@ CHECKPOINT_EVERY = 32  # write transactions of one process between its WAL check
 
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING)
+
+
+def connection_of(db) -> Connection:
+    """The Core connection a database handle runs on: a Connection itself, or a Session's (which begins the
+    Session's transaction if none is open). The store's functions accept either (engine/store/uow.py)."""
+    return db if isinstance(db, Connection) else db.connection()
+
+
+def dialect_name(db) -> str:
+    """ "sqlite" or "postgresql" for a Session or a Connection."""
+    return db.dialect.name if isinstance(db, Connection) else db.get_bind().dialect.name
 
 
 def make_engine(url: str, **kwargs) -> Engine:

@@ -5,6 +5,8 @@ from __future__ import annotations
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
+from engine.db import connection_of
+
 from .errors import ChainIncomplete
 from .models import Org
 
@@ -98,7 +100,7 @@ _NODE = select(_ORG.c.id, _ORG.c.type, _ORG.c.status, _ORG.c.name, _ORG.c.parent
 
 def _node(session: Session, org_id: int):
     """The columns a chain walk reads, one prepared Core statement (every start walks four orgs)."""
-    return session.connection().execute(_NODE, {"org_id": org_id}).first()
+    return connection_of(session).execute(_NODE, {"org_id": org_id}).first()
 
 
 _COMMITTEES = (
@@ -114,7 +116,7 @@ def committees_by_series(session: Session) -> dict[str, int]:
     A committee lists the series it reviews (`series_codes`, comma-separated); when two claim one series the
     earlier-created one receives it."""
     out: dict[str, int] = {}
-    for org_id, codes in session.connection().execute(_COMMITTEES):
+    for org_id, codes in connection_of(session).execute(_COMMITTEES):
         for code in (c.strip() for c in (codes or "").split(",")):
             if code:
                 out.setdefault(code, org_id)

@@ -20,6 +20,7 @@ from engine.errors import (
     ClaimedByColleague,
     HandledByOther,
     Lapsed,
+    NotFound,
     NoticeRunning,
     NotYetOpen,
     WindowClosed,
@@ -66,7 +67,7 @@ def check(
     when it read them with the row (`task_columns`/`task_join`).
     """
     if applicant_id is None or deployment is None:
-        row = session.get(ApplicationRow, app_id)
+        row = _row(session, app_id)
         applicant_id = row.applicant_id
         if deployment is None:
             from .services import deployment_for  # services -> gate: import at call time
@@ -80,7 +81,7 @@ def check(
         items = _ITEMS_WITH_CLAIM.all(session, {"app_id": app_id, "stage": stage})
     item = next((w for w in items if w.org_id in org_ids), None)
     if item is None:
-        _explain_missing(session, session.get(ApplicationRow, app_id), stage, org_ids, deployment)
+        _explain_missing(session, _row(session, app_id), stage, org_ids, deployment)
     if item.actionable_from and now < item.actionable_from:
         raise NotYetOpen(stage_label(deployment, stage), item.actionable_from, stage=stage)
     if item.deadline and now >= item.deadline:
@@ -130,9 +131,28 @@ def _items_with_claim():
 
 
 _ITEMS_WITH_CLAIM = Prepared(_items_with_claim())
+# The application columns a refusal explains itself with (Core: the store's handle may be a Connection)
+_ROW = Prepared(
+    select(
+        _APP.c.id,
+        _APP.c.applicant_id,
+        _APP.c.deployment_id,
+        _APP.c.status,
+        _APP.c.stage,
+        _APP.c.waiting_org_id,
+        _APP.c.deadline,
+    ).where(_APP.c.id == bindparam("app_id"))
+)
 
 
-def _explain_missing(session: Session, row: ApplicationRow, stage: str, org_ids: set[int], deployment):
+def _row(session, app_id: int):
+    row = _ROW.first(session, {"app_id": app_id})
+    if row is None:
+        raise NotFound(f"申请书（编号 {app_id}）不存在", application_id=app_id)
+    return row
+
+
+def _explain_missing(session: Session, row, stage: str, org_ids: set[int], deployment):
     latest = session.execute(
         select(HistoryEvent.at, HistoryEvent.data_json, HistoryEvent.org_id, HistoryEvent.stage)
         .where(HistoryEvent.application_id == row.id, HistoryEvent.event_type == "completed")
@@ -164,7 +184,7 @@ def _explain_missing(session: Session, row: ApplicationRow, stage: str, org_ids:
     raise ActionRefused(f"「{stage_label(deployment, stage)}」当前不在本单位待办中", stage=stage)
 
 
-def _lapsed_at(session: Session, row: ApplicationRow) -> datetime | None:
+def _lapsed_at(session: Session, row) -> datetime | None:
     """The deadline the application lapsed at: the due time of the timer that ended it."""
     data = session.scalar(
         select(HistoryEvent.data_json)

@@ -263,5 +263,15 @@ def snapshot_due(live: Live, head_seq: int | None = None) -> bool:
 def record_incident(session: Session, app_id: int, error: str, at) -> None:
     """Park a disagreement for an operator, in its own transaction (the action's was rolled back)."""
     session.rollback()
-    session.add(Incident(application_id=app_id, error=error[:4000], at=at, resolved=False))
+    insert_incident(session, app_id, error, at)
     session.commit()
+
+
+def insert_incident(session, app_id: int, error: str, at) -> None:
+    """An open incident row for an operator, in the caller's transaction (Session or Connection)."""
+    _INSERT_INCIDENT.rowcount(
+        session, {"application_id": app_id, "error": error[:4000], "at": at, "resolved": False}
+    )
+
+
+_INSERT_INCIDENT = Prepared(insert(Incident.__table__), ("application_id", "error", "at", "resolved"))

@@ -135,7 +135,9 @@ def check_scope(
         )
         if acted is not None:
             return
-    user = session.get(User, user_id)
+    user = session.execute(  # Core, not session.get: the store's handle may be a Connection
+        select(User.is_operator, User.is_auditor, User.auditor_scope_org_id).where(User.id == user_id)
+    ).first()
     if user is not None and (
         user.is_operator
         or (user.is_auditor and (user.auditor_scope_org_id is None or user.auditor_scope_org_id in chain))

@@ -30,6 +30,7 @@ from engine.audit.facts import FACTS_CHANGED, genesis_data
 from engine.campaign import Problem as CampaignProblem
 from engine.campaign_lint import lint_campaign
 from engine.clock import Clock
+from engine.db import dialect_name
 from engine.deployment import ENGINE_VERSION, Deployment, build_deployment
 from engine.dry_run import require_dry_run
 from engine.errors import (
@@ -542,7 +543,7 @@ _ACTION_ROW_FOR_TASK = Prepared(
 def action_row(session: Session, app_id: int, *, lock: bool = False, due_at: datetime | None = None):
     """The application's action columns (None if absent), prepared once. `lock` claims the row where the
     database can; `due_at` adds `timer_due`: whether a timer of it is due then (the sweep's claim)."""
-    lock = lock and session.get_bind().dialect.name == "postgresql"
+    lock = lock and dialect_name(session) == "postgresql"
     params = {"app_id": app_id} if due_at is None else {"app_id": app_id, "now": due_at}
     return _ACTION_ROWS[due_at is not None, lock].first(session, params)
 

@@ -29,6 +29,7 @@ from engine.runtime import Actor
 
 from . import live, services, worker
 from .tables import ApplicationRow, HistoryEvent, WorkItem
+from .uow import connections
 
 START = datetime(2020, 11, 17, 9, tzinfo=TZ)
 END = datetime(2020, 12, 27, 9, tzinfo=TZ)
@@ -342,7 +343,7 @@ def run_cohort(session_factory, tree: _Tree, job: CohortJob, on_step=None) -> Co
     result = CohortResult([])
     clock = SimulatedClock(START)
     users = [uid for _, uid, _ in job.members]
-    with session_factory() as session:
+    with connections(session_factory)() as session:  # Core connections: no ORM on the hot path
         existing = dict(
             session.execute(
                 select(ApplicationRow.applicant_id, ApplicationRow.id).where(
@@ -399,7 +400,7 @@ def _declaration() -> dict:
 def _act(session_factory, clock, rngs, tree, plans, returned, declaration, report, apps) -> None:
     now = clock.now()
     last_chance = now + timedelta(hours=12)
-    with session_factory() as session:
+    with connections(session_factory)() as session:
         open_items = session.execute(
             select(
                 WorkItem.application_id,

@@ -1,23 +1,28 @@
 """One unit of work per action: commit explicitly, roll back on any other way out; and the hot path's
 statements, compiled once and run on the unit of work's own database connection.
+
+The store's functions take a database handle `db`: an ORM `Session` (web requests) or a Core `Connection`
+(the timer worker, simulate, benchmarks). Both commit and roll back the same way; a Connection skips the
+Session's transaction bookkeeping, which cost more than an action's SQL on SQLite (README in this folder).
 """
 
 from __future__ import annotations
 
 from collections import namedtuple
 
+from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 
 class UnitOfWork:
-    """`with UnitOfWork(session) as uow: ...; uow.commit()` — leaving without commit() rolls back.
+    """`with UnitOfWork(db) as uow: ...; uow.commit()` — leaving without commit() rolls back.
 
     Everything an action writes (state, application row, work items, due timers, history) goes through one
-    of these, so a failure anywhere leaves nothing half-written.
+    of these, so a failure anywhere leaves nothing half-written. `db` is a Session or a Connection.
     """
 
-    def __init__(self, session: Session):
+    def __init__(self, session: Session | Connection):
         self.session = session
         self.committed = False
 
@@ -35,6 +40,16 @@ class UnitOfWork:
 
     def rollback(self) -> None:
         self.session.rollback()
+
+
+def connections(session_factory):
+    """A factory of Core connections on the database of `session_factory` (a sessionmaker bound to an
+    Engine), for loops of units of work that need no ORM: `with connections(f)() as conn: ...`. Falls back
+    to the session factory itself when it is not bound to an Engine (Flask-SQLAlchemy binds per request)."""
+    bind = getattr(session_factory, "kw", {}).get("bind")
+    if isinstance(bind, Engine):
+        return bind.connect
+    return session_factory
 
 
 class Prepared:
@@ -88,8 +103,13 @@ class Prepared:
             return [v if p is None or v is None else p(v) for _, v, p in values]
         return {n: v if p is None or v is None else p(v) for n, v, p in values}
 
-    def _run(self, session: Session, params):
-        connection = session.connection()
+    def _run(self, db, params):
+        if isinstance(db, Connection):
+            connection = db
+            if not connection.in_transaction():  # begin as Connection.execute would, or commit() is a no-op
+                connection.begin()
+        else:
+            connection = db.connection()
         compiled = self._compiled(connection.dialect)
         sql, plan = compiled[:2]
         cursor = connection.connection.driver_connection.cursor()
@@ -113,7 +133,7 @@ class Prepared:
             ) from exc
         return cursor, compiled
 
-    def rowcount(self, session: Session, params: dict | list[dict] | None = None) -> int:
+    def rowcount(self, session: Session | Connection, params: dict | list[dict] | None = None) -> int:
         """Run a write (a list of parameter sets: executemany); the number of rows it matched."""
         cursor = self._run(session, params)[0]
         try:
@@ -121,7 +141,7 @@ class Prepared:
         finally:
             cursor.close()
 
-    def all(self, session: Session, params: dict | None = None) -> list:
+    def all(self, session: Session | Connection, params: dict | None = None) -> list:
         """Run a query (or a write with RETURNING); its rows as named tuples."""
         cursor, compiled = self._run(session, params)
         try:
@@ -136,12 +156,12 @@ class Prepared:
             for r in rows
         ]
 
-    def first(self, session: Session, params: dict | None = None):
+    def first(self, session: Session | Connection, params: dict | None = None):
         """The first row (a named tuple) or None."""
         rows = self.all(session, params)
         return rows[0] if rows else None
 
-    def scalar(self, session: Session, params: dict | None = None):
+    def scalar(self, session: Session | Connection, params: dict | None = None):
         """The first column of the first row, or None."""
         row = self.first(session, params)
         return row[0] if row is not None else None

@@ -16,13 +16,14 @@ from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 
 from engine.clock import Clock
+from engine.db import connection_of
 from engine.errors import AlreadyHandled, ZhichengError
 
 from .indexes import save_action
-from .live import CACHE
+from .live import CACHE, insert_incident
 from .services import acquire_live, action_row, timer_events
-from .tables import DueTimer, Incident
-from .uow import Prepared, UnitOfWork
+from .tables import DueTimer
+from .uow import Prepared, UnitOfWork, connections
 
 MAX_ATTEMPTS = 5
 BACKOFF = timedelta(seconds=30)
@@ -43,7 +44,7 @@ def due_applications(session: Session, now: datetime, batch: int, only=None) -> 
     if only is None:  # the timer worker's sweep: prepared once (uow.Prepared)
         rows = _DUE_ALL_PREPARED.all(session, {"now": now, "limit": batch * 3})
     else:
-        rows = session.connection().execute(_DUE_ONLY, {"now": now, "limit": batch * 3, "only": list(only)})
+        rows = connection_of(session).execute(_DUE_ONLY, {"now": now, "limit": batch * 3, "only": list(only)})
     seen: dict[int, None] = {}
     for app_id, _ in rows:
         seen.setdefault(app_id)
@@ -93,23 +94,22 @@ def _record_failure(
     backoff: timedelta,
     report: TickReport,
 ) -> None:
-    with UnitOfWork(session) as uow:
-        timers = list(
-            session.scalars(
-                select(DueTimer).where(DueTimer.application_id == app_id, DueTimer.next_attempt_at <= now)
+    with UnitOfWork(session) as uow:  # Core throughout: `session` may be a Connection (tick)
+        timers = session.execute(
+            select(_DUE_TABLE.c.id, _DUE_TABLE.c.attempts).where(
+                _DUE_TABLE.c.application_id == app_id, _DUE_TABLE.c.next_attempt_at <= now
             )
-        )
+        ).all()
         attempts = max((t.attempts for t in timers), default=0) + 1
         parked = attempts >= max_attempts
         next_at = None if parked else now + backoff * (2 ** (attempts - 1))
         session.execute(
-            update(DueTimer)
-            .where(DueTimer.id.in_([t.id for t in timers]))
+            update(_DUE_TABLE)
+            .where(_DUE_TABLE.c.id.in_([t.id for t in timers]))
             .values(attempts=attempts, next_attempt_at=next_at)
-            .execution_options(synchronize_session=False)
         )
         if parked:
-            session.add(Incident(application_id=app_id, error=error[:4000], at=now, resolved=False))
+            insert_incident(session, app_id, error, now)
             report.incidents.append(app_id)
         uow.commit()
     report.failed.append((app_id, error))
@@ -125,26 +125,29 @@ def tick(
     limit: int | None = None,
     only=None,
 ) -> TickReport:
-    """Fire every timer due at the clock's now (up to `limit` applications); report what fired."""
+    """Fire every timer due at the clock's now (up to `limit` applications); report what fired.
+
+    One Core connection for the whole sweep, one transaction per application on it (no ORM: a Session's
+    transaction bookkeeping cost more than the firing's SQL)."""
     report = TickReport()
     done: set[int] = set()
-    while limit is None or len(done) < limit:
-        now = clock.now()
-        with session_factory() as session:
-            candidates = [a for a in due_applications(session, now, batch, only) if a not in done]
-        if not candidates:
-            break
-        for app_id in candidates:
-            done.add(app_id)
-            with session_factory() as session:
+    with connections(session_factory)() as db:
+        while limit is None or len(done) < limit:
+            now = clock.now()
+            candidates = [a for a in due_applications(db, now, batch, only) if a not in done]
+            db.rollback()  # end the sweep's read: each firing is its own transaction
+            if not candidates:
+                break
+            for app_id in candidates:
+                done.add(app_id)
                 try:
-                    fire_one(session, clock, app_id, report)
+                    fire_one(db, clock, app_id, report)
                 except AlreadyHandled:
                     report.skipped += 1  # a person acted at the same moment; it is retried next tick
                 except Exception as exc:  # noqa: BLE001 - any failure is recorded, never looped on
-                    session.rollback()
+                    db.rollback()
                     _record_failure(
-                        session, now, app_id, f"{type(exc).__name__}: {exc}", max_attempts, backoff, report
+                        db, now, app_id, f"{type(exc).__name__}: {exc}", max_attempts, backoff, report
                     )
     return report
 
