@@ -265,7 +265,8 @@ def verify_bundle(bundle, public_key=None) -> BundleOutcome:
     except ZhichengError as exc:
         outcome.problems.append(Problem("deployment", f"部署源文件无法解析：{exc}"))
         return outcome
-    # the state is a snapshot after event `state_seq` (absent or 0: after the last event)
+    # the state is a snapshot after event `state_seq` (absent or 0: after the last event); an application
+    # younger than a snapshot interval has none (null): nothing to compare
     state_seq = bundle.get("state_seq") or len(events)
     at_snapshot: list = []
 
@@ -277,12 +278,12 @@ def verify_bundle(bundle, public_key=None) -> BundleOutcome:
     if divergence:
         outcome.problems.append(Problem("replay", str(divergence), divergence.seq))
         return outcome
-    stored = None
-    if not at_snapshot:
+    stored, has_state = None, bundle.get("state") is not None
+    if has_state and not at_snapshot:
         outcome.problems.append(
             Problem("state", f"流程状态快照标注在第 {state_seq} 条记录之后，但历史记录只有 {len(events)} 条")
         )
-    else:
+    elif has_state:
         try:
             stored = Application.restore(deployment, bundle["state"], replayed.clock)
         except Exception as exc:  # noqa: BLE001 - a forged state may fail to load in any way

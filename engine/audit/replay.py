@@ -88,14 +88,32 @@ def replay(
 
     `on_step(event, app)` is called after each event is applied (for timelines and step-by-step views).
     """
-    if not events or events[0].event_type != "started":
-        return None, Divergence(events[0].seq if events else None, "历史记录不是以“创建申请书”开始")
-    first = events[0]
-    clock = SimulatedClock(first.at)
+    if not events:
+        return None, Divergence(None, "历史记录不是以“创建申请书”开始")
+    app, divergence = start_from(deployment, events[0])
+    if divergence:
+        return None, divergence
+    clock = app.clock
+    if on_step:
+        on_step(events[0], app)
+    for event in events[1:]:
+        divergence = apply_event(app, clock, event)
+        if divergence:
+            return app, divergence
+        if on_step:
+            on_step(event, app)
+    return app, None
+
+
+def start_from(deployment, first: RecordedEvent) -> tuple[Application | None, Divergence | None]:
+    """The application as its `started` event created it, on a simulated clock at that event's time: the
+    base of every replay (`audit verify`, and the store's rebuild of an application with no snapshot)."""
+    if first.event_type != "started":
+        return None, Divergence(first.seq, "历史记录不是以“创建申请书”开始")
     try:
         app = Application.start(
             deployment,
-            clock,
+            SimulatedClock(first.at),
             applicant_id=first.actor_id,
             chain=first.data["chain"],
             committees=first.data.get("committees"),
@@ -103,14 +121,6 @@ def replay(
     except (ZhichengError, KeyError) as exc:
         return None, Divergence(first.seq, f"无法重新创建申请书：{exc}")
     app.reset_on_error = False  # replay stops at the first divergence: no undo snapshot before each event
-    if on_step:
-        on_step(first, app)
-    for event in events[1:]:
-        divergence = apply_event(app, clock, event)
-        if divergence:
-            return app, divergence
-        if on_step:
-            on_step(event, app)
     return app, None
 
 

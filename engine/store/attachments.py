@@ -15,7 +15,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
-from .tables import AttachmentGrant, AttachmentName, Draft, WorkflowState
+from .tables import AttachmentGrant, AttachmentName, Draft, HistoryEvent
 
 REF_RE = re.compile(r"sha256:([0-9a-f]{64})")
 
@@ -32,16 +32,18 @@ def grant(session: Session, now: datetime, *, sha256: str, user_id: int, applica
 
 def citable(session: Session, application_id: int | None, user_id: int | None, shas: set[str]) -> set[str]:
     """Of `shas`, those this user may cite in this application: uploaded by them for it, or already in it
-    (its workflow state or its draft). The web layer asks this of every ref a browser sends back."""
+    (a form recorded in its history, or its draft). The web layer asks this of every ref a browser sends
+    back. The history is the record; the stored workflow state is only a snapshot at intervals."""
     if not shas or application_id is None or user_id is None:
         return set()
     held: set[str] = set()
-    for text in (
-        session.scalar(
-            select(WorkflowState.state_json).where(WorkflowState.application_id == application_id)
-        ),
-        session.scalar(select(Draft.data_json).where(Draft.application_id == application_id)),
-    ):
+    recorded = session.scalars(
+        select(HistoryEvent.data_json).where(
+            HistoryEvent.application_id == application_id, HistoryEvent.event_type == "completed"
+        )
+    )
+    draft = session.scalar(select(Draft.data_json).where(Draft.application_id == application_id))
+    for text in (*recorded, draft):
         held.update(sha for sha in REF_RE.findall(text or "") if sha in shas)
     wanted = shas - held
     if wanted:

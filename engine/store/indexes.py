@@ -191,10 +191,12 @@ def write_state(session: Session, app_id: int, app: Application) -> None:
         .limit(1)
     ).first()
     seq, hash_ = (head.seq, head.hash) if head else (0, None)
-    conn = session.connection()
-    conn.execute(
+    conn, state = session.connection(), app.to_json()
+    written = conn.execute(
         update(WorkflowState.__table__)
         .where(WorkflowState.__table__.c.application_id == app_id)
-        .values(state_json=app.to_json(), seq=seq)
-    )
+        .values(state_json=state, seq=seq)
+    ).rowcount
+    if not written:  # an application with no snapshot yet
+        conn.execute(insert(WorkflowState.__table__).values(application_id=app_id, state_json=state, seq=seq))
     conn.execute(update(APPLICATION).where(APPLICATION.c.id == app_id).values(head_seq=seq, head_hash=hash_))

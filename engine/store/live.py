@@ -16,11 +16,14 @@ import threading
 from collections import OrderedDict
 from dataclasses import dataclass
 
-from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import bindparam, insert, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
-from engine.audit.replay import apply_event
+from engine.audit.replay import apply_event, start_from
 from engine.clock import SimulatedClock
+from engine.db import dialect_name
 from engine.errors import ActionRefused
 from engine.events import RecordedEvent
 from engine.runtime import Application
@@ -88,9 +91,10 @@ class LiveCache:
 
     def put(self, app_id: int, live: Live) -> list[tuple[int, Live]]:
         """Keep a committed workflow; return the entries pushed out (least recently used first). An ended
-        application is not kept: no action can follow, and its final snapshot is written as it ends."""
+        application is not kept: no action can follow (a read rebuilds it, replaying fewer than
+        SNAPSHOT_EVERY events)."""
         evicted = []
-        if live.app.status().status in ENDED and live.snapshot_seq == live.head_seq:
+        if live.app.status().status in ENDED:
             self.discard(app_id)
             return evicted
         with self._lock:
@@ -168,49 +172,68 @@ _STATES = WorkflowState.__table__
 _SNAPSHOT = Prepared(
     select(_STATES.c.state_json, _STATES.c.seq).where(_STATES.c.application_id == bindparam("app_id"))
 )
-_INSERT_SNAPSHOT = Prepared(insert(_STATES), ("application_id", "state_json", "seq"))
-_UPDATE_SNAPSHOT = Prepared(  # never over a newer snapshot (another process may be ahead)
-    update(_STATES)
-    .where(_STATES.c.application_id == bindparam("app_id"), _STATES.c.seq < bindparam("new_seq"))
-    .values(state_json=bindparam("state_json"), seq=bindparam("new_seq"))
-)
+
+
+def _upsert_snapshot(dialect_insert) -> Prepared:
+    """The application's first snapshot, or a newer one over it; never over a newer snapshot (another
+    process may be ahead; two writing the first one at once must not fail either's transaction)."""
+    stmt = dialect_insert(_STATES).values(
+        application_id=bindparam("app_id"), state_json=bindparam("state_json"), seq=bindparam("new_seq")
+    )
+    return Prepared(
+        stmt.on_conflict_do_update(
+            index_elements=[_STATES.c.application_id],
+            set_={"state_json": stmt.excluded.state_json, "seq": stmt.excluded.seq},
+            where=_STATES.c.seq < stmt.excluded.seq,
+        )
+    )
+
+
+_UPSERT_SNAPSHOT = {"sqlite": _upsert_snapshot(sqlite_insert), "postgresql": _upsert_snapshot(pg_insert)}
 
 
 def rebuild(session: Session, row, deployment, clock) -> Live:
     """The workflow of `row` (an application row: id, version, head_seq, head_hash, status, stage) from
-    its latest snapshot and the events after it. Raises StateIncident when they disagree."""
+    its latest snapshot and the events after it, or from its `started` event when it has no snapshot yet.
+    Raises StateIncident when they disagree."""
     app_id = row.id
     snap = _SNAPSHOT.first(session, {"app_id": app_id})
-    if snap is None:
-        raise StateIncident("申请书缺少流程状态快照", application_id=app_id)
-    if snap.seq > row.head_seq:
+    if snap is not None and snap.seq > row.head_seq:
         raise StateIncident(
             f"流程状态快照（第 {snap.seq} 条记录后）晚于历史记录（共 {row.head_seq} 条）",
             application_id=app_id,
         )
-    try:
-        app = Application.restore(deployment, snap.state_json, clock)
-    except Exception as exc:  # a damaged snapshot may not even load
-        raise StateIncident(f"流程状态快照无法读取：{exc}", application_id=app_id) from exc
-    tail = _events_after(session, app_id, snap.seq)
-    head_seq, head_hash = snap.seq, None
+    snapshot_seq = snap.seq if snap is not None else 0
+    tail = _events_after(session, app_id, snapshot_seq)
+    if snap is not None:
+        try:
+            app = Application.restore(deployment, snap.state_json, clock)
+        except Exception as exc:  # a damaged snapshot may not even load
+            raise StateIncident(f"流程状态快照无法读取：{exc}", application_id=app_id) from exc
+        head_seq, head_hash = snap.seq, None
+    else:  # the initial state is what the started event creates, exactly as verify's replay creates it
+        if not tail or tail[0][0].seq != 1 or tail[0][1] != history.GENESIS:
+            raise StateIncident("申请书既没有流程状态快照，也没有完整的创建记录", application_id=app_id)
+        (first, _), tail = tail[0], tail[1:]
+        app, divergence = start_from(deployment, first)
+        if divergence is not None:
+            raise StateIncident(f"无法由创建记录重建流程：{divergence}", application_id=app_id)
+        head_seq, head_hash = first.seq, first.hash
     if tail:
         replay_clock = SimulatedClock(tail[0][0].at)
         app.rebind(replay_clock)
         app.reset_on_error = False  # a divergence is an incident: this object is dropped
+        base = f"快照（第 {snap.seq} 条记录后）" if snap is not None else "创建记录"
         for event, prev_hash in tail:
             if event.seq != head_seq + 1 or (head_hash is not None and prev_hash != head_hash):
                 raise StateIncident(f"历史记录在第 {event.seq} 条处不连续", application_id=app_id)
             divergence = apply_event(app, replay_clock, event)
             if divergence is not None:
-                raise StateIncident(
-                    f"快照（第 {snap.seq} 条记录后）与之后的历史记录不一致：{divergence}",
-                    application_id=app_id,
-                )
+                raise StateIncident(f"{base}与之后的历史记录不一致：{divergence}", application_id=app_id)
             head_seq, head_hash = event.seq, event.hash
-        app.rebind(clock)
-    else:
+    elif snap is not None:
         head_hash = row.head_hash  # the snapshot is at the head
+    app.rebind(clock)
     if head_seq != row.head_seq or head_hash != row.head_hash:
         raise StateIncident(
             f"历史记录的末条（第 {head_seq} 条）与申请书记录的末条（第 {row.head_seq} 条）不符",
@@ -225,7 +248,7 @@ def rebuild(session: Session, row, deployment, clock) -> Live:
         )
     app.reset_on_error = False
     # the index rows are rewritten in full after a rebuild: what the tables hold is not assumed
-    return Live(app, row.version, head_seq, head_hash, snap.seq, None)
+    return Live(app, row.version, head_seq, head_hash, snapshot_seq, None)
 
 
 def acquire(session: Session, row, deployment, clock, cache: LiveCache = CACHE) -> Live:
@@ -237,27 +260,21 @@ def acquire(session: Session, row, deployment, clock, cache: LiveCache = CACHE) 
     return live
 
 
-def write_snapshot(
-    session: Session, app_id: int, live: Live, *, new: bool = False, state: str | None = None
-) -> None:
+def write_snapshot(session: Session, app_id: int, live: Live, *, state: str | None = None) -> None:
     """Store the workflow as of its head (`state`: its serialization, when the caller made it already);
     never replaces a newer snapshot (another process may be ahead)."""
     if state is None:
         state = live.app.to_json()
-    if new:
-        _INSERT_SNAPSHOT.rowcount(
-            session, {"application_id": app_id, "state_json": state, "seq": live.head_seq}
-        )
-    else:
-        _UPDATE_SNAPSHOT.rowcount(session, {"app_id": app_id, "state_json": state, "new_seq": live.head_seq})
+    params = {"app_id": app_id, "state_json": state, "new_seq": live.head_seq}
+    _UPSERT_SNAPSHOT[dialect_name(session)].rowcount(session, params)
     live.snapshot_seq = live.head_seq
 
 
 def snapshot_due(live: Live, head_seq: int | None = None) -> bool:
-    """Every SNAPSHOT_EVERY events, and when the application has ended (its final state, read by verify);
-    `head_seq`: the head the snapshot will reflect, when it is ahead of `live.head_seq` (not yet written)."""
-    behind = (live.head_seq if head_seq is None else head_seq) - live.snapshot_seq
-    return behind >= SNAPSHOT_EVERY or (behind > 0 and live.app.status().status in ENDED)
+    """Every SNAPSHOT_EVERY events (counted from the last snapshot, or from none): a rebuild then replays
+    fewer than SNAPSHOT_EVERY events, whether the application is running or has ended. `head_seq`: the
+    head the snapshot will reflect, when it is ahead of `live.head_seq` (not yet written)."""
+    return (live.head_seq if head_seq is None else head_seq) - live.snapshot_seq >= SNAPSHOT_EVERY
 
 
 def record_incident(session: Session, app_id: int, error: str, at) -> None:

@@ -363,8 +363,9 @@ def start_application(
             deployment, clock, applicant_id=applicant_id, chain=chain, committees=committees
         )
         summary = summary_fields(app)
-        # derived before the first write (the SQLite writer lock is held from the INSERT to the commit)
-        signature, state = index_signature(app), app.to_json()
+        # derived before the first write (the SQLite writer lock is held from the INSERT to the commit); no
+        # snapshot: the started event rebuilds this state exactly (engine/store/README.md)
+        signature = index_signature(app)
         try:
             app_id = _insert_application(tuple(summary)).scalar(
                 session,
@@ -413,7 +414,6 @@ def start_application(
         app.reset_on_error = False
         live = Live(app, 1, 1, started["hash"], 0, None, summary)
         live.index = write_indexes(session, app_id, app, ((), ()), after=signature)
-        write_snapshot(session, app_id, live, new=True, state=state)  # the base every rebuild starts from
         uow.commit()
     CACHE.put(app_id, live)
     return app_id

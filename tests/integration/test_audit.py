@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, update
 
 from calendars import TZ
 from engine.audit.bundle import export_bundle, verify_bundle
@@ -18,6 +18,7 @@ from engine.runtime import Actor
 from engine.store import services
 from engine.store.tables import HistoryEvent, WorkflowState
 from engine.store.worker import tick
+from tests.snapshots import snapshot_now
 
 DECLARATION = yaml.safe_load(
     (Path(__file__).resolve().parents[2] / "bpmn/scenarios/data/declaration.yaml").read_text(encoding="utf-8")
@@ -87,9 +88,9 @@ def test_deleted_event_is_detected(session_factory, app_id):
     assert not result.ok and "哈希链断裂" in str(result.problems[0])
 
 
-def test_edited_workflow_state_is_detected(session_factory, app_id):
+def test_edited_workflow_state_is_detected(session_factory, app_id, clock):
     with session_factory() as s:
-        state = s.scalar(select(WorkflowState.state_json).where(WorkflowState.application_id == app_id))
+        state = snapshot_now(s, app_id, clock)  # as the store writes one every SNAPSHOT_EVERY events
         tampered = re.sub(r'"applicant_id":(\d+)', r'"applicant_id":9\1', state)
         assert tampered != state
         s.execute(
@@ -113,12 +114,13 @@ def test_bundle_round_trip_and_tampered_bundle(session_factory, app_id):
     assert "内容哈希" in str(verify_bundle(edited).problems[0])
 
 
-def test_verify_bundle_cli(session_factory, app_id, tmp_path):
+def test_verify_bundle_cli(session_factory, app_id, tmp_path, clock):
     from click.testing import CliRunner
 
     from webapp.cli import cli
 
     with session_factory() as s:
+        snapshot_now(s, app_id, clock)
         bundle = export_bundle(s, app_id)
     good = tmp_path / "good.json"
     good.write_text(json.dumps(bundle, ensure_ascii=False), encoding="utf-8")

@@ -33,6 +33,7 @@ from engine.store.tables import (
     WorkItem,
 )
 from engine.store.worker import tick
+from tests.snapshots import snapshot_now
 
 DECLARATION = yaml.safe_load(
     (Path(__file__).resolve().parents[2] / "bpmn/scenarios/data/declaration.yaml").read_text(encoding="utf-8")
@@ -61,7 +62,8 @@ def keys(tmp_path_factory):
 @pytest.fixture
 def apps(session_factory, world, clock, keys):
     """alice (unit_a, with tier 2) approved by her unit, checkpointed, then the notice fires after the
-    checkpoint; carol (unit_c) submitted. Returns {"alice": id, "carol": id}."""
+    checkpoint; carol (unit_c) submitted. Each has a stored state snapshot, as an application past the
+    snapshot interval has (the forgeries below edit it). Returns {"alice": id, "carol": id}."""
     u = world.users
     unit = Actor(u["unit_a_admin"], frozenset({(world.orgs["unit_a"], "admin")}), "unit_a_admin")
     with session_factory() as s:
@@ -77,6 +79,9 @@ def apps(session_factory, world, clock, keys):
         make_checkpoint(s, clock, keys["private"])
     clock.set(at(11, 28, 9))  # after the checkpoint: the public notice ends, a timer event is appended
     tick(session_factory, clock)
+    with session_factory() as s:
+        for app_id in (alice, carol):
+            snapshot_now(s, app_id, clock)
     return {"alice": alice, "carol": carol}
 
 

@@ -21,6 +21,7 @@ from engine.store.tables import (
     WorkItem,
 )
 from engine.store.uow import UnitOfWork
+from tests.snapshots import stored_state
 
 DECLARATION = yaml.safe_load(
     (Path(__file__).resolve().parents[2] / "bpmn/scenarios/data/declaration.yaml").read_text(encoding="utf-8")
@@ -134,7 +135,7 @@ def test_failure_after_state_write_leaves_nothing(session_factory, clock, world,
     with session_factory() as session:
         app_id = _submitted(session, clock, world)
         before = _counts(session)
-        state = session.get(WorkflowState, app_id).state_json
+        state = stored_state(session, app_id)
 
     def broken(*args, **kwargs):
         raise RuntimeError("disk full")
@@ -149,7 +150,7 @@ def test_failure_after_state_write_leaves_nothing(session_factory, clock, world,
         assert _counts(session) == before
         row = session.get(ApplicationRow, app_id)
         assert (row.version, row.stage) == (2, "unit_review")
-        assert session.get(WorkflowState, app_id).state_json == state
+        assert stored_state(session, app_id) == state
 
 
 def test_two_sessions_complete_the_same_task_one_wins(session_factory, clock, world, monkeypatch):
@@ -256,7 +257,7 @@ def test_form_data_cannot_set_a_process_variable(session_factory, clock, world, 
     with session_factory() as session:
         app_id = _submitted(session, clock, world)
         before = _counts(session)
-        state = session.get(WorkflowState, app_id).state_json
+        state = stored_state(session, app_id)
         clock.set(at(11, 26, 12))
         with pytest.raises(FormInvalid) as info:
             services.complete_task(
@@ -265,6 +266,6 @@ def test_form_data_cannot_set_a_process_variable(session_factory, clock, world, 
         (name,) = extra
         assert info.value.errors == {name: f"{name}：表单中没有此项，不能提交（流程变量只能由系统设置）"}
         assert _counts(session) == before
-        assert session.get(WorkflowState, app_id).state_json == state
+        assert stored_state(session, app_id) == state
         view = queries.application_view(session, app_id, world.users["alice"])
         assert (view.status, view.stage) == ("submitted", "unit_review")

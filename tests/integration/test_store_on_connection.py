@@ -14,6 +14,7 @@ from engine.store import live, services, worker
 from engine.store.live import StateIncident
 from engine.store.tables import ApplicationRow, HistoryEvent, Incident, WorkflowState, WorkItem
 from engine.store.uow import connections
+from tests.snapshots import snapshot_now
 
 
 def _start_and_submit(db_engine, session_factory, clock, world) -> int:
@@ -70,6 +71,7 @@ def test_a_state_incident_on_a_connection_is_recorded(db_engine, session_factory
     app_id = _start_and_submit(db_engine, session_factory, clock, world)
     with session_factory() as session:
         unit = _actor(session, world, "unit_a_admin")
+        snapshot_now(session, app_id, clock)
         session.execute(update(WorkflowState).where(WorkflowState.application_id == app_id).values(seq=99))
         session.commit()
     live.CACHE.clear()

@@ -18,6 +18,7 @@ from engine.demo import DEMO_PASSWORD, seed_demo
 from engine.deployment import read_sources
 from engine.store import queries, services
 from engine.store.tables import WorkflowState
+from tests.snapshots import snapshot_now
 from webapp.extensions import db
 
 DECLARATION = yaml.safe_load(
@@ -82,9 +83,7 @@ def test_auditor_searches_reads_the_timeline_and_steps_through_replay(audited):
 def test_verify_page_reports_a_tampered_state(audited):
     app, app_id = audited
     with app.app_context():
-        state = db.session.scalar(
-            select(WorkflowState.state_json).where(WorkflowState.application_id == app_id)
-        )
+        state = snapshot_now(db.session, app_id, SimulatedClock(datetime(2020, 12, 1, tzinfo=TZ)))
         db.session.execute(
             update(WorkflowState).values(
                 state_json=re.sub(r'"applicant_id":(\d+)', r'"applicant_id":9\1', state)
