@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import bindparam, literal, select
 from sqlalchemy.orm import Session
 
 from engine.db import connection_of
@@ -62,7 +62,8 @@ def review_chain(session: Session, unit_id: int) -> dict[str, int | None]:
 
     Raises ChainIncomplete when an org is missing, not active, or of a type the tree does not allow.
     """
-    unit = _node(session, unit_id)
+    nodes = _ancestry(session, unit_id)
+    unit = nodes.get(unit_id)
     if unit is None or unit.type != "unit":
         raise ChainIncomplete(f"单位（编号 {unit_id}）不存在或不是基层单位", org_id=unit_id)
     chain: dict[str, int | None] = dict.fromkeys(CHAIN_TIERS)
@@ -73,7 +74,7 @@ def review_chain(session: Session, unit_id: int) -> dict[str, int | None]:
             raise ChainIncomplete(
                 f"“{node.name}”尚未确认绑定（状态：{node.status}），审核链不完整", org_id=node.id
             )
-        parent = _node(session, node.parent_id) if node.parent_id else None
+        parent = nodes.get(node.parent_id) if node.parent_id else None
         if parent is None:
             raise ChainIncomplete(
                 f"“{node.name}”没有上级单位，审核链不完整；请联系上级单位确认绑定", org_id=node.id
@@ -93,14 +94,32 @@ def review_chain(session: Session, unit_id: int) -> dict[str, int | None]:
 
 
 _ORG = Org.__table__
-_NODE = select(_ORG.c.id, _ORG.c.type, _ORG.c.status, _ORG.c.name, _ORG.c.parent_id).where(
-    _ORG.c.id == bindparam("org_id")
-)
+_COLUMNS = (_ORG.c.id, _ORG.c.type, _ORG.c.status, _ORG.c.name, _ORG.c.parent_id)
+MAX_DEPTH = 16  # more levels than the tree allows (PARENT_TYPES): a cycle in bad data still ends
 
 
-def _node(session: Session, org_id: int):
-    """The columns a chain walk reads, one prepared Core statement (every start walks four orgs)."""
-    return connection_of(session).execute(_NODE, {"org_id": org_id}).first()
+def _ancestry_query():
+    """An org and its ancestors, nearest first: one recursive query instead of one read per level (every
+    start walks the chain)."""
+    up = (
+        select(*_COLUMNS, literal(0).label("depth"))
+        .where(_ORG.c.id == bindparam("org_id"))
+        .cte("up", recursive=True)
+    )
+    up = up.union_all(
+        select(*_COLUMNS, (up.c.depth + 1).label("depth"))
+        .join_from(_ORG, up, _ORG.c.id == up.c.parent_id)
+        .where(up.c.depth < MAX_DEPTH)
+    )
+    return select(up.c.id, up.c.type, up.c.status, up.c.name, up.c.parent_id).order_by(up.c.depth)
+
+
+_ANCESTRY = _ancestry_query()
+
+
+def _ancestry(session: Session, org_id: int) -> dict:
+    """{org id: row (id, type, status, name, parent_id)} of an org and its ancestors, nearest first."""
+    return {row.id: row for row in connection_of(session).execute(_ANCESTRY, {"org_id": org_id})}
 
 
 _COMMITTEES = (
@@ -153,11 +172,7 @@ def acting_orgs(session: Session, unit_id: int, org_types: dict[str, str], lanes
     `lanes` gives each tier's lane name for the messages. Raises ChainIncomplete."""
     if not org_types:
         return {}
-    ancestors, node, seen = [], _node(session, unit_id), set()
-    while node is not None and node.id not in seen:
-        seen.add(node.id)
-        ancestors.append((node.id, node.type, node.status, node.name))
-        node = _node(session, node.parent_id) if node.parent_id else None
+    ancestors = [(n.id, n.type, n.status, n.name) for n in _ancestry(session, unit_id).values()]
     out = {}
     for tier, org_type in org_types.items():
         actives = list(

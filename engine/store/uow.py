@@ -97,11 +97,11 @@ class Prepared:
 
     @staticmethod
     def _params(plan: tuple, given: dict):
-        positional, binds = plan
-        values = ((name, given.get(name, default), process) for name, process, default in binds)
+        positional, binds = plan  # one pass, no intermediate tuples: this runs for every statement
+        get = given.get
         if positional:
-            return [v if p is None or v is None else p(v) for _, v, p in values]
-        return {n: v if p is None or v is None else p(v) for n, v, p in values}
+            return [v if (v := get(n, d)) is None or p is None else p(v) for n, p, d in binds]
+        return {n: v if (v := get(n, d)) is None or p is None else p(v) for n, p, d in binds}
 
     def _run(self, db, params):
         if isinstance(db, Connection):

@@ -314,6 +314,32 @@ def test_review_chain_through_district_and_municipal(session, clock, tree):
     }
 
 
+def test_review_chain_in_a_cyclic_tree_is_incomplete_not_endless(session, clock, tree):
+    """Bad data (a parent loop the forms never allow) ends the one-statement ancestry walk at its depth
+    bound: the chain is refused with a message, acting orgs are still found."""
+    from engine.accounts.tiers import acting_orgs
+
+    muni_unit = acc.create_preset_org(
+        session,
+        clock,
+        org_type="unit",
+        name="环路研究院",
+        admin_username="loop",
+        admin_password=PW,
+        parent_id=tree["muni"].id,
+    )
+    muni = session.get(Org, tree["muni"].id)
+    saved, muni.parent_id = muni.parent_id, muni_unit.id  # municipal dept -> its own unit: a loop
+    session.commit()
+    with pytest.raises(ChainIncomplete):
+        acc.review_chain(session, muni_unit.id)
+    found = acting_orgs(session, muni_unit.id, {"tier3": "municipal_dept"}, {"tier3": "市级主管部门审核"})
+    assert found == {"tier3": tree["muni"].id}
+    muni.parent_id = saved
+    session.commit()
+    assert acc.review_chain(session, muni_unit.id)["tier3"] == tree["muni"].id
+
+
 def test_hr_agency_only_by_that_offices_admin(session, clock, tree):
     with pytest.raises(NotPermitted):
         acc.create_hr_agency(
