@@ -7,10 +7,12 @@ holder frees it; PostgreSQL and in-memory SQLite never use it.
 
 from __future__ import annotations
 
+import dataclasses
 import fcntl
 import multiprocessing
 import os
 import signal
+import sqlite3
 import subprocess
 import sys
 import textwrap
@@ -251,19 +253,22 @@ def test_which_statements_write(sql, expected):
     assert writes(sql) is expected
 
 
-def test_checkpoints_run_after_the_lock_is_dropped_every_few_write_transactions(tmp_path, monkeypatch):
+def _commits(engine, n: int, start: int = 0) -> None:
+    with engine.connect() as conn:
+        for i in range(start, start + n):
+            conn.execute(text("INSERT INTO t VALUES ('x', :i)"), {"i": i})
+            conn.commit()
+
+
+def test_checkpoints_are_requested_after_the_lock_is_dropped_every_few_write_transactions(
+    tmp_path, monkeypatch
+):
     url = _sqlite_url(tmp_path)
     engine = _table(url)
     monkeypatch.setattr(db, "CHECKPOINT_EVERY", 4)
     lock = writer_lock(str(tmp_path / "lock.sqlite"))
     seen = []
-    real = LockingConnection.checkpoint
-
-    def checkpoint(self):
-        seen.append(lock.holders)  # 0: the lock is already dropped
-        real(self)
-
-    monkeypatch.setattr(LockingConnection, "checkpoint", checkpoint)
+    monkeypatch.setattr(lock.checkpointer, "request", lambda: seen.append(lock.holders))  # 0: lock dropped
     lock.commits = 0
     with engine.connect() as conn:
         assert conn.exec_driver_sql("PRAGMA wal_autocheckpoint").scalar() == 0
@@ -273,4 +278,192 @@ def test_checkpoints_run_after_the_lock_is_dropped_every_few_write_transactions(
         conn.execute(text("SELECT count(*) FROM t"))
         conn.commit()  # a read-only transaction is not counted
     assert seen == [0, 0]
+    engine.dispose()
+
+
+def test_a_checkpoint_runs_on_its_own_thread_and_commit_does_not_wait_for_it(tmp_path, monkeypatch):
+    """The checkpoint blocks until the test lets it go; meanwhile commit() has returned, the writer lock is
+    free, and the requests made during it coalesce into one more checkpoint."""
+    url = _sqlite_url(tmp_path)
+    engine = _table(url)
+    monkeypatch.setattr(db, "CHECKPOINT_EVERY", 4)
+    lock = writer_lock(str(tmp_path / "lock.sqlite"))
+    checkpointer = lock.checkpointer
+    lock.commits = 0
+    started, release, threads = threading.Event(), threading.Event(), []
+    real = db.WalCheckpointer._checkpoint
+
+    def blocking(conn):
+        threads.append(threading.get_ident())
+        started.set()
+        assert release.wait(30)
+        return real(conn)
+
+    monkeypatch.setattr(db.WalCheckpointer, "_checkpoint", staticmethod(blocking))
+    attempts, checkpoints = checkpointer.attempts, lock.stats.checkpoints
+    _commits(engine, 4)  # the 4th commit asks for a checkpoint and returns
+    assert started.wait(30)
+    assert threads == [checkpointer.thread.ident] and threads[0] != threading.get_ident()
+    fd = os.open(lock.path, os.O_RDONLY)  # the checkpointer does not hold our flock
+    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    os.close(fd)
+    _commits(engine, 8, start=4)  # two more requests while it runs: they coalesce into one
+    started.clear()
+    release.set()
+    assert checkpointer.wait_for(attempts + 2, 30)
+    assert not checkpointer.wanted.is_set() and len(threads) == 2 and threads[0] == threads[1]
+    assert lock.stats.checkpoints == checkpoints + 2 and lock.stats.checkpoint_failures == 0
+    engine.dispose()
+
+
+def test_the_background_checkpoint_copies_the_wal_into_the_database_file(tmp_path, monkeypatch):
+    url = _sqlite_url(tmp_path)
+    engine = _table(url)
+    monkeypatch.setattr(db, "CHECKPOINT_EVERY", 4)
+    lock = writer_lock(str(tmp_path / "lock.sqlite"))
+    lock.commits = 0
+    answers = []
+    real = db.WalCheckpointer._checkpoint
+    monkeypatch.setattr(db.WalCheckpointer, "_checkpoint", staticmethod(lambda c: answers.append(real(c))))
+
+    def rows_in_the_database_file() -> int | None:  # the main file alone, without its WAL
+        copy = tmp_path / "copy.sqlite"
+        copy.write_bytes((tmp_path / "lock.sqlite").read_bytes())
+        conn = sqlite3.connect(copy)
+        try:
+            return conn.execute("SELECT count(*) FROM t").fetchone()[0]
+        except sqlite3.OperationalError:  # the table itself is still only in the WAL
+            return None
+        finally:
+            conn.close()
+            copy.unlink()
+
+    attempts = lock.checkpointer.attempts
+    _commits(engine, 3)
+    assert rows_in_the_database_file() in (None, 0)  # no checkpoint yet: the rows are in the WAL only
+    _commits(engine, 1, start=3)
+    assert lock.checkpointer.wait_for(attempts + 1, 30)
+    busy, frames, copied = answers[-1]
+    assert busy == 0 and frames > 0 and copied == frames
+    assert rows_in_the_database_file() == 4
+    engine.dispose()
+
+
+def test_a_failing_checkpoint_is_counted_and_harmless(tmp_path, monkeypatch, capfd):
+    url = _sqlite_url(tmp_path)
+    engine = _table(url)
+    monkeypatch.setattr(db, "CHECKPOINT_EVERY", 4)
+    lock = writer_lock(str(tmp_path / "lock.sqlite"))
+    lock.commits = 0
+    real, calls = db.WalCheckpointer._checkpoint, []
+
+    def failing_once(conn):
+        calls.append(threading.get_ident())
+        if len(calls) == 1:
+            raise sqlite3.OperationalError("disk I/O error")
+        return real(conn)
+
+    monkeypatch.setattr(db.WalCheckpointer, "_checkpoint", staticmethod(failing_once))
+    attempts, before = lock.checkpointer.attempts, dataclasses.replace(lock.stats)
+    _commits(engine, 4)
+    assert lock.checkpointer.wait_for(attempts + 1, 30)
+    _commits(engine, 4, start=4)  # the thread lives on; the next request checkpoints with a new connection
+    assert lock.checkpointer.wait_for(attempts + 2, 30)
+    after = dataclasses.replace(lock.stats).minus(before)
+    assert (after.checkpoint_failures, after.checkpoints) == (1, 1) and calls[0] == calls[1]
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM t")).scalar() == 8
+    assert "Traceback" not in capfd.readouterr().err
+    engine.dispose()
+
+
+def test_a_removed_database_is_a_counted_failure_and_is_not_recreated(tmp_path):
+    gone = tmp_path / "gone.sqlite"
+    checkpointer = writer_lock(str(gone)).checkpointer
+    failures = checkpointer.stats.checkpoint_failures
+    checkpointer.request()
+    assert checkpointer.wait_for(1, 30)
+    assert checkpointer.stats.checkpoint_failures == failures + 1
+    assert not gone.exists()
+
+
+def test_an_idle_checkpointer_closes_its_connection_and_ends(tmp_path, monkeypatch):
+    url = _sqlite_url(tmp_path)
+    engine = _table(url)
+    monkeypatch.setattr(db, "CHECKPOINT_EVERY", 4)
+    monkeypatch.setattr(db, "CHECKPOINT_IDLE", 0.05)
+    lock = writer_lock(str(tmp_path / "lock.sqlite"))
+    lock.commits = 0
+    attempts = lock.checkpointer.attempts
+    _commits(engine, 4)
+    thread = lock.checkpointer.thread
+    assert lock.checkpointer.wait_for(attempts + 1, 30)
+    thread.join(30)
+    assert not thread.is_alive() and lock.checkpointer.thread is None
+    engine.dispose()  # our own pooled connections: closed too, so that no descriptor of the file is left
+    database = str(tmp_path / "lock.sqlite")
+    assert not any(os.path.realpath(f"/proc/self/fd/{fd}") == os.path.realpath(database) for fd in _fds())
+    _commits(engine, 4, start=4)  # a later request starts another thread
+    assert lock.checkpointer.wait_for(attempts + 2, 30)
+    engine.dispose()
+
+
+def _fds() -> list[str]:
+    return os.listdir("/proc/self/fd")
+
+
+def _forked_child(url: str, database: str, parent_thread: int) -> None:
+    """In a forked child: write through a new engine; the checkpoint runs on the child's own thread."""
+    lock = writer_lock(database)
+    assert lock.checkpointer.thread is None  # the parent's thread did not come along
+    seen = []
+    real = db.WalCheckpointer._checkpoint
+    db.WalCheckpointer._checkpoint = staticmethod(
+        lambda c: (seen.append(threading.get_native_id()), real(c))[1]
+    )
+    checkpoints = lock.stats.checkpoints
+    engine = make_engine(url)
+    lock.commits = 0
+    _commits(engine, db.CHECKPOINT_EVERY, start=1000)
+    assert lock.checkpointer.wait_for(1, 30)
+    assert lock.stats.checkpoints == checkpoints + 1 and lock.stats.checkpoint_failures == 0
+    assert seen == [lock.checkpointer.thread.native_id] and seen[0] not in (
+        parent_thread,
+        threading.get_native_id(),
+    )
+    engine.dispose()
+
+
+def test_a_forked_child_writes_and_checkpoints_with_its_own_thread(tmp_path, monkeypatch):
+    url = _sqlite_url(tmp_path)
+    engine = _table(url)
+    monkeypatch.setattr(db, "CHECKPOINT_EVERY", 4)
+    lock = writer_lock(str(tmp_path / "lock.sqlite"))
+    lock.commits = 0
+    attempts = lock.checkpointer.attempts
+    _commits(engine, 4)  # the parent's checkpointer thread exists when the child is forked
+    assert lock.checkpointer.wait_for(attempts + 1, 30)
+    parent_thread = lock.checkpointer.thread.native_id  # alive: its id is not reused
+    engine.dispose()  # the child must not inherit pooled connections
+    child = multiprocessing.get_context("fork").Process(
+        target=_forked_child, args=(url, str(tmp_path / "lock.sqlite"), parent_thread)
+    )
+    child.start()
+    child.join(60)
+    assert child.exitcode == 0
+    engine = make_engine(url)
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM t WHERE i >= 1000")).scalar() == 4
+    _commits(engine, 4, start=4)  # the parent's own checkpointer still works
+    assert lock.checkpointer.wait_for(attempts + 2, 30)
+    engine.dispose()
+
+
+def test_without_the_writer_lock_sqlite_checkpoints_by_itself(tmp_path, monkeypatch):
+    monkeypatch.setenv("ZHICHENG_SQLITE_WRITER_LOCK", "0")
+    engine = make_engine(_sqlite_url(tmp_path))
+    with engine.connect() as conn:
+        raw = conn.connection.dbapi_connection
+        assert not isinstance(raw, LockingConnection)
+        assert conn.exec_driver_sql("PRAGMA wal_autocheckpoint").scalar() == 1000
     engine.dispose()

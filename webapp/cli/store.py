@@ -225,6 +225,13 @@ def simulate_command(applicants, seed, workers, database_url):
             f"（平均 {lock.held * 1000 / lock.transactions:.2f} 毫秒）；{lock.contended} 次等待其他进程，"
             f"共 {lock.waited:.1f} 秒" + (f"；{lock.timeouts} 次等待超时" if lock.timeouts else "")
         )
+    if report.lock.checkpoints or report.lock.checkpoint_failures:  # engine.db.WalCheckpointer
+        lock = report.lock
+        click.echo(
+            f"WAL 检查点（后台线程）：{lock.checkpoints} 次，共 {lock.checkpoint_time:.1f} 秒"
+            f"（平均 {lock.checkpoint_time * 1000 / max(lock.checkpoints, 1):.1f} 毫秒）"
+            + (f"；{lock.checkpoint_failures} 次失败" if lock.checkpoint_failures else "")
+        )
     click.echo("计划：" + "，".join(f"{k} {v}" for k, v in sorted(report.plans.items())))
     click.echo("结果：" + "，".join(f"{k} {v}" for k, v in sorted(report.outcomes.items())))
 
