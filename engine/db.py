@@ -192,6 +192,7 @@ class WalCheckpointer:
         self.thread: threading.Thread | None = None
         self.stopping = False  # interpreter exit: end without running pending requests
         self.attempts = 0  # checkpoints tried, failed or not (tests wait on `done`)
+        self.busy = False  # a checkpoint is running now
         self.done = threading.Condition()
 
     def request(self) -> None:
@@ -207,6 +208,12 @@ class WalCheckpointer:
         """Until `attempts` checkpoints were tried in all (tests); False if the timeout passed first."""
         with self.done:
             return self.done.wait_for(lambda: self.attempts >= attempts, timeout)
+
+    def wait_idle(self, timeout: float) -> bool:
+        """Until no checkpoint runs or is asked for (benchmarks: keep one side's background work out of the
+        other side's timing); False if the timeout passed first."""
+        with self.done:
+            return self.done.wait_for(lambda: not self.busy and not self.wanted.is_set(), timeout)
 
     def stop(self, timeout: float) -> None:
         """Interpreter exit: let a running checkpoint finish and the connection close (at most `timeout`)."""
@@ -229,7 +236,9 @@ class WalCheckpointer:
                             return
                 if self.stopping:
                     return
-                self.wanted.clear()
+                with self.done:
+                    self.wanted.clear()
+                    self.busy = True
                 began = time.perf_counter()
                 try:
                     if conn is None:
@@ -242,6 +251,7 @@ class WalCheckpointer:
                     conn = _close(conn)
                 with self.done:
                     self.attempts += 1
+                    self.busy = False
                     self.done.notify_all()
         finally:
             with self.mutex:
@@ -337,6 +347,11 @@ def lock_stats() -> LockStats:
     for lock in list(_LOCKS.values()):
         total.add(lock.stats)
     return total
+
+
+def wait_for_checkpoints(timeout: float = 5.0) -> bool:
+    """Until this process's background checkpointers are idle (benchmarks); False if one still runs."""
+    return all(lock.checkpointer.wait_idle(timeout) for lock in list(_LOCKS.values()))
 
 
 def _after_fork_in_child() -> None:

@@ -185,13 +185,17 @@ class Application:
         return list(memo["ready"])
 
     def due_timers(self) -> list[DueTimer]:
-        """Every timer waiting to fire, with when it is due."""
-        due = []
-        for task in self._waiting_timer_tasks():
-            value = task._get_internal_data("event_value")
-            if value is not None:
-                due.append(DueTimer(task.task_spec.name, parse_instant(value)))
-        return sorted(due, key=lambda d: d.due_at)
+        """Every timer waiting to fire, with when it is due; computed once until the engine runs again
+        (a timer's due time is set when the engine makes it wait)."""
+        memo = self._walk_memo()
+        if "due" not in memo:
+            due = []
+            for task in self._waiting_timer_tasks():
+                value = task._get_internal_data("event_value")
+                if value is not None:
+                    due.append(DueTimer(task.task_spec.name, parse_instant(value)))
+            memo["due"] = sorted(due, key=lambda d: d.due_at)
+        return list(memo["due"])
 
     def status(self) -> Status:
         """Status, stage, waiting org and deadline; computed once until the engine runs again."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import bindparam, literal, select
 from sqlalchemy.orm import Session
 
-from engine.db import connection_of
+from engine.store.uow import Prepared  # the store's compiled-once statements: every start reads these
 
 from .errors import ChainIncomplete
 from .models import Org
@@ -114,15 +114,15 @@ def _ancestry_query():
     return select(up.c.id, up.c.type, up.c.status, up.c.name, up.c.parent_id).order_by(up.c.depth)
 
 
-_ANCESTRY = _ancestry_query()
+_ANCESTRY = Prepared(_ancestry_query())
 
 
 def _ancestry(session: Session, org_id: int) -> dict:
     """{org id: row (id, type, status, name, parent_id)} of an org and its ancestors, nearest first."""
-    return {row.id: row for row in connection_of(session).execute(_ANCESTRY, {"org_id": org_id})}
+    return {row.id: row for row in _ANCESTRY.all(session, {"org_id": org_id})}
 
 
-_COMMITTEES = (
+_COMMITTEES = Prepared(
     select(_ORG.c.id, _ORG.c.series_codes)
     .where(_ORG.c.type == "committee", _ORG.c.status == "active", _ORG.c.series_codes.is_not(None))
     .order_by(_ORG.c.id)
@@ -135,7 +135,7 @@ def committees_by_series(session: Session) -> dict[str, int]:
     A committee lists the series it reviews (`series_codes`, comma-separated); when two claim one series the
     earlier-created one receives it."""
     out: dict[str, int] = {}
-    for org_id, codes in connection_of(session).execute(_COMMITTEES):
+    for org_id, codes in _COMMITTEES.all(session):
         for code in (c.strip() for c in (codes or "").split(",")):
             if code:
                 out.setdefault(code, org_id)

@@ -41,14 +41,23 @@ class TickReport:
 def due_applications(session: Session, now: datetime, batch: int, only=None) -> list[int]:
     """Applications with a timer due at `now`, oldest due first (reads the index only); `only` restricts
     the sweep to some applications (a simulation cohort that runs on its own clock)."""
+    return _due(session, now, batch, only)[0]
+
+
+def _due(session: Session, now: datetime, batch: int, only=None) -> tuple[list[int], bool]:
+    """(due_applications, whether the read was cut at its limit: then more may be due)."""
+    limit = batch * 3
     if only is None:  # the timer worker's sweep: prepared once (uow.Prepared)
-        rows = _DUE_ALL_PREPARED.all(session, {"now": now, "limit": batch * 3})
+        rows = _DUE_ALL_PREPARED.all(session, {"now": now, "limit": limit})
     else:
-        rows = connection_of(session).execute(_DUE_ONLY, {"now": now, "limit": batch * 3, "only": list(only)})
+        rows = (
+            connection_of(session).execute(_DUE_ONLY, {"now": now, "limit": limit, "only": list(only)}).all()
+        )
     seen: dict[int, None] = {}
     for app_id, _ in rows:
         seen.setdefault(app_id)
-    return list(seen)[:batch]
+    ids = list(seen)
+    return ids[:batch], len(rows) >= limit or len(ids) > batch
 
 
 _DUE_TABLE = DueTimer.__table__
@@ -134,7 +143,8 @@ def tick(
     with connections(session_factory)() as db:
         while limit is None or len(done) < limit:
             now = clock.now()
-            candidates = [a for a in due_applications(db, now, batch, only) if a not in done]
+            due, more = _due(db, now, batch, only)
+            candidates = [a for a in due if a not in done]
             db.rollback()  # end the sweep's read: each firing is its own transaction
             if not candidates:
                 break
@@ -149,6 +159,8 @@ def tick(
                     _record_failure(
                         db, now, app_id, f"{type(exc).__name__}: {exc}", max_attempts, backoff, report
                     )
+            if not more:  # the read saw every timer due at `now`: no second read to find none
+                break
     return report
 
 

@@ -308,8 +308,10 @@ def test_a_checkpoint_runs_on_its_own_thread_and_commit_does_not_wait_for_it(tmp
     fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
     os.close(fd)
     _commits(engine, 8, start=4)  # two more requests while it runs: they coalesce into one
+    assert not checkpointer.wait_idle(0.05) and not db.wait_for_checkpoints(0.05)  # still running
     started.clear()
     release.set()
+    assert db.wait_for_checkpoints(30) and checkpointer.wait_idle(0)  # both ran; nothing pending
     assert checkpointer.wait_for(attempts + 2, 30)
     assert not checkpointer.wanted.is_set() and len(threads) == 2 and threads[0] == threads[1]
     assert lock.stats.checkpoints == checkpoints + 2 and lock.stats.checkpoint_failures == 0
