@@ -33,9 +33,7 @@ NAMING = {
     "pk": "pk_%(table_name)s",
 }
 BUSY_TIMEOUT = 30.0  # seconds: SQLite's own wait for its write lock, and the longest wait for the writer lock
-CHECKPOINT_EVERY = (
-    32  # write transactions of one process between its WAL checkpoint requests (WalCheckpointer)
-)
+CHECKPOINT_EVERY = 32  # a process's write transactions between its WAL checkpoint requests (WalCheckpointer)
 CHECKPOINT_IDLE = 10.0  # seconds without a request after which a checkpointer closes its connection and ends
 
 
@@ -50,7 +48,7 @@ def connection_of(db) -> Connection:
 
 
 def dialect_name(db) -> str:
-    """ "sqlite" or "postgresql" for a Session or a Connection."""
+    """The dialect's name ("sqlite", "postgresql") of a Session or a Connection."""
     return db.dialect.name if isinstance(db, Connection) else db.get_bind().dialect.name
 
 
