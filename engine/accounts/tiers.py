@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import bindparam, literal, select
 from sqlalchemy.orm import Session
 
-from engine.store.uow import Prepared  # the store's compiled-once statements: every start reads these
+from engine.statements import Prepared  # compiled once: every start walks the chain
 
 from .errors import ChainIncomplete
 from .models import Org

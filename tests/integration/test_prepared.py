@@ -1,4 +1,4 @@
-"""uow.Prepared, the hot path's statements on the DBAPI cursor: the same values SQLAlchemy's Core would
+"""engine.statements.Prepared, the hot path's statements on the DBAPI cursor: the same values SQLAlchemy's Core would
 write and read (aware UTC datetimes), SQLAlchemy's errors, row counts; and the row update that SETs only
 the summary columns that changed still leaves the row equal to what the workflow says."""
 

@@ -253,6 +253,18 @@ def test_which_statements_write(sql, expected):
     assert writes(sql) is expected
 
 
+@pytest.fixture
+def paced(tmp_path, monkeypatch):
+    """A table on a fresh SQLite file whose process asks for a checkpoint every 4 commits, counted from 0:
+    (engine, this process's writer lock of the file)."""
+    engine = _table(_sqlite_url(tmp_path))
+    monkeypatch.setattr(db, "CHECKPOINT_EVERY", 4)
+    lock = writer_lock(str(tmp_path / "lock.sqlite"))
+    lock.commits = 0
+    yield engine, lock
+    engine.dispose()
+
+
 def _commits(engine, n: int, start: int = 0) -> None:
     with engine.connect() as conn:
         for i in range(start, start + n):
@@ -261,12 +273,9 @@ def _commits(engine, n: int, start: int = 0) -> None:
 
 
 def test_checkpoints_are_requested_after_the_lock_is_dropped_every_few_write_transactions(
-    tmp_path, monkeypatch
+    tmp_path, monkeypatch, paced
 ):
-    url = _sqlite_url(tmp_path)
-    engine = _table(url)
-    monkeypatch.setattr(db, "CHECKPOINT_EVERY", 4)
-    lock = writer_lock(str(tmp_path / "lock.sqlite"))
+    engine, lock = paced
     seen = []
     monkeypatch.setattr(lock.checkpointer, "request", lambda: seen.append(lock.holders))  # 0: lock dropped
     lock.commits = 0
@@ -281,13 +290,10 @@ def test_checkpoints_are_requested_after_the_lock_is_dropped_every_few_write_tra
     engine.dispose()
 
 
-def test_a_checkpoint_runs_on_its_own_thread_and_commit_does_not_wait_for_it(tmp_path, monkeypatch):
+def test_a_checkpoint_runs_on_its_own_thread_and_commit_does_not_wait_for_it(tmp_path, monkeypatch, paced):
     """The checkpoint blocks until the test lets it go; meanwhile commit() has returned, the writer lock is
     free, and the requests made during it coalesce into one more checkpoint."""
-    url = _sqlite_url(tmp_path)
-    engine = _table(url)
-    monkeypatch.setattr(db, "CHECKPOINT_EVERY", 4)
-    lock = writer_lock(str(tmp_path / "lock.sqlite"))
+    engine, lock = paced
     checkpointer = lock.checkpointer
     lock.commits = 0
     started, release, threads = threading.Event(), threading.Event(), []
@@ -318,12 +324,8 @@ def test_a_checkpoint_runs_on_its_own_thread_and_commit_does_not_wait_for_it(tmp
     engine.dispose()
 
 
-def test_the_background_checkpoint_copies_the_wal_into_the_database_file(tmp_path, monkeypatch):
-    url = _sqlite_url(tmp_path)
-    engine = _table(url)
-    monkeypatch.setattr(db, "CHECKPOINT_EVERY", 4)
-    lock = writer_lock(str(tmp_path / "lock.sqlite"))
-    lock.commits = 0
+def test_the_background_checkpoint_copies_the_wal_into_the_database_file(tmp_path, monkeypatch, paced):
+    engine, lock = paced
     answers = []
     real = db.WalCheckpointer._checkpoint
     monkeypatch.setattr(db.WalCheckpointer, "_checkpoint", staticmethod(lambda c: answers.append(real(c))))
@@ -351,12 +353,8 @@ def test_the_background_checkpoint_copies_the_wal_into_the_database_file(tmp_pat
     engine.dispose()
 
 
-def test_a_failing_checkpoint_is_counted_and_harmless(tmp_path, monkeypatch, capfd):
-    url = _sqlite_url(tmp_path)
-    engine = _table(url)
-    monkeypatch.setattr(db, "CHECKPOINT_EVERY", 4)
-    lock = writer_lock(str(tmp_path / "lock.sqlite"))
-    lock.commits = 0
+def test_a_failing_checkpoint_is_counted_and_harmless(tmp_path, monkeypatch, paced, capfd):
+    engine, lock = paced
     real, calls = db.WalCheckpointer._checkpoint, []
 
     def failing_once(conn):
@@ -389,13 +387,9 @@ def test_a_removed_database_is_a_counted_failure_and_is_not_recreated(tmp_path):
     assert not gone.exists()
 
 
-def test_an_idle_checkpointer_closes_its_connection_and_ends(tmp_path, monkeypatch):
-    url = _sqlite_url(tmp_path)
-    engine = _table(url)
-    monkeypatch.setattr(db, "CHECKPOINT_EVERY", 4)
+def test_an_idle_checkpointer_closes_its_connection_and_ends(tmp_path, monkeypatch, paced):
     monkeypatch.setattr(db, "CHECKPOINT_IDLE", 0.05)
-    lock = writer_lock(str(tmp_path / "lock.sqlite"))
-    lock.commits = 0
+    engine, lock = paced
     attempts = lock.checkpointer.attempts
     _commits(engine, 4)
     thread = lock.checkpointer.thread
@@ -436,12 +430,9 @@ def _forked_child(url: str, database: str, parent_thread: int) -> None:
     engine.dispose()
 
 
-def test_a_forked_child_writes_and_checkpoints_with_its_own_thread(tmp_path, monkeypatch):
+def test_a_forked_child_writes_and_checkpoints_with_its_own_thread(tmp_path, monkeypatch, paced):
+    engine, lock = paced
     url = _sqlite_url(tmp_path)
-    engine = _table(url)
-    monkeypatch.setattr(db, "CHECKPOINT_EVERY", 4)
-    lock = writer_lock(str(tmp_path / "lock.sqlite"))
-    lock.commits = 0
     attempts = lock.checkpointer.attempts
     _commits(engine, 4)  # the parent's checkpointer thread exists when the child is forked
     assert lock.checkpointer.wait_for(attempts + 1, 30)
