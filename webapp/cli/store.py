@@ -231,6 +231,8 @@ def simulate_command(applicants, seed, workers, database_url):
             f"WAL 检查点（后台线程）：{lock.checkpoints} 次，共 {lock.checkpoint_time:.1f} 秒"
             f"（平均 {lock.checkpoint_time * 1000 / max(lock.checkpoints, 1):.1f} 毫秒）"
             + (f"；{lock.checkpoint_failures} 次失败" if lock.checkpoint_failures else "")
+            + (f"；WAL 回卷 {lock.wal_restarts} 次" if lock.wal_restarts else "")
+            + (f"（{lock.wal_restart_busy} 次因仍有读者推迟）" if lock.wal_restart_busy else "")
         )
     click.echo("计划：" + "，".join(f"{k} {v}" for k, v in sorted(report.plans.items())))
     click.echo("结果：" + "，".join(f"{k} {v}" for k, v in sorted(report.outcomes.items())))
