@@ -38,8 +38,8 @@ CHECKPOINT_IDLE = 10.0  # seconds without a request after which a checkpointer c
 # A WAL longer than this (in pages; 64 MiB at 4 KiB) is restarted: under continuous writes a PASSIVE checkpoint
 # never leaves it fully copied when a writer begins, so SQLite never rewinds it and it grows without end.
 WAL_RESTART_PAGES = 16384
-WAL_SIZE_LIMIT = 64 * 1024 * 1024  # bytes: PRAGMA journal_size_limit, the WAL file is cut back to this on restart
-CHECKPOINT_LOCK_WAIT = 1.0  # seconds a restarting checkpointer waits for the writer lock before trying later
+WAL_SIZE_LIMIT = 64 * 1024 * 1024  # bytes (journal_size_limit): the WAL file is cut back to this on restart
+CHECKPOINT_LOCK_WAIT = 1.0  # seconds a restarting checkpointer waits for the writer lock, else tries later
 
 
 class Base(DeclarativeBase):
@@ -108,7 +108,7 @@ class LockStats:
     checkpoint_time: float = 0.0  # ... their seconds (wall, on the checkpointer's thread)
     checkpoint_failures: int = 0  # checkpoints (or opening its connection) that raised: counted, then ignored
     wal_restarts: int = 0  # checkpoints that rewound a WAL longer than WAL_RESTART_PAGES (WalCheckpointer)
-    wal_restart_busy: int = 0  # ... that could not, a reader still needing the WAL: retried on the next request
+    wal_restart_busy: int = 0  # ... that could not (a reader still in the WAL): retried on the next request
 
     def add(self, other: LockStats) -> None:
         for name in _STAT_FIELDS:
