@@ -183,7 +183,7 @@ def simulate_command(applicants, seed, workers, database_url):
     """Run the whole 2020 campaign for N applicants on a simulated clock against the configured database.
 
     A killed run is resumed by running the same command again."""
-    from engine.store.simulate import simulate
+    from engine.store.simulate import batch_collector, simulate
 
     url = database_url or current_app.config["SQLALCHEMY_DATABASE_URI"]
     engine = make_engine(url)
@@ -195,6 +195,8 @@ def simulate_command(applicants, seed, workers, database_url):
             bar.length = total
             bar.update(done - bar.pos)
 
+        if workers <= 1:  # this process runs the cohorts (else its workers tune their own)
+            batch_collector()
         try:
             report = simulate(factory, applicants, seed, on_step=step, workers=workers, database_url=url)
         except ZhichengError as exc:
