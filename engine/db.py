@@ -5,8 +5,9 @@ writer lock"): a connection takes an exclusive `flock` on `<database>-writer.loc
 write statement of a transaction and drops it when that transaction ends, so a process waiting to write
 gets in within a fraction of a millisecond of the other's commit, instead of sleeping through SQLite's
 busy-handler steps (1, 2, 5, 10 … ms) while the other's write transaction lasts about one. WAL checkpoints
-run on a background thread of each process (`WalCheckpointer`), never under the lock nor on the thread
-that committed. SQLite's `busy_timeout` stays as the backstop for every case the lock does not cover.
+run on a background thread of each process (`WalCheckpointer`), never on the thread that committed, and
+under the lock only to rewind a WAL grown past 64 MiB (which SQLite alone never does under steady writes).
+SQLite's `busy_timeout` stays as the backstop for every case the lock does not cover.
 """
 
 from __future__ import annotations
@@ -184,7 +185,8 @@ class WalCheckpointer:
 
     `request()` only sets an Event, and starts the thread if there is none: requests made while a
     checkpoint runs coalesce into one more. PASSIVE copies what no reader still needs and never waits, and
-    the thread never takes the writer lock, so other writers go on meanwhile. Errors (busy, I/O, the file
+    the thread does not take the writer lock for it, so other writers go on meanwhile; only when the WAL
+    has grown past WAL_RESTART_PAGES does it take the lock for one RESTART checkpoint (`_restart`). Errors (busy, I/O, the file
     removed) are counted in the stats and otherwise ignored: the next request catches up. After
     CHECKPOINT_IDLE seconds without a request the thread closes its connection and ends (a later request
     starts another), so a removed database's file is not kept open by a thread nobody needs any more.
