@@ -100,9 +100,10 @@ def _compiled(source: str, mode: str):
 
 class CompiledTaskDataEnvironment(TaskDataEnvironment):
     """SpiffWorkflow's task-data environment, with each expression and script compiled once per process
-    instead of on every evaluation: compiling was 90 % of an evaluation (7.4 of 8.2 µs), and a
-    straight application evaluates its gateways' conditions and timer expressions about 80 times. The
-    globals, the task data and what a script leaves behind are handled exactly as by the parent."""
+    instead of on every evaluation: compiling was 90 % of an evaluation (7.4 of 8.2 µs for a gateway's
+    condition). A straight application runs 20 evaluations (17 distinct); an interleaved A/B of the
+    in-memory lifecycle gave 0.8 ms less CPU per application at the median (≈ 5 %). The globals, the task
+    data and what a script leaves behind are handled exactly as by the parent."""
 
     def evaluate(self, expression, context, external_context=None):
         code = _compiled(expression, "eval") if isinstance(expression, str) else expression
