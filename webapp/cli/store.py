@@ -220,24 +220,35 @@ def simulate_command(applicants, seed, workers, database_url):
         f"CPU：{cpu:.1f} 秒（{cpu * 1000 / report.applicants:.1f} 毫秒/份）；峰值内存：本进程 "
         f"{own.ru_maxrss / 1024:.0f} MiB，最大的工作进程 {workers_usage.ru_maxrss / 1024:.0f} MiB"
     )
-    if report.lock.transactions:  # SQLite: how the processes shared the writer (engine.db.WriterLock)
-        lock = report.lock
-        click.echo(
+    for line in lock_lines(report.lock):
+        click.echo(line)
+    click.echo("计划：" + "，".join(f"{k} {v}" for k, v in sorted(report.plans.items())))
+    click.echo("结果：" + "，".join(f"{k} {v}" for k, v in sorted(report.outcomes.items())))
+
+
+def lock_lines(lock) -> list[str]:
+    """What the SQLite writer lock and the WAL checkpointer did (engine.db.LockStats), in simulate's words;
+    nothing for a database without them (PostgreSQL, in-memory SQLite)."""
+    lines = []
+    if lock.transactions:
+        lines.append(
             f"SQLite 写锁：{lock.transactions} 个写事务，持有共 {lock.held:.1f} 秒"
             f"（平均 {lock.held * 1000 / lock.transactions:.2f} 毫秒）；{lock.contended} 次等待其他进程，"
             f"共 {lock.waited:.1f} 秒" + (f"；{lock.timeouts} 次等待超时" if lock.timeouts else "")
         )
-    if report.lock.checkpoints or report.lock.checkpoint_failures:  # engine.db.WalCheckpointer
-        lock = report.lock
-        click.echo(
+    if lock.checkpoints or lock.checkpoint_failures:
+        restarts = ""
+        if lock.wal_restarts or lock.wal_restart_busy:  # the WAL grew past WAL_RESTART_PAGES
+            restarts = f"；WAL 回卷 {lock.wal_restarts} 次" + (
+                f"（另有 {lock.wal_restart_busy} 次因仍有读者推迟）" if lock.wal_restart_busy else ""
+            )
+        lines.append(
             f"WAL 检查点（后台线程）：{lock.checkpoints} 次，共 {lock.checkpoint_time:.1f} 秒"
             f"（平均 {lock.checkpoint_time * 1000 / max(lock.checkpoints, 1):.1f} 毫秒）"
             + (f"；{lock.checkpoint_failures} 次失败" if lock.checkpoint_failures else "")
-            + (f"；WAL 回卷 {lock.wal_restarts} 次" if lock.wal_restarts else "")
-            + (f"（{lock.wal_restart_busy} 次因仍有读者推迟）" if lock.wal_restart_busy else "")
+            + restarts
         )
-    click.echo("计划：" + "，".join(f"{k} {v}" for k, v in sorted(report.plans.items())))
-    click.echo("结果：" + "，".join(f"{k} {v}" for k, v in sorted(report.outcomes.items())))
+    return lines
 
 
 def _require_schema(engine) -> None:
